@@ -1,0 +1,39 @@
+//! Project automation, in Rust so it runs wherever cargo does.
+//!
+//! - `cargo xtask setup`: install every tool the project needs, skipping what is present.
+//! - `cargo xtask test`: setup, then format check, clippy, the wasm build, and every test.
+
+use std::process::ExitCode;
+
+mod run;
+mod setup;
+mod test;
+mod tools;
+
+const USAGE: &str = "usage: cargo xtask <setup|test>
+  setup   install the pinned tools (wasm32 target, wasm-bindgen, wasm-pack, worker-build,
+          Node 22, the worker's npm packages, Chromium and ChromeDriver); idempotent
+  test    setup, then cargo fmt --check, clippy -D warnings, the wasm32 build, every test";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::all(),
+        Some("test") => test::all(),
+        Some("-h") | Some("--help") | Some("help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("xtask: unknown command {:?}\n{USAGE}", other.unwrap_or(""));
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
