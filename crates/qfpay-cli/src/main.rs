@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod sim;
 mod tables;
 
 /// Sign and verify QFPay requests and notifications, explain status codes, list the tables.
@@ -31,6 +32,8 @@ enum Command {
     PayTypes(tables::PayTypesArgs),
     /// List the currencies.
     Currencies(tables::CurrenciesArgs),
+    /// Run the local QFPay gateway simulator.
+    Sim(sim::SimArgs),
 }
 
 /// A command's failure: what to print and how to exit.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => tables::explain(args),
         Command::PayTypes(args) => tables::pay_types(args),
         Command::Currencies(args) => tables::currencies(args),
+        Command::Sim(args) => sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

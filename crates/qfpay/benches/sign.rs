@@ -30,7 +30,9 @@ fn bench(c: &mut Criterion) {
     c.bench_function("canonical_string", |b| {
         b.iter(|| qfpay::sign::canonical_string(black_box(&params).iter().map(|(n, v)| (*n, v.as_str()))))
     });
-    c.bench_function("sign_prebuilt_string", |b| b.iter(|| qfpay::sign::sign([("a", black_box(canonical.as_str()))], &creds.key, qfpay::SignType::Sha256)));
+    c.bench_function("sign_prebuilt_string", |b| {
+        b.iter(|| qfpay::sign::sign([("a", black_box(canonical.as_str()))], &creds.key, qfpay::SignType::Sha256))
+    });
     c.bench_function("sign_params_only_sha256", |b| {
         b.iter(|| qfpay::sign::sign(params.iter().map(|(n, v)| (*n, v.as_str())), &creds.key, qfpay::SignType::Sha256))
     });

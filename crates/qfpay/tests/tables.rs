@@ -53,6 +53,9 @@ fn thirteen_currencies() {
     assert_eq!(Currency::hkd().info().unwrap().exponent, 2);
     assert_eq!(Currency::new("HKD").info().unwrap().name_zh, "港元");
     assert!(Currency::new("GBP").info().is_none());
+    assert_eq!(Currency::hkd().info().unwrap().format_minor(1505), "15.05");
+    assert_eq!(Currency::hkd().info().unwrap().format_minor(7), "0.07");
+    assert_eq!(Currency::new("JPY").info().unwrap().format_minor(1500), "1500");
 }
 
 #[test]

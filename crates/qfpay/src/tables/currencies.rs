@@ -15,6 +15,17 @@ pub struct CurrencyInfo {
     pub name_zh: &'static str,
 }
 
+impl CurrencyInfo {
+    /// An amount in minor units as a plain decimal, e.g. `1500` HKD as `15.00`, `1500` JPY as `1500`.
+    pub fn format_minor(&self, amount: u64) -> String {
+        if self.exponent == 0 {
+            return amount.to_string();
+        }
+        let scale = 10u64.pow(u32::from(self.exponent));
+        format!("{}.{:0width$}", amount / scale, amount % scale, width = usize::from(self.exponent))
+    }
+}
+
 const fn row(code: &'static str, exponent: u8, name_en: &'static str, name_zh: &'static str) -> CurrencyInfo {
     CurrencyInfo { code, exponent, name_en, name_zh }
 }

@@ -1,0 +1,115 @@
+//! What the simulator is started with: merchants, clock speed, faults, its public URL.
+
+use std::collections::HashMap;
+
+use qfpay::ClientKey;
+use serde::Deserialize;
+
+use crate::faults::Faults;
+
+/// A merchant account the simulated gateway knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    /// `X-QF-APPCODE`.
+    pub appcode: String,
+    /// The client key requests are signed with.
+    pub key: ClientKey,
+    /// The merchant id; when set, every request must carry it, and when not, none may.
+    pub mchid: Option<String>,
+    /// A display name for the wallet page.
+    pub name: String,
+}
+
+impl Merchant {
+    /// The merchant used when none is configured: appcode `DEMOAPPCODE`, key `DEMOKEY`.
+    pub fn demo() -> Self {
+        Merchant {
+            appcode: "DEMOAPPCODE".into(),
+            key: ClientKey::new("DEMOKEY"),
+            mchid: None,
+            name: "Demo Tea House".into(),
+        }
+    }
+}
+
+/// The simulator's settings.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Merchants by appcode.
+    pub merchants: HashMap<String, Merchant>,
+    /// Simulated seconds per real second (notification retries and expiry run this much faster).
+    pub time_scale: f64,
+    /// Faults injected from the start.
+    pub faults: Faults,
+    /// The base URL shoppers' browsers reach the simulator at (for `qrcode` and `pay_url`).
+    pub public_url: String,
+    /// Enforce the gateway's rule of no refunds between 23:30 and 00:30 Hong Kong time.
+    pub refund_blackout: bool,
+    /// Enforce the per-merchant rate limits (100/s, 400/min) with HTTP 429.
+    pub rate_limit: bool,
+    /// Unix seconds at which the simulated clock starts.
+    pub start_unix: i64,
+    /// Seed for the fault dice, so a fault run can be replayed.
+    pub seed: u64,
+}
+
+impl SimConfig {
+    /// One merchant, default everything else. `public_url` is set once the port is known.
+    pub fn new(merchants: Vec<Merchant>, start_unix: i64) -> Self {
+        SimConfig {
+            merchants: merchants.into_iter().map(|m| (m.appcode.clone(), m)).collect(),
+            time_scale: 1.0,
+            faults: Faults::default(),
+            public_url: "http://127.0.0.1".into(),
+            refund_blackout: false,
+            rate_limit: true,
+            start_unix,
+            seed: 1,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MerchantsFile {
+    merchant: Vec<MerchantEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MerchantEntry {
+    appcode: String,
+    key: String,
+    mchid: Option<String>,
+    name: Option<String>,
+}
+
+/// Reads a merchants file:
+///
+/// ```toml
+/// [[merchant]]
+/// appcode = "A1"
+/// key = "K1"
+/// mchid = "M1"      # optional
+/// name = "Shop"     # optional
+/// ```
+pub fn parse_merchants(text: &str) -> Result<Vec<Merchant>, String> {
+    let file: MerchantsFile = toml::from_str(text).map_err(|e| format!("merchants file: {e}"))?;
+    if file.merchant.is_empty() {
+        return Err("merchants file: no [[merchant]] entries".into());
+    }
+    file.merchant
+        .into_iter()
+        .map(|m| {
+            if m.appcode.is_empty() || m.key.is_empty() {
+                return Err("merchants file: appcode and key must not be empty".to_owned());
+            }
+            Ok(Merchant {
+                name: m.name.unwrap_or_else(|| m.appcode.clone()),
+                appcode: m.appcode,
+                key: ClientKey::new(m.key),
+                mchid: m.mchid.filter(|v| !v.is_empty()),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,131 @@
+//! Faults the simulator injects, for tests of everything that talks to it.
+//!
+//! Command-line syntax (`--faults`), comma-separated `name=value`:
+//!
+//! | name | value | effect |
+//! |---|---|---|
+//! | `latency` | ms | added to every gateway call |
+//! | `spike` | share 0..1 | share of calls that get `spike-latency` more |
+//! | `spike-latency` | ms | the extra latency of a spike (default 1500) |
+//! | `5xx` | share | answered HTTP 503 without touching any order |
+//! | `transient` | share | answered a transient respcd (1100, 1297, ...) without touching any order |
+//! | `pending` | seconds | a paid order shows `1145` (processing) this long before `0000` |
+//! | `notify-drop` | share | a notification attempt is lost (the retry schedule goes on) |
+//! | `notify-repeat` | share | a notification is delivered twice |
+//! | `notify-reorder` | share | a notification is held back 1-10 s so later ones overtake it |
+//! | `notify-delay` | seconds | every notification waits this long first |
+//!
+//! The same names, with `_` for `-`, are the JSON fields of `POST /sim/faults`.
+
+use serde::{Deserialize, Serialize};
+
+/// The fault settings in force.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Milliseconds added to every gateway call.
+    pub latency: u64,
+    /// Share of gateway calls that get a latency spike.
+    pub spike: f64,
+    /// Milliseconds of a spike (1500 when zero).
+    pub spike_latency: u64,
+    /// Share of gateway calls answered HTTP 503.
+    #[serde(rename = "5xx")]
+    pub http_5xx: f64,
+    /// Share of gateway calls answered a transient respcd.
+    pub transient: f64,
+    /// Simulated seconds a paid order stays "processing" first.
+    pub pending: u64,
+    /// Share of notification attempts lost.
+    pub notify_drop: f64,
+    /// Share of notifications delivered twice.
+    pub notify_repeat: f64,
+    /// Share of notifications held back so later ones overtake them.
+    pub notify_reorder: f64,
+    /// Simulated seconds every notification waits first.
+    pub notify_delay: u64,
+}
+
+impl Faults {
+    /// Parses the `--faults` syntax; the error names the part that is wrong.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut f = Faults::default();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, value) = part.split_once('=').ok_or_else(|| format!("fault {part:?} is not name=value"))?;
+            let name = name.trim().replace('_', "-");
+            let value = value.trim();
+            match name.as_str() {
+                "latency" => f.latency = millis(&name, value)?,
+                "spike" => f.spike = share(&name, value)?,
+                "spike-latency" => f.spike_latency = millis(&name, value)?,
+                "5xx" => f.http_5xx = share(&name, value)?,
+                "transient" => f.transient = share(&name, value)?,
+                "pending" => f.pending = seconds(&name, value)?,
+                "notify-drop" => f.notify_drop = share(&name, value)?,
+                "notify-repeat" => f.notify_repeat = share(&name, value)?,
+                "notify-reorder" => f.notify_reorder = share(&name, value)?,
+                "notify-delay" => f.notify_delay = seconds(&name, value)?,
+                _ => return Err(format!("unknown fault {name:?}; known: latency, spike, spike-latency, 5xx, transient, pending, notify-drop, notify-repeat, notify-reorder, notify-delay")),
+            }
+        }
+        f.check()?;
+        Ok(f)
+    }
+
+    /// Checks that every share is within 0..=1.
+    pub fn check(&self) -> Result<(), String> {
+        let shares = [
+            ("spike", self.spike),
+            ("5xx", self.http_5xx),
+            ("transient", self.transient),
+            ("notify-drop", self.notify_drop),
+            ("notify-repeat", self.notify_repeat),
+            ("notify-reorder", self.notify_reorder),
+        ];
+        match shares.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
+            Some((name, v)) => Err(format!("fault {name} must be a share between 0 and 1 (got {v})")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn share(name: &str, value: &str) -> Result<f64, String> {
+    value.parse::<f64>().map_err(|_| format!("fault {name} must be a number between 0 and 1 (got {value:?})"))
+}
+
+fn millis(name: &str, value: &str) -> Result<u64, String> {
+    let digits = value.strip_suffix("ms").unwrap_or(value);
+    digits.parse().map_err(|_| format!("fault {name} must be milliseconds, e.g. 200ms (got {value:?})"))
+}
+
+fn seconds(name: &str, value: &str) -> Result<u64, String> {
+    let digits = value.strip_suffix('s').unwrap_or(value);
+    digits.parse().map_err(|_| format!("fault {name} must be seconds, e.g. 30s (got {value:?})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_syntax() {
+        let f = Faults::parse(
+            "5xx=0.1, transient=0.05,latency=20ms,notify-drop=0.2,notify_repeat=0.2,notify-delay=30s,pending=5",
+        )
+        .unwrap();
+        assert_eq!(f.http_5xx, 0.1);
+        assert_eq!(f.latency, 20);
+        assert_eq!(f.notify_repeat, 0.2);
+        assert_eq!(f.notify_delay, 30);
+        assert_eq!(f.pending, 5);
+    }
+
+    #[test]
+    fn errors_name_the_part() {
+        assert!(Faults::parse("5xx=2").unwrap_err().contains("5xx"));
+        assert!(Faults::parse("gremlins=1").unwrap_err().contains("gremlins"));
+        assert!(Faults::parse("latency=fast").unwrap_err().contains("latency"));
+        assert!(Faults::parse("latency").unwrap_err().contains("name=value"));
+        assert_eq!(Faults::parse("").unwrap(), Faults::default());
+    }
+}

@@ -1,0 +1,563 @@
+//! The gateway's own paths: `/trade/v1/payment`, `query`, `refund`, `close`, `reversal`.
+//!
+//! Every call goes through [`admit`] first, in the gateway's order: rate limit (HTTP 429),
+//! injected faults, content type and size, `X-QF-APPCODE`, `X-QF-SIGN` (`1108`), the `mchid`
+//! rule (`1104`). Answers are JSON with `respcd`, `respmsg`, `resperr` and the fields of each
+//! endpoint page; a payment's answer also carries the guide's `data` object.
+//!
+//! Signature type: `X-QF-SIGNTYPE` says `SHA256` or `MD5`. When it is absent the gateway means
+//! MD5, but the guide's own Python example signs with SHA256 and sends no header; so a
+//! signature of 64 hex digits without the header is read as SHA256, and one of 32 as MD5.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use qfpay::request::Form;
+use qfpay::sign::{verify, SignType};
+use qfpay::tables::{pay_type, RespClass};
+use qfpay::{
+    CloseRequest, InvalidField, PayMode, PaymentRequest, QueryRequest, RefundRequest, RespCode, ReversalRequest, Txdtm,
+    HONG_KONG_OFFSET_SECONDS,
+};
+use serde_json::{json, Value};
+
+use crate::config::Merchant;
+use crate::ledger::{hk_time, Kind, Ledger, Order, OrderId, OrderState};
+use crate::{lock, Sim};
+
+/// Largest request body the simulator reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Simulated seconds a CPM code ending in `1143`/`1145` stays pending before it pays.
+pub const CPM_PENDING_SECONDS: u64 = 10;
+
+const TRANSIENT_CODES: [&str; 8] = ["1100", "1204", "1205", "1252", "1254", "1295", "1296", "1297"];
+
+/// An authenticated call.
+struct Call {
+    merchant: Merchant,
+    form: Form,
+}
+
+/// The gateway's error answer: HTTP 200, a respcd, and `resperr` naming the problem.
+pub fn error_answer(respcd: &str, resperr: impl Into<String>) -> Response {
+    let respmsg = RespCode::new(respcd).info().map_or("error", |i| i.text_en);
+    Json(json!({"respcd": respcd, "respmsg": respmsg, "resperr": resperr.into()})).into_response()
+}
+
+fn invalid(err: InvalidField) -> Response {
+    let respcd = if err.field == "txamt" { "1266" } else { "1104" };
+    error_answer(respcd, err.to_string())
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+}
+
+async fn admit(
+    sim: &Sim,
+    path: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Body,
+) -> Result<Call, Response> {
+    let appcode = header_text(headers, "x-qf-appcode").unwrap_or("").to_owned();
+    count_call(sim, path);
+    if sim.config.rate_limit && !lock(&sim.limiter).admit(&appcode, Instant::now()) {
+        lock(&sim.stats).rate_limited += 1;
+        return Err((StatusCode::TOO_MANY_REQUESTS, Json(json!({"respcd": "1100", "respmsg": "too many requests", "resperr": "rate limit: 100 requests per second and 400 per minute per merchant"}))).into_response());
+    }
+    inject_latency_and_5xx(sim).await?;
+    let form = read_form(method, headers, uri, body).await?;
+    let merchant = authenticate(sim, &appcode, headers, &form)?;
+    if sim.chance(lock(&sim.faults).transient) {
+        lock(&sim.stats).fault("transient");
+        let code = TRANSIENT_CODES[lock(&sim.rng).usize(..TRANSIENT_CODES.len())];
+        return Err(error_answer(code, "simulated transient fault; retry later"));
+    }
+    Ok(Call { merchant, form })
+}
+
+fn count_call(sim: &Sim, path: &str) {
+    let minute = sim.clock.now_secs().div_euclid(60);
+    let real_minute = sim.clock.real_elapsed().as_secs() / 60;
+    let mut stats = lock(&sim.stats);
+    *stats.calls_by_path.entry(path.to_owned()).or_default() += 1;
+    *stats.calls_by_minute.entry(real_minute).or_default() += 1;
+    *stats.calls_by_sim_minute.entry(minute).or_default() += 1;
+}
+
+async fn inject_latency_and_5xx(sim: &Sim) -> Result<(), Response> {
+    let faults = lock(&sim.faults).clone();
+    let mut delay = faults.latency;
+    if sim.chance(faults.spike) {
+        lock(&sim.stats).fault("latency_spike");
+        delay += if faults.spike_latency == 0 { 1500 } else { faults.spike_latency };
+    }
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    if sim.chance(faults.http_5xx) {
+        lock(&sim.stats).fault("http_5xx");
+        // A load balancer's page, not the gateway's JSON: clients must cope with both.
+        return Err((StatusCode::SERVICE_UNAVAILABLE, Html("<html><body>503 Service Unavailable</body></html>"))
+            .into_response());
+    }
+    Ok(())
+}
+
+async fn read_form(method: &Method, headers: &HeaderMap, uri: &Uri, body: Body) -> Result<Form, Response> {
+    if method == Method::GET {
+        return Ok(Form::parse(uri.query().unwrap_or("").as_bytes()));
+    }
+    let content_type = header_text(headers, "content-type").unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Err(error_answer(
+            "1103",
+            format!("Content-Type must be application/x-www-form-urlencoded (got {content_type:?})"),
+        ));
+    }
+    let bytes = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| error_answer("1103", format!("request body is larger than {MAX_BODY_BYTES} bytes")))?;
+    Ok(Form::parse(&bytes))
+}
+
+fn authenticate(sim: &Sim, appcode: &str, headers: &HeaderMap, form: &Form) -> Result<Merchant, Response> {
+    if appcode.is_empty() {
+        return Err(error_answer("1108", "X-QF-APPCODE header is missing"));
+    }
+    let merchant = sim.config.merchants.get(appcode).ok_or_else(|| error_answer("1108", "unknown X-QF-APPCODE"))?;
+    let signature =
+        header_text(headers, "x-qf-sign").ok_or_else(|| error_answer("1108", "X-QF-SIGN header is missing"))?;
+    let sign_type = match header_text(headers, "x-qf-signtype") {
+        Some(text) => {
+            SignType::parse(text).ok_or_else(|| error_answer("1108", "X-QF-SIGNTYPE must be SHA256 or MD5"))?
+        }
+        None if signature.len() == SignType::Sha256.hex_len() => SignType::Sha256,
+        None => SignType::Md5,
+    };
+    if !verify(form.pairs(), &merchant.key, sign_type, signature) {
+        return Err(error_answer(
+            "1108",
+            format!("X-QF-SIGN does not match the parameters ({})", sign_type.header_value()),
+        ));
+    }
+    match (&merchant.mchid, form.get("mchid")) {
+        (Some(expected), Some(sent)) if expected == sent => {}
+        (Some(_), Some(_)) => return Err(error_answer("1104", "mchid: does not belong to this appcode")),
+        (Some(_), None) => return Err(error_answer("1104", "mchid: is required for this merchant")),
+        (None, Some(_)) => return Err(error_answer("1104", "mchid: must not be sent; this merchant has none")),
+        (None, None) => {}
+    }
+    Ok(merchant.clone())
+}
+
+fn fingerprint(form: &Form) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = form.pairs().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+    pairs.sort();
+    pairs
+}
+
+/// `POST /trade/v1/payment`.
+pub async fn payment(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let call = match admit(&sim, "/trade/v1/payment", &method, &headers, &uri, body).await {
+        Ok(call) => call,
+        Err(answer) => return answer,
+    };
+    let req = match PaymentRequest::from_form(&call.form) {
+        Ok(req) => req,
+        Err(err) => return invalid(err),
+    };
+    let now = sim.clock.now();
+    let print = fingerprint(&call.form);
+    let mut ledger = lock(&sim.ledger);
+    if let Some(id) = ledger.by_out_trade_no(&call.merchant.appcode, &req.out_trade_no) {
+        let existing = ledger.get(id);
+        return match existing.kind == Kind::Payment && existing.fingerprint == print {
+            true => Json(existing.answer.clone()).into_response(),
+            false => error_answer("1102", "out_trade_no: already used by another payment or refund of this merchant"),
+        };
+    }
+    let token = sim.token();
+    let id = create_payment(&sim, &mut ledger, &call.merchant, &req, now, token, print);
+    let became_paid = ledger.get(id).is_paid();
+    let answer = Json(ledger.get(id).answer.clone()).into_response();
+    drop(ledger);
+    if became_paid {
+        sim.notifier.schedule(&sim, id, now);
+    }
+    answer
+}
+
+/// What a CPM `auth_code` makes happen (the simulator's rule, documented in the README):
+/// ending in `0000` pays at once; `1143` or `1145` is pending for a while, then pays; ending in a
+/// declining respcd (`1202`, `2005`, `1201`, ...) fails with that code; anything else pays.
+fn cpm_outcome(auth_code: &str) -> Result<bool, String> {
+    let tail = auth_code.get(auth_code.len().saturating_sub(4)..).unwrap_or("");
+    match tail {
+        "0000" => Ok(true),
+        "1143" | "1145" => Ok(false),
+        code if RespCode::new(code).class() == RespClass::Declined && RespCode::new(code).info().is_some() => {
+            Err(code.to_owned())
+        }
+        _ => Ok(true),
+    }
+}
+
+fn create_payment(
+    sim: &Sim,
+    ledger: &mut Ledger,
+    merchant: &Merchant,
+    req: &PaymentRequest,
+    now: f64,
+    token: String,
+    print: Vec<(String, String)>,
+) -> OrderId {
+    let info = pay_type(&req.pay_type).expect("validated pay type");
+    let minutes = if info.expired_time { req.expired_time.unwrap_or(30) } else { 30 };
+    let syssn = ledger.next_syssn(now as i64);
+    let wallet_url = format!("{}/sim/wallet/{token}", sim.config.public_url.trim_end_matches('/'));
+    let order = Order {
+        appcode: merchant.appcode.clone(),
+        kind: Kind::Payment,
+        out_trade_no: req.out_trade_no.clone(),
+        syssn: syssn.clone(),
+        pay_type: req.pay_type.clone(),
+        mode: Some(info.mode),
+        txamt: req.txamt,
+        txcurrcd: req.txcurrcd.clone(),
+        txdtm: req.txdtm.clone(),
+        created_at: now as i64,
+        paid_at: None,
+        expires_at: Some(now + f64::from(minutes) * 60.0),
+        goods_name: req.goods_name.clone().unwrap_or_default(),
+        notify_url: req.notify_url.clone(),
+        return_url: req.return_url.clone(),
+        state: OrderState::Created,
+        refunded: 0,
+        orig_syssn: None,
+        token,
+        fingerprint: print,
+        answer: Value::Null,
+        notifications_sent: 0,
+        notification_acknowledged: false,
+    };
+    let id = ledger.insert(order);
+    let mut respcd = "0000".to_owned();
+    if info.mode == PayMode::Cpm {
+        let pending = lock(&sim.faults).pending;
+        match cpm_outcome(req.auth_code.as_deref().unwrap_or("")) {
+            Ok(true) => {
+                let _ = ledger.pay(id, now, pending);
+            }
+            Ok(false) => {
+                let _ = ledger.pay(id, now, pending + CPM_PENDING_SECONDS);
+            }
+            Err(code) => {
+                let _ = ledger.fail(id, now, &code);
+            }
+        }
+        respcd = ledger.get(id).row_respcd(now);
+    }
+    let order = ledger.get(id);
+    let mut flat = json!({
+        "respcd": respcd,
+        "respmsg": if respcd == "0000" { "" } else { RespCode::new(respcd.clone()).info().map_or("", |i| i.text_en) },
+        "resperr": "",
+        "txamt": order.txamt.to_string(),
+        "txcurrcd": order.txcurrcd,
+        "pay_type": order.pay_type,
+        "out_trade_no": order.out_trade_no,
+        "syssn": syssn,
+        "sysdtm": hk_time(order.created_at),
+        "txdtm": order.txdtm,
+        "udid": req.udid.clone().unwrap_or_default(),
+        "chnlsn": "",
+        "chnlsn2": "",
+        "cardcd": "",
+    });
+    let txstatus = match (respcd.as_str(), info.mode) {
+        ("0000", PayMode::Cpm) => "SUCCESS",
+        (_, PayMode::Cpm) if RespCode::new(respcd.clone()).class() == RespClass::PendingAskAgain => "PENDING",
+        (_, PayMode::Cpm) => "FAILED",
+        _ => "PENDING",
+    };
+    match info.mode {
+        PayMode::Mpm => flat["qrcode"] = json!(wallet_url),
+        PayMode::Wap | PayMode::Web | PayMode::CardOnline => flat["pay_url"] = json!(wallet_url),
+        PayMode::InApp | PayMode::Jsapi | PayMode::MiniProgram => {
+            flat["pay_params"] = json!({"sim_wallet_url": wallet_url, "package": format!("prepay_id={syssn}")})
+        }
+        PayMode::Cpm | PayMode::CardOffline => {}
+    }
+    flat["data"] = json!({
+        "txamt": order.txamt.to_string(),
+        "out_trade_no": order.out_trade_no,
+        "txcurrcd": order.txcurrcd,
+        "txstatus": txstatus,
+        "qf_trade_no": syssn,
+        "pay_type": order.pay_type,
+        "txdtm": order.txdtm,
+    });
+    ledger.get_mut(id).answer = flat;
+    id
+}
+
+/// `POST /trade/v1/query`.
+pub async fn query(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap, uri: Uri, body: Body) -> Response {
+    let call = match admit(&sim, "/trade/v1/query", &method, &headers, &uri, body).await {
+        Ok(call) => call,
+        Err(answer) => return answer,
+    };
+    let req = match QueryRequest::from_form(&call.form) {
+        Ok(req) => req,
+        Err(err) => return invalid(err),
+    };
+    sim.tick();
+    let now = sim.clock.now();
+    let appcode = call.merchant.appcode.as_str();
+    let ledger = lock(&sim.ledger);
+    let matching: Vec<&Order> = if req.syssn.is_empty() && req.out_trade_no.is_empty() {
+        let start = req.start_time.as_deref().and_then(|t| Txdtm::parse("start_time", t).ok());
+        let end = req.end_time.as_deref().and_then(|t| Txdtm::parse("end_time", t).ok());
+        ledger
+            .of_merchant(appcode)
+            .filter(|o| req.pay_type.as_deref().is_none_or(|p| p == o.pay_type))
+            .filter(|o| req.respcd.as_deref().is_none_or(|r| r == o.row_respcd(now)))
+            .filter(|o| start.as_ref().is_none_or(|s| o.created_at >= s.to_unix(HONG_KONG_OFFSET_SECONDS)))
+            .filter(|o| end.as_ref().is_none_or(|e| o.created_at <= e.to_unix(HONG_KONG_OFFSET_SECONDS)))
+            .collect()
+    } else {
+        let by_syssn = req.syssn.iter().filter_map(|s| ledger.by_syssn(appcode, s));
+        let by_ref = req.out_trade_no.iter().filter_map(|o| ledger.by_out_trade_no(appcode, o));
+        let mut ids: Vec<OrderId> = by_syssn.chain(by_ref).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().map(|id| ledger.get(id)).collect()
+    };
+    let page = req.page.unwrap_or(1) as usize;
+    let page_size = req.page_size.unwrap_or(10) as usize;
+    let rows: Vec<Value> = matching.iter().skip((page - 1) * page_size).take(page_size).map(|o| o.row(now)).collect();
+    Json(json!({
+        "respcd": "0000", "respmsg": "", "resperr": "",
+        "page": page.to_string(), "page_size": page_size.to_string(), "data": rows,
+    }))
+    .into_response()
+}
+
+/// Whether `now` is inside the gateway's 23:30-00:30 Hong Kong refund blackout.
+fn in_refund_blackout(now: i64) -> bool {
+    let minute_of_day = (now + HONG_KONG_OFFSET_SECONDS).rem_euclid(86_400) / 60;
+    !(30..23 * 60 + 30).contains(&minute_of_day)
+}
+
+/// `POST /trade/v1/refund`.
+pub async fn refund(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap, uri: Uri, body: Body) -> Response {
+    let call = match admit(&sim, "/trade/v1/refund", &method, &headers, &uri, body).await {
+        Ok(call) => call,
+        Err(answer) => return answer,
+    };
+    let req = match RefundRequest::from_form(&call.form) {
+        Ok(req) => req,
+        Err(err) => return invalid(err),
+    };
+    sim.tick();
+    let now = sim.clock.now();
+    let appcode = call.merchant.appcode.clone();
+    let print = fingerprint(&call.form);
+    let mut ledger = lock(&sim.ledger);
+    if let Some(id) = ledger.by_out_trade_no(&appcode, &req.out_trade_no) {
+        let existing = ledger.get(id);
+        return match existing.kind == Kind::Refund && existing.fingerprint == print {
+            true => Json(existing.answer.clone()).into_response(),
+            false => error_answer("2011", "out_trade_no: already used by another payment or refund of this merchant"),
+        };
+    }
+    let Some(paid_id) = ledger.by_syssn(&appcode, &req.syssn).filter(|&id| ledger.get(id).kind == Kind::Payment) else {
+        return error_answer("1268", "syssn: no payment with this number for this merchant");
+    };
+    let payment = ledger.get(paid_id).clone();
+    if let Some(info) = pay_type(&payment.pay_type).filter(|i| !i.refundable) {
+        return error_answer(
+            "1155",
+            format!("syssn: payments of pay type {} ({}) cannot be refunded", info.code, info.name_en),
+        );
+    }
+    if !payment.is_paid() {
+        return error_answer("1261", "syssn: the payment is not paid");
+    }
+    if sim.config.refund_blackout && in_refund_blackout(now as i64) {
+        return error_answer("1265", "no refunds between 23:30 and 00:30 Hong Kong time");
+    }
+    if payment.refunded + req.txamt > payment.txamt {
+        return error_answer(
+            "1272",
+            format!(
+                "txamt: {} more would exceed the payment; {} of {} is left to refund",
+                req.txamt,
+                payment.txamt - payment.refunded,
+                payment.txamt
+            ),
+        );
+    }
+    let syssn = ledger.next_syssn(now as i64);
+    let answer = json!({
+        "respcd": "0000", "respmsg": "", "resperr": "",
+        "orig_syssn": payment.syssn, "syssn": syssn, "txamt": req.txamt.to_string(),
+        "out_trade_no": req.out_trade_no, "txcurrcd": payment.txcurrcd,
+        "txdtm": req.txdtm, "sysdtm": hk_time(now as i64),
+    });
+    let refund = Order {
+        kind: Kind::Refund,
+        out_trade_no: req.out_trade_no.clone(),
+        syssn,
+        txamt: req.txamt,
+        txdtm: req.txdtm.clone(),
+        created_at: now as i64,
+        paid_at: Some(now as i64),
+        expires_at: None,
+        return_url: None,
+        state: OrderState::Paid,
+        refunded: 0,
+        orig_syssn: Some(payment.syssn.clone()),
+        token: String::new(),
+        fingerprint: print,
+        answer: answer.clone(),
+        notifications_sent: 0,
+        notification_acknowledged: false,
+        ..payment
+    };
+    let refund_id = ledger.insert(refund);
+    ledger.get_mut(paid_id).refunded += req.txamt;
+    drop(ledger);
+    sim.notifier.schedule(&sim, refund_id, now);
+    Json(answer).into_response()
+}
+
+/// Finds the payment a close or reversal is about, checking its amount.
+fn target_order(ledger: &Ledger, appcode: &str, r: &qfpay::OrderRef) -> Result<OrderId, Response> {
+    let id = r
+        .syssn
+        .as_deref()
+        .and_then(|s| ledger.by_syssn(appcode, s))
+        .or_else(|| r.out_trade_no.as_deref().and_then(|o| ledger.by_out_trade_no(appcode, o)))
+        .filter(|&id| ledger.get(id).kind == Kind::Payment)
+        .ok_or_else(|| error_answer("1268", "no payment with this syssn or out_trade_no for this merchant"))?;
+    if ledger.get(id).txamt != r.txamt {
+        return Err(error_answer("1267", format!("txamt: the order's amount is {}", ledger.get(id).txamt)));
+    }
+    Ok(id)
+}
+
+fn change_answer(ledger: &mut Ledger, id: OrderId, now: f64) -> Response {
+    let syssn = ledger.next_syssn(now as i64);
+    let order = ledger.get(id);
+    Json(json!({
+        "respcd": "0000", "respmsg": "", "resperr": "",
+        "orig_syssn": order.syssn, "syssn": syssn, "txamt": order.txamt.to_string(),
+        "out_trade_no": order.out_trade_no, "sysdtm": hk_time(now as i64),
+    }))
+    .into_response()
+}
+
+/// `POST` (or `GET`) `/trade/v1/close`: ends an unpaid order.
+pub async fn close(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap, uri: Uri, body: Body) -> Response {
+    let call = match admit(&sim, "/trade/v1/close", &method, &headers, &uri, body).await {
+        Ok(call) => call,
+        Err(answer) => return answer,
+    };
+    let req = match CloseRequest::from_form(&call.form) {
+        Ok(req) => req,
+        Err(err) => return invalid(err),
+    };
+    sim.tick();
+    let now = sim.clock.now();
+    let mut ledger = lock(&sim.ledger);
+    let id = match target_order(&ledger, &call.merchant.appcode, &req.0) {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    match ledger.get(id).state_at(now) {
+        OrderState::Paid | OrderState::Processing(_) => {
+            return error_answer("1260", "the order is paid; refund it instead")
+        }
+        OrderState::Created | OrderState::Expired => ledger.get_mut(id).state = OrderState::Closed,
+        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => {}
+    }
+    change_answer(&mut ledger, id, now)
+}
+
+/// `POST` (or `GET`) `/trade/v1/reversal`: undoes a CPM payment, or cancels an unpaid order.
+pub async fn reversal(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let call = match admit(&sim, "/trade/v1/reversal", &method, &headers, &uri, body).await {
+        Ok(call) => call,
+        Err(answer) => return answer,
+    };
+    let req = match ReversalRequest::from_form(&call.form) {
+        Ok(req) => req,
+        Err(err) => return invalid(err),
+    };
+    sim.tick();
+    let now = sim.clock.now();
+    let mut ledger = lock(&sim.ledger);
+    let id = match target_order(&ledger, &call.merchant.appcode, &req.0) {
+        Ok(id) => id,
+        Err(answer) => return answer,
+    };
+    let order = ledger.get(id);
+    match order.state_at(now) {
+        OrderState::Paid if order.mode != Some(PayMode::Cpm) => {
+            return error_answer("1136", "only CPM payments can be reversed; refund this one")
+        }
+        OrderState::Paid if order.refunded > 0 => {
+            return error_answer("1262", "the order has refunds; it cannot be reversed")
+        }
+        OrderState::Paid => ledger.get_mut(id).state = OrderState::Reversed,
+        OrderState::Processing(_) => return error_answer("1145", "the payment is still processing; try again shortly"),
+        OrderState::Created | OrderState::Expired => ledger.get_mut(id).state = OrderState::Closed,
+        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => {}
+    }
+    change_answer(&mut ledger, id, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpm_codes_decide_the_outcome() {
+        assert_eq!(cpm_outcome("2850000000000000"), Ok(true));
+        assert_eq!(cpm_outcome("285000000000001143"), Ok(false));
+        assert_eq!(cpm_outcome("28500000001202"), Err("1202".into()));
+        assert_eq!(cpm_outcome("28500000002005"), Err("2005".into()));
+        assert_eq!(cpm_outcome("1234"), Ok(true));
+    }
+
+    #[test]
+    fn refund_blackout_is_hong_kong_time() {
+        // 2023-11-01 15:45 UTC is 23:45 in Hong Kong.
+        assert!(in_refund_blackout(1_698_853_500));
+        // 2023-11-01 16:35 UTC is 00:35 in Hong Kong.
+        assert!(!in_refund_blackout(1_698_856_500));
+    }
+}

@@ -1,0 +1,317 @@
+//! Every order and refund the simulated gateway holds, and the rules that move them.
+//!
+//! Payment states: created -> (processing ->) paid / failed / closed / expired; a paid CPM
+//! order can be reversed. Refunds are their own rows, linked by `orig_syssn`. Time is an
+//! argument (simulated Unix seconds), so every rule here is deterministic.
+
+use std::collections::HashMap;
+
+use qfpay::{PayMode, Txdtm, HONG_KONG_OFFSET_SECONDS};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Payment or refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A payment order.
+    Payment,
+    /// A refund of a payment.
+    Refund,
+}
+
+/// Where an order is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
+pub enum OrderState {
+    /// Waiting for the shopper.
+    Created,
+    /// Paid by the shopper, confirmation still in progress until this simulated time.
+    Processing(f64),
+    /// Paid.
+    Paid,
+    /// Failed with this respcd.
+    Failed(String),
+    /// Closed before payment.
+    Closed,
+    /// A CPM payment undone.
+    Reversed,
+    /// Not paid in time.
+    Expired,
+}
+
+/// One order or refund.
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    /// The merchant.
+    pub appcode: String,
+    /// Payment or refund.
+    pub kind: Kind,
+    /// The merchant's number.
+    pub out_trade_no: String,
+    /// QFPay's number.
+    pub syssn: String,
+    /// Pay type (a refund carries its payment's).
+    pub pay_type: String,
+    /// How it is paid.
+    #[serde(skip)]
+    pub mode: Option<PayMode>,
+    /// Amount.
+    pub txamt: u64,
+    /// Currency.
+    pub txcurrcd: String,
+    /// The merchant's time as sent.
+    pub txdtm: String,
+    /// Simulated time the gateway took it.
+    pub created_at: i64,
+    /// Simulated time it was paid.
+    pub paid_at: Option<i64>,
+    /// Simulated time an unpaid order expires.
+    pub expires_at: Option<f64>,
+    /// Goods.
+    pub goods_name: String,
+    /// Where notifications go.
+    pub notify_url: Option<String>,
+    /// Where the wallet page returns the browser.
+    pub return_url: Option<String>,
+    /// State.
+    #[serde(flatten)]
+    pub state: OrderState,
+    /// Sum of successful refunds (payments only).
+    pub refunded: u64,
+    /// For refunds: the payment refunded.
+    pub orig_syssn: Option<String>,
+    /// The wallet page token.
+    #[serde(skip)]
+    pub token: String,
+    /// The parameters of the request that created it, to recognise an identical retry.
+    #[serde(skip)]
+    pub fingerprint: Vec<(String, String)>,
+    /// The answer given when it was created, repeated for an identical retry.
+    #[serde(skip)]
+    pub answer: Value,
+    /// Notification attempts made.
+    pub notifications_sent: u32,
+    /// Whether the merchant acknowledged a notification with `SUCCESS`.
+    pub notification_acknowledged: bool,
+}
+
+impl Order {
+    /// The state as of `now`: an unpaid order past its expiry is expired.
+    pub fn state_at(&self, now: f64) -> OrderState {
+        match (&self.state, self.expires_at) {
+            (OrderState::Created, Some(at)) if now >= at => OrderState::Expired,
+            (state, _) => state.clone(),
+        }
+    }
+
+    /// The respcd a query row shows for this order.
+    pub fn row_respcd(&self, now: f64) -> String {
+        match self.state_at(now) {
+            OrderState::Created => "1143".into(),
+            OrderState::Processing(_) => "1145".into(),
+            OrderState::Paid | OrderState::Reversed => "0000".into(),
+            OrderState::Failed(code) => code,
+            OrderState::Closed => "1142".into(),
+            OrderState::Expired => "1181".into(),
+        }
+    }
+
+    /// The `cancel` column: 0 none, 1 reversed, 2 closed, 3 refunded, 5 partly refunded.
+    pub fn cancel(&self, now: f64) -> u8 {
+        match self.state_at(now) {
+            OrderState::Reversed => 1,
+            OrderState::Closed => 2,
+            OrderState::Paid if self.refunded >= self.txamt && self.refunded > 0 => 3,
+            OrderState::Paid if self.refunded > 0 => 5,
+            _ => 0,
+        }
+    }
+
+    /// True when the order is paid (refunds do not change that).
+    pub fn is_paid(&self) -> bool {
+        self.state == OrderState::Paid
+    }
+
+    /// A query row, in the endpoint page's shape.
+    pub fn row(&self, now: f64) -> Value {
+        let kind = match self.kind {
+            Kind::Payment => "payment",
+            Kind::Refund => "refund",
+        };
+        let respcd = self.row_respcd(now);
+        let errmsg = qfpay::RespCode::new(respcd.clone()).info().map_or("", |i| i.text_en);
+        json!({
+            "out_trade_no": self.out_trade_no,
+            "syssn": self.syssn,
+            "pay_type": self.pay_type,
+            "order_type": kind,
+            "txamt": self.txamt.to_string(),
+            "txcurrcd": self.txcurrcd,
+            "txdtm": self.txdtm,
+            "sysdtm": hk_time(self.created_at),
+            "paydtm": self.paid_at.map(hk_time).unwrap_or_default(),
+            "goods_name": self.goods_name,
+            "respcd": respcd,
+            "errmsg": if self.row_respcd(now) == "0000" { "" } else { errmsg },
+            "cancel": self.cancel(now).to_string(),
+            "origssn": self.orig_syssn.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// `YYYY-MM-DD hh:mm:ss` in Hong Kong time for simulated Unix seconds.
+pub fn hk_time(unix: i64) -> String {
+    Txdtm::from_unix(unix, HONG_KONG_OFFSET_SECONDS).to_string()
+}
+
+/// All orders, with indexes by merchant number, QFPay number and wallet token.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    orders: Vec<Order>,
+    by_ref: HashMap<(String, String), usize>,
+    by_syssn: HashMap<String, usize>,
+    by_token: HashMap<String, usize>,
+    processing: Vec<usize>,
+    seq: u64,
+}
+
+/// An order's position in the ledger.
+pub type OrderId = usize;
+
+impl Ledger {
+    /// A new QFPay number: the Hong Kong date and a running number, 23 digits.
+    pub fn next_syssn(&mut self, now: i64) -> String {
+        self.seq += 1;
+        let date: String = hk_time(now).chars().take(10).filter(char::is_ascii_digit).collect();
+        format!("{date}{:015}", self.seq)
+    }
+
+    /// Adds an order and indexes it.
+    pub fn insert(&mut self, order: Order) -> OrderId {
+        let id = self.orders.len();
+        self.by_ref.insert((order.appcode.clone(), order.out_trade_no.clone()), id);
+        self.by_syssn.insert(order.syssn.clone(), id);
+        if !order.token.is_empty() {
+            self.by_token.insert(order.token.clone(), id);
+        }
+        self.orders.push(order);
+        id
+    }
+
+    /// An order by the merchant's number.
+    pub fn by_out_trade_no(&self, appcode: &str, out_trade_no: &str) -> Option<OrderId> {
+        self.by_ref.get(&(appcode.to_owned(), out_trade_no.to_owned())).copied()
+    }
+
+    /// An order by QFPay's number, only if it belongs to `appcode`.
+    pub fn by_syssn(&self, appcode: &str, syssn: &str) -> Option<OrderId> {
+        self.by_syssn.get(syssn).copied().filter(|&id| self.orders[id].appcode == appcode)
+    }
+
+    /// An order by wallet token.
+    pub fn by_token(&self, token: &str) -> Option<OrderId> {
+        self.by_token.get(token).copied()
+    }
+
+    /// An order.
+    pub fn get(&self, id: OrderId) -> &Order {
+        &self.orders[id]
+    }
+
+    /// An order, to change.
+    pub fn get_mut(&mut self, id: OrderId) -> &mut Order {
+        &mut self.orders[id]
+    }
+
+    /// Every order, oldest first.
+    pub fn all(&self) -> &[Order] {
+        &self.orders
+    }
+
+    /// Orders with the given merchant numbers (every merchant order when the list is empty).
+    pub fn of_merchant<'a>(&'a self, appcode: &'a str) -> impl Iterator<Item = &'a Order> + 'a {
+        self.orders.iter().filter(move |o| o.appcode == appcode)
+    }
+
+    /// The shopper paid: paid now, or processing for `pending` simulated seconds first.
+    /// Returns whether the order just became paid (so a notification is due).
+    pub fn pay(&mut self, id: OrderId, now: f64, pending: u64) -> Result<bool, PayRefusal> {
+        let order = &mut self.orders[id];
+        match order.state_at(now) {
+            OrderState::Created if pending > 0 => {
+                order.state = OrderState::Processing(now + pending as f64);
+                self.processing.push(id);
+                Ok(false)
+            }
+            OrderState::Created => {
+                order.state = OrderState::Paid;
+                order.paid_at = Some(now as i64);
+                Ok(true)
+            }
+            OrderState::Processing(_) | OrderState::Paid => Err(PayRefusal::AlreadyPaid),
+            OrderState::Expired => Err(PayRefusal::Expired),
+            OrderState::Closed | OrderState::Reversed => Err(PayRefusal::Closed),
+            OrderState::Failed(code) => Err(PayRefusal::Failed(code)),
+        }
+    }
+
+    /// The shopper declined (or the code said no): failed with `respcd`.
+    pub fn fail(&mut self, id: OrderId, now: f64, respcd: &str) -> Result<(), PayRefusal> {
+        let order = &mut self.orders[id];
+        match order.state_at(now) {
+            OrderState::Created => {
+                order.state = OrderState::Failed(respcd.to_owned());
+                Ok(())
+            }
+            OrderState::Processing(_) | OrderState::Paid => Err(PayRefusal::AlreadyPaid),
+            OrderState::Expired => Err(PayRefusal::Expired),
+            OrderState::Closed | OrderState::Reversed => Err(PayRefusal::Closed),
+            OrderState::Failed(code) => Err(PayRefusal::Failed(code)),
+        }
+    }
+
+    /// Moves orders whose processing time is over to paid; returns them (notifications due).
+    pub fn tick(&mut self, now: f64) -> Vec<OrderId> {
+        let mut done = Vec::new();
+        self.processing.retain(|&id| {
+            let order = &mut self.orders[id];
+            match order.state {
+                OrderState::Processing(until) if until <= now => {
+                    order.state = OrderState::Paid;
+                    order.paid_at = Some(now as i64);
+                    done.push(id);
+                    false
+                }
+                OrderState::Processing(_) => true,
+                _ => false,
+            }
+        });
+        done
+    }
+}
+
+/// Why an order cannot be paid or declined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayRefusal {
+    /// It is paid already.
+    AlreadyPaid,
+    /// Its time is up.
+    Expired,
+    /// It was closed or reversed.
+    Closed,
+    /// It failed earlier with this respcd.
+    Failed(String),
+}
+
+impl PayRefusal {
+    /// A sentence for the wallet page and the control API.
+    pub fn message(&self) -> String {
+        match self {
+            PayRefusal::AlreadyPaid => "this order is already paid".into(),
+            PayRefusal::Expired => "this order has expired".into(),
+            PayRefusal::Closed => "this order was closed".into(),
+            PayRefusal::Failed(code) => format!("this order failed earlier (respcd {code})"),
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The URL map: gateway paths, the wallet page, the control API, and a one-line log per request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::{control, gateway, wallet, Sim};
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/trade/v1/payment", post(gateway::payment))
+        .route("/trade/v1/query", post(gateway::query))
+        .route("/trade/v1/refund", post(gateway::refund))
+        .route("/trade/v1/close", post(gateway::close).get(gateway::close))
+        .route("/trade/v1/reversal", post(gateway::reversal).get(gateway::reversal))
+        .route("/sim/wallet/{token}", get(wallet::page))
+        .route("/sim/wallet/{token}/pay", post(wallet::pay))
+        .route("/sim/wallet/{token}/decline", post(wallet::decline))
+        .route("/sim/orders", get(control::orders))
+        .route("/sim/orders/{out_trade_no}/pay", post(control::pay))
+        .route("/sim/orders/{out_trade_no}/decline", post(control::decline))
+        .route("/sim/clock/advance", post(control::advance_clock))
+        .route("/sim/faults", post(control::set_faults).get(control::get_faults))
+        .route("/sim/stats", get(control::stats))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(not_found)
+        // Bodies are read and size-checked by the handlers, so an oversized one still gets
+        // the gateway's JSON answer instead of a bare 413.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(log_line))
+        .with_state(sim)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(json!({"respcd": "1103", "respmsg": "not found", "resperr": "no such path"})))
+        .into_response()
+}
+
+/// One line per request: method, path, status, milliseconds. Never headers or bodies, which
+/// carry signatures and keys' work.
+async fn log_line(req: Request, next: Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = Instant::now();
+    let response = next.run(req).await;
+    println!("{method} {path} {} {}ms", response.status().as_u16(), started.elapsed().as_millis());
+    response
+}

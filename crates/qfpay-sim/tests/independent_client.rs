@@ -1,0 +1,98 @@
+//! Clients written from the documents, not from our crate: the guide's Python example rules
+//! (SHA256 computed with sha2 directly, no `X-QF-SIGNTYPE` header), and every signature
+//! vector of the protocol crate checked by the simulator's own verification.
+
+mod common;
+
+use common::*;
+use md5::Md5;
+use qfpay_sim::Merchant;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The guide's `generate_signature`: sorted keys, skip sign/sign_type and empty values,
+/// `k=v` joined by `&`, key appended, upper-case hex.
+fn guide_signature(params: &[(&str, &str)], key: &str, sha256: bool) -> String {
+    let mut keys: Vec<&(&str, &str)> = params.iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(b.0));
+    let query: Vec<String> = keys
+        .iter()
+        .filter(|(k, v)| *k != "sign" && *k != "sign_type" && !v.is_empty())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let data = query.join("&") + key;
+    let digest: Vec<u8> =
+        if sha256 { Sha256::digest(data.as_bytes()).to_vec() } else { Md5::digest(data.as_bytes()).to_vec() };
+    digest.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn urlencode(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b' ' => "+".into(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+#[tokio::test]
+async fn the_guides_python_client_works() {
+    let app = demo();
+    let params = [
+        ("txamt", "100"),
+        ("txcurrcd", "HKD"),
+        ("pay_type", "800101"),
+        ("out_trade_no", "ORDER16988040000000"),
+        ("txdtm", TXDTM),
+        ("goods_name", "Test Product"),
+    ];
+    let sig = guide_signature(&params, "DEMOKEY", true);
+    // The guide's example sends SHA256 without X-QF-SIGNTYPE; the simulator reads 64 digits as SHA256.
+    let (_, a) =
+        raw(&app, "/trade/v1/payment", &urlencode(&params), &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", &sig)])
+            .await;
+    assert_eq!(a["respcd"], "0000", "{a}");
+    // The guide reads result['data']['out_trade_no'].
+    assert_eq!(a["data"]["out_trade_no"], "ORDER16988040000000");
+    let q = [("out_trade_no", "ORDER16988040000000"), ("txdtm", TXDTM)];
+    let (_, rows) = raw(
+        &app,
+        "/trade/v1/query",
+        &urlencode(&q),
+        &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", &guide_signature(&q, "DEMOKEY", true))],
+    )
+    .await;
+    assert_eq!(rows["data"][0]["respcd"], "1143");
+}
+
+#[tokio::test]
+async fn every_vector_passes_the_simulators_signature_check() {
+    let text = include_str!("../../qfpay/tests/data/signatures.json");
+    let doc: Value = serde_json::from_str(text).unwrap();
+    for v in doc["vectors"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let key = v["key"].as_str().unwrap();
+        let mchid = v["params"].get("mchid").and_then(Value::as_str).map(str::to_owned);
+        let merchant =
+            Merchant { appcode: "VEC".into(), key: qfpay::ClientKey::new(key), mchid, name: "vectors".into() };
+        let app = qfpay_sim::app(config(vec![merchant]));
+        let params: Vec<(&str, &str)> =
+            v["params"].as_object().unwrap().iter().map(|(k, v)| (k.as_str(), v.as_str().unwrap())).collect();
+        let sig = v["signature"].as_str().unwrap();
+        let sign_type = v["sign_type"].as_str().unwrap();
+        assert_eq!(guide_signature(&params, key, sign_type == "SHA256"), sig, "independent signer, vector {name:?}");
+        let body = urlencode(&params);
+        let headers = [("X-QF-APPCODE", "VEC"), ("X-QF-SIGN", sig), ("X-QF-SIGNTYPE", sign_type)];
+        let (_, a) = raw(&app, "/trade/v1/payment", &body, &headers).await;
+        assert_ne!(a["respcd"], "1108", "vector {name:?} ({sign_type}) should pass the signature check: {a}");
+        let mut wrong = sig.to_owned();
+        wrong.replace_range(0..1, if sig.starts_with('0') { "1" } else { "0" });
+        let headers = [("X-QF-APPCODE", "VEC"), ("X-QF-SIGN", wrong.as_str()), ("X-QF-SIGNTYPE", sign_type)];
+        let (_, a) = raw(&app, "/trade/v1/payment", &body, &headers).await;
+        assert_eq!(a["respcd"], "1108", "vector {name:?} with a flipped digit");
+    }
+}
