@@ -157,6 +157,11 @@ pub fn hex_eq_ignore_case(expected: &str, given: &str) -> bool {
     diff == 0
 }
 
+/// Lower-case hex SHA256 of bytes (for storing a secret's fingerprint instead of the secret).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    upper_hex(&Sha256::digest(bytes)).to_ascii_lowercase()
+}
+
 /// Compares two secrets (bearer keys, client secrets) in constant time for equal lengths.
 pub fn secret_eq(expected: &str, given: &str) -> bool {
     let (a, b) = (expected.as_bytes(), given.as_bytes());

@@ -1,25 +1,30 @@
 //! Project automation, in Rust so it runs wherever cargo does.
 //!
 //! - `cargo xtask setup`: install every tool the project needs, skipping what is present.
-//! - `cargo xtask test`: setup, then format check, clippy, the wasm build, and every test.
+//! - `cargo xtask test`: setup, then format check, clippy, the wasm builds, and every test.
+//! - `cargo xtask dev`: the simulator, the worker and the demo shop on loopback.
 
 use std::process::ExitCode;
 
+mod build;
+mod dev;
 mod run;
 mod setup;
 mod test;
 mod tools;
 
-const USAGE: &str = "usage: cargo xtask <setup|test>
+const USAGE: &str = "usage: cargo xtask <setup|test|dev>
   setup   install the pinned tools (wasm32 target, wasm-bindgen, wasm-pack, worker-build,
           Node 22, the worker's npm packages, Chromium and ChromeDriver); idempotent
-  test    setup, then cargo fmt --check, clippy -D warnings, the wasm32 build, every test";
+  test    setup, then cargo fmt --check, clippy -D warnings, the wasm builds, every test
+  dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::all(),
         Some("test") => test::all(),
+        Some("dev") => dev::run_dev(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,244 @@
+//! Requests to the API, validated into values the worker can trust. Amounts, currency and
+//! goods come only from the merchant's server (`CreateSession`); the browser only picks a
+//! pay type (`PayRequest`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::pay_options::how;
+
+/// The largest amount (`Int(11)` at the gateway).
+pub const MAX_AMOUNT: u64 = 99_999_999_999;
+/// Session lifetime bounds, in minutes.
+pub const EXPIRY_MINUTES: std::ops::RangeInclusive<u32> = 5..=120;
+
+/// `POST /v1/sessions`, from the merchant's server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    /// Amount in the currency's minor unit (cents).
+    pub amount: u64,
+    /// ISO 4217 code, one of the gateway's currencies.
+    pub currency: String,
+    /// What is bought (at most 20 characters; the gateway's limit).
+    pub goods_name: String,
+    /// The merchant's own order reference (1-64 characters).
+    pub reference: String,
+    /// Pay types to offer, in this order (default: every one that fits).
+    #[serde(default)]
+    pub pay_types: Option<Vec<String>>,
+    /// Minutes until the session expires (5-120; default from `SESSION_TTL_MINUTES`).
+    #[serde(default)]
+    pub expires_in_minutes: Option<u32>,
+    /// Where wallet pages send the shopper back after a redirect payment.
+    #[serde(default)]
+    pub return_url: Option<String>,
+    /// The merchant's own key/value notes, returned as given.
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// A session request that passed every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// The validated request.
+    pub request: CreateSession,
+    /// Lifetime in minutes.
+    pub expires_in_minutes: u32,
+}
+
+impl CreateSession {
+    /// Checks every field; the error names the field and the rule.
+    pub fn validate(self, default_expiry_minutes: u32) -> Result<NewSession, ApiError> {
+        if self.amount == 0 || self.amount > MAX_AMOUNT {
+            return Err(ApiError::field(
+                "amount",
+                format!("must be a whole number of minor units from 1 to {MAX_AMOUNT}"),
+            ));
+        }
+        if qfpay::tables::currency(&self.currency).is_none() {
+            return Err(ApiError::field(
+                "currency",
+                "must be one of AED, AUD, CAD, CNY, EUR, HKD, IDR, JPY, MMK, MYR, SGD, THB, USD",
+            ));
+        }
+        let goods = self.goods_name.trim();
+        if goods.is_empty() || goods.chars().count() > 20 || goods.chars().any(char::is_control) {
+            return Err(ApiError::field("goods_name", "must be 1 to 20 characters without control characters"));
+        }
+        if self.reference.is_empty() || self.reference.len() > 64 || self.reference.chars().any(char::is_control) {
+            return Err(ApiError::field("reference", "must be 1 to 64 bytes without control characters"));
+        }
+        if let Some(list) = &self.pay_types {
+            check_pay_types(list, &self.currency, self.amount)?;
+        }
+        let minutes = self.expires_in_minutes.unwrap_or(default_expiry_minutes);
+        if !EXPIRY_MINUTES.contains(&minutes) {
+            return Err(ApiError::field("expires_in_minutes", "must be from 5 to 120"));
+        }
+        if let Some(url) = &self.return_url {
+            let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                && url.len() <= 512
+                && !url.contains(char::is_whitespace);
+            if !ok {
+                return Err(ApiError::field("return_url", "must be an absolute http(s) URL of at most 512 characters"));
+            }
+        }
+        if let Some(meta) = &self.metadata {
+            if meta.len() > 20 || meta.iter().any(|(k, v)| k.is_empty() || k.len() > 40 || v.len() > 500) {
+                return Err(ApiError::field("metadata", "at most 20 keys of 1-40 bytes, values of at most 500 bytes"));
+            }
+        }
+        Ok(NewSession { request: CreateSession { goods_name: goods.to_owned(), ..self }, expires_in_minutes: minutes })
+    }
+}
+
+fn check_pay_types(list: &[String], currency: &str, amount: u64) -> Result<(), ApiError> {
+    if list.is_empty() || list.len() > 36 {
+        return Err(ApiError::field("pay_types", "must list 1 to 36 pay types, or be left out"));
+    }
+    for code in list {
+        let info = qfpay::tables::pay_type(code)
+            .ok_or_else(|| ApiError::field("pay_types", format!("unknown pay type {code:?}")))?;
+        if how(code).is_none() {
+            return Err(ApiError::field(
+                "pay_types",
+                format!("{code} ({}) cannot be completed in a web checkout", info.name_en),
+            ));
+        }
+        if !info.accepts_currency(currency) {
+            return Err(ApiError::field("pay_types", format!("{code} ({}) does not accept {currency}", info.name_en)));
+        }
+        if let Some(floor) = info.min_amount.filter(|f| f.currency == currency && amount <= f.more_than) {
+            return Err(ApiError::field(
+                "pay_types",
+                format!("{code} needs more than {} minor units", floor.more_than),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /v1/checkout/{id}/pay`, from the widget.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayRequest {
+    /// The chosen pay type; must be one the session offers.
+    pub pay_type: String,
+}
+
+/// `POST /v1/sessions/{id}/refunds`, from the merchant's server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    /// Amount to refund, minor units.
+    pub amount: u64,
+    /// Why, for the merchant's records.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl CreateRefund {
+    /// Checks the amount against what is left to refund.
+    pub fn validate(&self, refundable: u64) -> Result<(), ApiError> {
+        if self.amount == 0 {
+            return Err(ApiError::field("amount", "must be at least 1"));
+        }
+        if self.amount > refundable {
+            return Err(ApiError::new(
+                409,
+                "refund_exceeds_payment",
+                format!("amount: {} is more than the {refundable} left to refund", self.amount),
+            ));
+        }
+        if self.reason.as_ref().is_some_and(|r| r.len() > 200) {
+            return Err(ApiError::field("reason", "at most 200 bytes"));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a JSON body into `T`, turning serde's message into a field error.
+pub fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        let field = text.split('`').nth(1).map(str::to_owned);
+        let message = format!("the body is not valid for this endpoint: {text}");
+        ApiError { status: 400, code: "invalid_body", message, field }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> CreateSession {
+        CreateSession {
+            amount: 1500,
+            currency: "HKD".into(),
+            goods_name: "Milk tea".into(),
+            reference: "order-1".into(),
+            pay_types: None,
+            expires_in_minutes: None,
+            return_url: None,
+            metadata: None,
+        }
+    }
+
+    fn field_of(req: CreateSession) -> Option<String> {
+        req.validate(30).unwrap_err().field
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        assert_eq!(field_of(CreateSession { amount: 0, ..base() }).as_deref(), Some("amount"));
+        assert_eq!(field_of(CreateSession { amount: MAX_AMOUNT + 1, ..base() }).as_deref(), Some("amount"));
+        assert_eq!(field_of(CreateSession { currency: "GBP".into(), ..base() }).as_deref(), Some("currency"));
+        assert_eq!(field_of(CreateSession { goods_name: "x".repeat(21), ..base() }).as_deref(), Some("goods_name"));
+        assert_eq!(field_of(CreateSession { goods_name: "  ".into(), ..base() }).as_deref(), Some("goods_name"));
+        assert_eq!(field_of(CreateSession { reference: String::new(), ..base() }).as_deref(), Some("reference"));
+        assert_eq!(
+            field_of(CreateSession { pay_types: Some(vec!["800208".into()]), ..base() }).as_deref(),
+            Some("pay_types")
+        );
+        assert_eq!(
+            field_of(CreateSession { pay_types: Some(vec!["123".into()]), ..base() }).as_deref(),
+            Some("pay_types")
+        );
+        assert_eq!(
+            field_of(CreateSession { expires_in_minutes: Some(4), ..base() }).as_deref(),
+            Some("expires_in_minutes")
+        );
+        assert_eq!(
+            field_of(CreateSession { return_url: Some("javascript:x".into()), ..base() }).as_deref(),
+            Some("return_url")
+        );
+        let ok = base().validate(30).unwrap();
+        assert_eq!(ok.expires_in_minutes, 30);
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_refused() {
+        let e = parse_json::<CreateSession>(
+            br#"{"amount":1,"currency":"HKD","goods_name":"a","reference":"r","colour":"red"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("colour"));
+        let e = parse_json::<CreateSession>(br#"{"amount":-5,"currency":"HKD","goods_name":"a","reference":"r"}"#)
+            .unwrap_err();
+        assert_eq!(e.code, "invalid_body");
+        assert!(parse_json::<CreateSession>(b"not json").is_err());
+    }
+
+    #[test]
+    fn refunds_stay_within_the_payment() {
+        assert!(CreateRefund { amount: 500, reason: None }.validate(500).is_ok());
+        assert_eq!(CreateRefund { amount: 501, reason: None }.validate(500).unwrap_err().status, 409);
+        assert_eq!(
+            CreateRefund { amount: 0, reason: None }.validate(500).unwrap_err().field.as_deref(),
+            Some("amount")
+        );
+    }
+}

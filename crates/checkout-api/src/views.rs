@@ -1,0 +1,162 @@
+//! The JSON the API answers. The widget deserialises the checkout views with these same types.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pay_options::PayOption;
+use crate::states::{AttemptStatus, SessionStatus};
+
+/// A payment attempt as the merchant and the widget see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    /// `pa_...`.
+    pub id: String,
+    /// The pay type chosen.
+    pub pay_type: String,
+    /// Where it is.
+    pub status: AttemptStatus,
+    /// The gateway order number (`out_trade_no`).
+    pub out_trade_no: String,
+    /// QFPay's transaction number, once known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub syssn: Option<String>,
+    /// MPM: what to render as a QR code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub qrcode: Option<String>,
+    /// WAP/web: where to send the browser.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub redirect_url: Option<String>,
+    /// The gateway's last status code for it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub respcd: Option<String>,
+    /// Unix ms.
+    pub created_at: u64,
+    /// Unix ms when the QR or page stops working.
+    pub expires_at: u64,
+    /// Unix ms when paid.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub paid_at: Option<u64>,
+}
+
+/// A refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundView {
+    /// `re_...`.
+    pub id: String,
+    /// Minor units.
+    pub amount: u64,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// The merchant's reason, or why it was automatic.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// True for the automatic refund of a second payment of a paid session.
+    pub automatic: bool,
+    /// The attempt refunded.
+    pub attempt_id: String,
+    /// The gateway's status code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub respcd: Option<String>,
+    /// Unix ms.
+    pub created_at: u64,
+}
+
+/// A session as the merchant's server sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// `cs_...`.
+    pub id: String,
+    /// Only in the answer that created the session: hand it to the page, nowhere else.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_secret: Option<String>,
+    /// Where it is.
+    pub status: SessionStatus,
+    /// Minor units.
+    pub amount: u64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Goods.
+    pub goods_name: String,
+    /// The merchant's reference.
+    pub reference: String,
+    /// Pay types offered.
+    pub pay_types: Vec<String>,
+    /// Where wallet pages return the shopper.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub return_url: Option<String>,
+    /// The merchant's notes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// Unix ms.
+    pub created_at: u64,
+    /// Unix ms.
+    pub expires_at: u64,
+    /// Unix ms.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub paid_at: Option<u64>,
+    /// Refunded so far, minor units.
+    pub amount_refunded: u64,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<AttemptView>,
+    /// Every refund, oldest first.
+    pub refunds: Vec<RefundView>,
+}
+
+/// `GET /v1/checkout/{id}`: what the widget needs to draw the checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutView {
+    /// `cs_...`.
+    pub id: String,
+    /// Where it is.
+    pub status: SessionStatus,
+    /// Minor units.
+    pub amount: u64,
+    /// ISO 4217.
+    pub currency: String,
+    /// The currency's ISO 4217 exponent (digits after the point).
+    pub currency_exponent: u8,
+    /// Goods.
+    pub goods_name: String,
+    /// The merchant's display name.
+    pub merchant_name: String,
+    /// Unix ms.
+    pub expires_at: u64,
+    /// The pay types that fit, in the order to show them.
+    pub pay_types: Vec<PayOption>,
+    /// The latest attempt, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attempt: Option<AttemptView>,
+}
+
+/// `POST /v1/checkout/{id}/pay` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayAnswer {
+    /// `pa_...`.
+    pub attempt_id: String,
+    /// The pay type.
+    pub pay_type: String,
+    /// MPM: what to render as a QR code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub qrcode: Option<String>,
+    /// WAP/web: where to send the browser.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub redirect_url: Option<String>,
+    /// Unix ms.
+    pub expires_at: u64,
+}
+
+/// `GET /v1/checkout/{id}/status` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// The session's status.
+    pub status: SessionStatus,
+    /// The latest attempt.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attempt: Option<AttemptView>,
+    /// Unix ms when paid.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub paid_at: Option<u64>,
+    /// The session's expiry, Unix ms.
+    pub expires_at: u64,
+}

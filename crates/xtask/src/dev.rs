@@ -1,0 +1,158 @@
+//! `cargo xtask dev`: the simulator, the worker under `wrangler dev` and the demo shop, on
+//! loopback, until Ctrl-C or SIGTERM. Each child runs in its own process group and is ended by
+//! id. With `QFPAY_ENV=sandbox` (and `QFPAY_APPCODE`, `QFPAY_KEY`) it talks to QFPay's sandbox
+//! instead and starts no simulator.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::run::{cargo, root, run, step};
+use crate::tools::{path_with_node, worker_dir};
+use crate::{build, setup};
+
+struct Ports {
+    worker: u16,
+    sim: u16,
+}
+
+fn ports(args: &[String]) -> Result<Ports, String> {
+    let value = |name: &str, default: u16| -> Result<u16, String> {
+        match args.iter().position(|a| a == name) {
+            None => Ok(default),
+            Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).ok_or(format!("{name} needs a port number")),
+        }
+    };
+    Ok(Ports { worker: value("--worker-port", 8787)?, sim: value("--sim-port", 8788)? })
+}
+
+/// A child in its own process group, ended with its group.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !matches!(self.0.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_group(cmd: &mut Command) -> Result<Group, String> {
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    cmd.stdin(Stdio::null()).spawn().map(Group).map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))
+}
+
+pub fn wrangler(args: &[&str]) -> Command {
+    let mut cmd = Command::new(worker_dir().join("node_modules/.bin/wrangler"));
+    cmd.args(args)
+        .current_dir(worker_dir())
+        .env("PATH", path_with_node())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
+    cmd
+}
+
+fn write_dev_vars(ports: &Ports, sandbox: bool) -> Result<(), String> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let merchant_key = env("MERCHANT_API_KEY").unwrap_or_else(|| "sk_dev_local".into());
+    let worker = format!("http://127.0.0.1:{}", ports.worker);
+    let mut vars = vec![
+        format!("MERCHANT_API_KEY={merchant_key}"),
+        format!("PUBLIC_URL={worker}"),
+        format!("ALLOWED_ORIGINS={worker},http://localhost:{}", ports.worker),
+    ];
+    if sandbox {
+        let appcode = env("QFPAY_APPCODE").ok_or("QFPAY_ENV=sandbox needs QFPAY_APPCODE")?;
+        let key = env("QFPAY_KEY").ok_or("QFPAY_ENV=sandbox needs QFPAY_KEY")?;
+        vars.push("QFPAY_ENV=sandbox".into());
+        vars.push(format!("QFPAY_APPCODE={appcode}"));
+        vars.push(format!("QFPAY_KEY={key}"));
+        if let Some(mchid) = env("QFPAY_MCHID") {
+            vars.push(format!("QFPAY_MCHID={mchid}"));
+        }
+    } else {
+        vars.push("QFPAY_ENV=local".into());
+        vars.push("QFPAY_APPCODE=DEMOAPPCODE".into());
+        vars.push("QFPAY_KEY=DEMOKEY".into());
+        vars.push(format!("QFPAY_BASE_URL=http://127.0.0.1:{}", ports.sim));
+    }
+    let path = worker_dir().join(".dev.vars");
+    std::fs::write(&path, vars.join("\n") + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    step("dev: wrote worker/.dev.vars (git-ignored)");
+    Ok(())
+}
+
+fn wait_for(url: &str, what: &str, stop: &AtomicBool) -> Result<(), String> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(240) {
+        if stop.load(Ordering::SeqCst) {
+            return Err("stopped".into());
+        }
+        let ok = Command::new("curl")
+            .args(["-fsS", "-o", "/dev/null", url])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    Err(format!("{what} did not answer at {url} within 4 minutes"))
+}
+
+/// Runs the local stack until interrupted.
+pub fn run_dev(args: &[String]) -> Result<(), String> {
+    let ports = ports(args)?;
+    let sandbox = std::env::var("QFPAY_ENV").is_ok_and(|e| e == "sandbox");
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    setup::all()?;
+    build::widget()?;
+    build::worker()?;
+    run(cargo().args(["build", "-q", "-p", "qfpay-cli"]))?;
+    write_dev_vars(&ports, sandbox)?;
+    step("dev: applying the D1 migrations to the local database");
+    run(wrangler(&["d1", "migrations", "apply", "DB", "--local"]).env("CI", "true"))?;
+    let _sim = if sandbox {
+        None
+    } else {
+        step(&format!("dev: starting the QFPay simulator on 127.0.0.1:{}", ports.sim));
+        let mut cmd = Command::new(root().join("target/debug/qfpay"));
+        cmd.args(["sim", "--listen", &format!("127.0.0.1:{}", ports.sim)]);
+        Some(spawn_group(&mut cmd)?)
+    };
+    step(&format!("dev: starting the worker (wrangler dev) on 127.0.0.1:{}", ports.worker));
+    let port = ports.worker.to_string();
+    let _worker = spawn_group(&mut wrangler(&[
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--show-interactive-dev-session=false",
+    ]))?;
+    wait_for(&format!("http://127.0.0.1:{}/healthz", ports.worker), "the worker", &stop)?;
+    println!();
+    println!("  Demo shop:          http://127.0.0.1:{}/", ports.worker);
+    println!("  Strict-CSP page:    http://127.0.0.1:{}/csp.html", ports.worker);
+    if !sandbox {
+        println!("  Simulator wallets:  http://127.0.0.1:{}/sim/wallet/<token>  (ledger: /sim/orders)", ports.sim);
+    }
+    println!("  Merchant API key:   sk_dev_local (or $MERCHANT_API_KEY)");
+    println!("  QFPay's sandbox:    QFPAY_ENV=sandbox QFPAY_APPCODE=... QFPAY_KEY=... cargo xtask dev");
+    println!("  Stop:               Ctrl-C");
+    println!();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    step("dev: stopping the worker and the simulator");
+    Ok(())
+}

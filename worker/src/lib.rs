@@ -1,0 +1,93 @@
+//! The edge signing endpoint: a Cloudflare Worker that holds the QFPay client key and nothing
+//! else does. It serves the merchant server's API, the widget's API and the gateway's
+//! notifications; D1 keeps sessions, attempts and refunds; a Durable Object per merchant keeps
+//! upstream calls within QFPay's rate limits. Static files (the widget, the demo shop) are
+//! served by the platform's assets binding.
+
+use checkout_api::ApiError;
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+mod app;
+mod checkout;
+mod config;
+mod context;
+mod cors;
+mod demo;
+mod gate;
+mod gateway;
+mod http;
+mod merchant;
+mod notify;
+mod random;
+mod settle;
+mod store;
+
+pub use gate::UpstreamGate;
+
+use app::{Answer, App};
+use config::Settings;
+use context::Ctx;
+use store::Store;
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let started = random::now_ms();
+    let (method, path) = (req.method().to_string(), req.path());
+    let ctx = Ctx::default();
+    let origin = req.headers().get("Origin").ok().flatten();
+    let response = match route(req, &env, &ctx).await {
+        Ok(resp) => resp,
+        Err(e) => http::error(&e)?,
+    };
+    let response = cors::decorate(response, &path, origin.as_deref(), &env)?;
+    worker::console_log!(
+        "{}",
+        ctx.log_line(&method, &path, response.status_code(), random::now_ms().saturating_sub(started))
+    );
+    Ok(response)
+}
+
+async fn route(req: Request, env: &Env, ctx: &Ctx) -> Answer {
+    let path = req.path();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let settings = Settings::load(env);
+    if segments == ["healthz"] {
+        return health(settings.as_ref().err());
+    }
+    let settings = settings.map_err(|p| ApiError {
+        status: 503,
+        code: "misconfigured",
+        message: format!("the worker is not configured: {} {}", p.setting, p.problem),
+        field: Some(p.setting),
+    })?;
+    if segments.first() == Some(&"v1") && segments.get(1) == Some(&"checkout") {
+        cors::check(&req, &settings)?;
+        if req.method() == Method::Options {
+            return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
+        }
+    }
+    let db = env.d1("DB").map_err(app::internal)?;
+    let app = App { env, settings, store: Store::new(db), ctx };
+    match (req.method(), segments.as_slice()) {
+        (Method::Post, ["v1", "sessions"]) => merchant::create_session(&app, req).await,
+        (Method::Get, ["v1", "sessions", id]) => merchant::get_session(&app, req, id).await,
+        (Method::Post, ["v1", "sessions", id, "refunds"]) => merchant::create_refund(&app, req, id).await,
+        (Method::Post, ["v1", "sessions", id, "close"]) => merchant::close_session(&app, req, id).await,
+        (Method::Get, ["v1", "checkout", id]) => checkout::get_checkout(&app, req, id).await,
+        (Method::Post, ["v1", "checkout", id, "pay"]) => checkout::pay(&app, req, id).await,
+        (Method::Get, ["v1", "checkout", id, "status"]) => checkout::status(&app, req, id).await,
+        (Method::Post, ["v1", "qfpay", "notify"]) => notify::receive(&app, req).await,
+        (Method::Post, ["demo", "sessions"]) if app.settings.demo_enabled() => demo::create_session(&app).await,
+        _ => Err(ApiError::new(404, "not_found", format!("no route for {} {path}", req.method()))),
+    }
+}
+
+fn health(problem: Option<&config::SettingProblem>) -> Answer {
+    match problem {
+        None => app::ok_json(200, &serde_json::json!({"ok": true})),
+        Some(p) => app::ok_json(
+            503,
+            &serde_json::json!({"ok": false, "problem": {"setting": p.setting, "problem": p.problem}}),
+        ),
+    }
+}
