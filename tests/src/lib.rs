@@ -3,6 +3,8 @@
 //! a fresh temporary folder. Everything started here is ended when the [`Stack`] is dropped,
 //! even when a test fails: `wrangler dev` runs in its own process group, ended by id.
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

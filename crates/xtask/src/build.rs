@@ -16,10 +16,40 @@ pub fn widget() -> Result<(), String> {
     if !crate_dir.exists() {
         return Ok(());
     }
-    step("build: the widget (wasm-pack --release)");
+    step("build: the widget (wasm-pack --release, then wasm-opt -Oz)");
+    let out = crate::run::root().join("www/pkg");
     run(std::process::Command::new("wasm-pack")
-        .args(["build", "--release", "--target", "web", "--mode", "no-install", "--no-typescript", "--out-dir"])
-        .arg(crate::run::root().join("www/pkg"))
+        .args(["build", "--release", "--target", "web", "--mode", "no-install", "--out-dir"])
+        .arg(&out)
         .arg(&crate_dir)
+        .env("PATH", crate::tools::path_with_node()))?;
+    let wasm = out.join("qfpay_checkout_bg.wasm");
+    run(std::process::Command::new(crate::tools::worker_dir().join("node_modules/.bin/wasm-opt"))
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+        ])
+        .arg(&wasm)
+        .arg("-o")
+        .arg(&wasm)
         .env("PATH", crate::tools::path_with_node()))
+}
+
+/// Runs the browser test (which saves `target/e2e/*.png`) and copies the pictures to `docs/`.
+pub fn screenshots() -> Result<(), String> {
+    crate::setup::all()?;
+    widget()?;
+    worker()?;
+    run(crate::run::cargo().args(["test", "-p", "e2e", "--test", "browser"]))?;
+    let root = crate::run::root();
+    for name in ["shop.png", "qr.png", "paid.png"] {
+        let from = root.join("target/e2e").join(name);
+        let to = root.join("docs").join(name);
+        std::fs::copy(&from, &to).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+        step(&format!("screenshots: docs/{name}"));
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! - `cargo xtask setup`: install every tool the project needs, skipping what is present.
 //! - `cargo xtask test`: setup, then format check, clippy, the wasm builds, and every test.
 //! - `cargo xtask dev`: the simulator, the worker and the demo shop on loopback.
+//! - `cargo xtask screenshots`, `cargo xtask size`: the README's pictures and the artefacts' sizes.
 
 use std::process::ExitCode;
 
@@ -10,6 +11,7 @@ mod build;
 mod dev;
 mod run;
 mod setup;
+mod size;
 mod test;
 mod tools;
 
@@ -17,7 +19,9 @@ const USAGE: &str = "usage: cargo xtask <setup|test|dev>
   setup   install the pinned tools (wasm32 target, wasm-bindgen, wasm-pack, worker-build,
           Node 22, the worker's npm packages, Chromium and ChromeDriver); idempotent
   test    setup, then cargo fmt --check, clippy -D warnings, the wasm builds, every test
-  dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C";
+  dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C
+  screenshots  run the browser test and copy its screenshots to docs/
+  size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +29,8 @@ fn main() -> ExitCode {
         Some("setup") => setup::all(),
         Some("test") => test::all(),
         Some("dev") => dev::run_dev(&args[1..]),
+        Some("screenshots") => build::screenshots(),
+        Some("size") => size::report(),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

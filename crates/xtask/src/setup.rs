@@ -80,14 +80,18 @@ fn npm_packages() -> Result<(), String> {
     std::fs::write(&stamp, lock).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
 
+/// Chromium, its driver, and CJK fonts (the widget speaks Chinese; screenshots should show it).
+const CJK_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
 fn chromium() -> Result<(), String> {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
-        step("setup: chromium and chromedriver present");
+    let present = ["/usr/bin/chromium", "/usr/bin/chromedriver", CJK_FONT].iter().all(|p| Path::new(p).exists());
+    if present {
+        step("setup: chromium, chromedriver and CJK fonts present");
         return Ok(());
     }
-    step("setup: installing Debian's chromium and chromium-driver (about 1 min)");
+    step("setup: installing Debian's chromium, chromium-driver and fonts-noto-cjk (about 1-2 min)");
     run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
     run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
+        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver", "fonts-noto-cjk"])
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }

@@ -1,0 +1,57 @@
+//! Calls to the worker: bearer client secret, JSON, a timeout per request.
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestInit, Response};
+
+/// A failed call: the HTTP status (0 for network errors and timeouts) and the API's error code.
+#[derive(Debug, Clone)]
+pub struct CallError {
+    pub status: u16,
+    pub code: String,
+}
+
+/// Sends one request and returns the JSON answer for 2xx.
+pub async fn call(
+    method: &str,
+    url: &str,
+    secret: &str,
+    body: Option<String>,
+    timeout_ms: u32,
+) -> Result<JsValue, CallError> {
+    let net = |_| CallError { status: 0, code: "network".into() };
+    let headers = Headers::new().map_err(net)?;
+    headers.set("Authorization", &format!("Bearer {secret}")).map_err(net)?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = &body {
+        headers.set("Content-Type", "application/json").map_err(net)?;
+        init.set_body(&JsValue::from_str(b));
+    }
+    init.set_headers(&headers);
+    let controller = AbortController::new().map_err(net)?;
+    init.set_signal(Some(&controller.signal()));
+    let request = Request::new_with_str_and_init(url, &init).map_err(net)?;
+    let window = web_sys::window().ok_or(CallError { status: 0, code: "no_window".into() })?;
+    // Dropping the timeout (when the answer comes first) cancels it.
+    let abort = controller.clone();
+    let _timeout = Timeout::new(timeout_ms, move || abort.abort());
+    let response: Response =
+        JsFuture::from(window.fetch_with_request(&request)).await.map_err(net)?.dyn_into().map_err(net)?;
+    let status = response.status();
+    let json = match response.json() {
+        Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
+        Err(_) => JsValue::NULL,
+    };
+    if (200..300).contains(&status) {
+        Ok(json)
+    } else {
+        let code = js_sys::Reflect::get(&json, &"error".into())
+            .and_then(|e| js_sys::Reflect::get(&e, &"code".into()))
+            .ok()
+            .and_then(|c| c.as_string())
+            .unwrap_or_default();
+        Err(CallError { status, code })
+    }
+}

@@ -1,0 +1,92 @@
+//! Building elements with DOM calls only: no `innerHTML`, so the widget works under Trusted
+//! Types and a strict Content-Security-Policy.
+
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element};
+
+const SVG_NS: &str = "http://www.w3.org/2000/svg";
+
+/// The page's document.
+pub fn document() -> Document {
+    web_sys::window().and_then(|w| w.document()).expect("a document")
+}
+
+/// `<tag class=...>` with text.
+pub fn el(tag: &str, class: &str, text: &str) -> Element {
+    let e = document().create_element(tag).expect("createElement");
+    if !class.is_empty() {
+        e.set_class_name(class);
+    }
+    if !text.is_empty() {
+        e.set_text_content(Some(text));
+    }
+    e
+}
+
+/// Sets attributes, ignoring failures (they cannot fail for the names used here).
+pub fn attrs(e: &Element, pairs: &[(&str, &str)]) {
+    for (name, value) in pairs {
+        let _ = e.set_attribute(name, value);
+    }
+}
+
+/// Appends children.
+pub fn append(parent: &Element, children: &[&Element]) {
+    for c in children {
+        let _ = parent.append_child(c);
+    }
+}
+
+/// Removes every child.
+pub fn clear(e: &Element) {
+    while let Some(child) = e.first_child() {
+        let _ = e.remove_child(&child);
+    }
+}
+
+/// The QR matrix as an SVG element: one `<rect>` per horizontal run of dark modules.
+pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
+    let doc = document();
+    let svg = doc.create_element_ns(Some(SVG_NS), "svg").expect("svg");
+    let size = matrix.size.to_string();
+    attrs(
+        &svg,
+        &[
+            ("viewBox", &format!("0 0 {size} {size}")),
+            ("role", "img"),
+            ("aria-label", label),
+            ("class", "qr"),
+            ("part", "qr"),
+            ("shape-rendering", "crispEdges"),
+            ("data-modules", &size),
+        ],
+    );
+    let title = doc.create_element_ns(Some(SVG_NS), "title").expect("title");
+    title.set_text_content(Some(label));
+    let _ = svg.append_child(&title);
+    let background = doc.create_element_ns(Some(SVG_NS), "rect").expect("rect");
+    attrs(&background, &[("width", &size), ("height", &size), ("fill", "#fff")]);
+    let _ = svg.append_child(&background);
+    for (x, y, len) in matrix.runs() {
+        let rect = doc.create_element_ns(Some(SVG_NS), "rect").expect("rect");
+        attrs(
+            &rect,
+            &[
+                ("x", &x.to_string()),
+                ("y", &y.to_string()),
+                ("width", &len.to_string()),
+                ("height", "1"),
+                ("fill", "#000"),
+            ],
+        );
+        let _ = svg.append_child(&rect);
+    }
+    svg
+}
+
+/// Casts an element to `HtmlElement` (for focus).
+pub fn focus(e: &Element) {
+    if let Some(h) = e.dyn_ref::<web_sys::HtmlElement>() {
+        let _ = h.focus();
+    }
+}

@@ -1,0 +1,174 @@
+//! The widget's words in English, Traditional Chinese for Hong Kong and Simplified Chinese.
+//! `zh-HK` has its own strings (Hong Kong usage), not a copy of `zh-CN` converted.
+
+/// A supported language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    /// English.
+    En,
+    /// Traditional Chinese, Hong Kong.
+    ZhHk,
+    /// Simplified Chinese.
+    ZhCn,
+}
+
+impl Locale {
+    /// Picks a locale from a BCP 47 tag (`locale` attribute or the browser's language).
+    pub fn from_tag(tag: &str) -> Locale {
+        let tag = tag.trim().to_ascii_lowercase();
+        if tag.starts_with("zh-hk")
+            || tag.starts_with("zh-mo")
+            || tag.starts_with("zh-tw")
+            || tag.starts_with("zh-hant")
+        {
+            Locale::ZhHk
+        } else if tag.starts_with("zh") {
+            Locale::ZhCn
+        } else {
+            Locale::En
+        }
+    }
+
+    /// The tag for the `lang` attribute.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::ZhHk => "zh-HK",
+            Locale::ZhCn => "zh-CN",
+        }
+    }
+}
+
+/// Every piece of text the widget shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    /// Heading of the pay type list.
+    ChooseMethod,
+    /// Loading the checkout.
+    Loading,
+    /// Asking for a QR code.
+    Preparing,
+    /// Under the QR code.
+    ScanWith,
+    /// Before the countdown.
+    ExpiresIn,
+    /// Back to the list.
+    UseAnother,
+    /// Paid outcome.
+    Paid,
+    /// What to do after paying.
+    PaidNext,
+    /// Declined outcome.
+    Failed,
+    /// What to do after a decline.
+    FailedNext,
+    /// QR expired.
+    Expired,
+    /// A fresh QR code.
+    NewQr,
+    /// Something went wrong.
+    Error,
+    /// What to do after an error.
+    ErrorNext,
+    /// Retry.
+    TryAgain,
+    /// Checking the payment.
+    Checking,
+    /// QR code's text alternative prefix.
+    QrLabel,
+    /// Sent to the wallet.
+    Redirecting,
+    /// The session itself expired or closed.
+    SessionOver,
+}
+
+/// The words for `text` in `locale`.
+pub fn t(locale: Locale, text: Text) -> &'static str {
+    use Text::*;
+    match locale {
+        Locale::En => match text {
+            ChooseMethod => "Choose how to pay",
+            Loading => "Loading checkout…",
+            Preparing => "Preparing your QR code…",
+            ScanWith => "Scan with",
+            ExpiresIn => "Expires in",
+            UseAnother => "Use another method",
+            Paid => "Payment received",
+            PaidNext => "Thank you. You can close this page.",
+            Failed => "Payment not completed",
+            FailedNext => "Nothing was charged. Please choose a method and try again.",
+            Expired => "This QR code has expired",
+            NewQr => "Get a new QR code",
+            Error => "Something went wrong",
+            ErrorNext => "Check your connection and try again.",
+            TryAgain => "Try again",
+            Checking => "Checking your payment…",
+            QrLabel => "QR code to pay",
+            Redirecting => "Opening your wallet…",
+            SessionOver => "This checkout is no longer open. Please start again from the shop.",
+        },
+        Locale::ZhHk => match text {
+            ChooseMethod => "選擇付款方式",
+            Loading => "正在載入…",
+            Preparing => "正在產生二維碼…",
+            ScanWith => "請使用以下程式掃描：",
+            ExpiresIn => "有效時間",
+            UseAnother => "改用其他付款方式",
+            Paid => "已收到付款",
+            PaidNext => "多謝惠顧，你可以關閉此頁。",
+            Failed => "付款未完成",
+            FailedNext => "未有扣款。請重新選擇付款方式再試。",
+            Expired => "二維碼已過期",
+            NewQr => "重新產生二維碼",
+            Error => "出現問題",
+            ErrorNext => "請檢查網絡連線，然後再試。",
+            TryAgain => "再試一次",
+            Checking => "正在確認付款…",
+            QrLabel => "付款二維碼",
+            Redirecting => "正在開啟錢包…",
+            SessionOver => "此付款頁已經失效，請返回商店重新開始。",
+        },
+        Locale::ZhCn => match text {
+            ChooseMethod => "选择支付方式",
+            Loading => "正在加载…",
+            Preparing => "正在生成二维码…",
+            ScanWith => "请使用以下应用扫码：",
+            ExpiresIn => "剩余时间",
+            UseAnother => "使用其他支付方式",
+            Paid => "支付成功",
+            PaidNext => "感谢您的购买，您可以关闭此页面。",
+            Failed => "支付未完成",
+            FailedNext => "未产生扣款。请重新选择支付方式后再试。",
+            Expired => "二维码已过期",
+            NewQr => "重新生成二维码",
+            Error => "出现错误",
+            ErrorNext => "请检查网络连接后重试。",
+            TryAgain => "重试",
+            Checking => "正在确认支付…",
+            QrLabel => "支付二维码",
+            Redirecting => "正在打开钱包…",
+            SessionOver => "此支付页面已失效，请返回商店重新下单。",
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_pick_locales() {
+        assert_eq!(Locale::from_tag("zh-HK"), Locale::ZhHk);
+        assert_eq!(Locale::from_tag("zh-Hant-HK"), Locale::ZhHk);
+        assert_eq!(Locale::from_tag("zh-CN"), Locale::ZhCn);
+        assert_eq!(Locale::from_tag("zh"), Locale::ZhCn);
+        assert_eq!(Locale::from_tag("en-GB"), Locale::En);
+        assert_eq!(Locale::from_tag(""), Locale::En);
+    }
+
+    #[test]
+    fn hong_kong_has_its_own_words() {
+        assert_ne!(t(Locale::ZhHk, Text::Paid), t(Locale::ZhCn, Text::Paid));
+        assert_ne!(t(Locale::ZhHk, Text::ChooseMethod), t(Locale::ZhCn, Text::ChooseMethod));
+    }
+}

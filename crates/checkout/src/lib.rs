@@ -1,0 +1,27 @@
+//! `<qfpay-checkout>`: the checkout widget, in Rust compiled to WebAssembly.
+//!
+//! The hand-written loader (`www/qfpay-checkout.js`) defines the custom element and calls
+//! [`mount`]; frameworks can call `mount(element, options)` themselves and `destroy()` the
+//! returned handle. The widget talks only to the worker, never to QFPay, and never sees a key.
+//!
+//! Pure parts, tested natively: [`format`] (amounts, countdowns), [`i18n`] (en, zh-HK, zh-CN),
+//! [`poll`] (when to ask for the status), [`qr`] (the QR matrix with its quiet zone). The
+//! browser parts: [`widget`] (screens, events, timers, listeners), `api` (fetch), `dom`, `style`.
+#![forbid(unsafe_code)]
+
+pub mod format;
+pub mod i18n;
+pub mod poll;
+pub mod qr;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod dom;
+#[cfg(target_arch = "wasm32")]
+mod style;
+#[cfg(target_arch = "wasm32")]
+pub mod widget;
+
+#[cfg(target_arch = "wasm32")]
+pub use widget::{mount, Handle};

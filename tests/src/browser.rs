@@ -1,0 +1,96 @@
+//! Headless Chromium driven over WebDriver: chromedriver started on a free port in its own
+//! process group, ended by id when the [`Browser`] is dropped.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+
+use crate::free_port;
+
+/// A browser session and the chromedriver behind it.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: Child,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium with a fresh profile.
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let mut cmd = Command::new("/usr/bin/chromedriver");
+        cmd.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let driver = cmd.spawn().expect("chromedriver starts (cargo xtask setup installs it)");
+        let profile = std::env::temp_dir().join(format!("qfpay-e2e-chrome-{}-{port}", std::process::id()));
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--window-size=1100,900", format!("--user-data-dir={}", profile.display())],
+            }
+        });
+        let Value::Object(caps) = caps else { unreachable!("an object literal") };
+        let started = Instant::now();
+        loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => return Browser { client, driver, profile },
+                Err(e) if started.elapsed() > Duration::from_secs(30) => panic!("no WebDriver session: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap_or(Value::Null)
+    }
+
+    /// Waits until `script` returns a truthy value; returns it, or panics naming `what`.
+    pub async fn wait_js(&self, script: &str, what: &str, timeout: Duration) -> Value {
+        let started = Instant::now();
+        loop {
+            let v = self.js(script).await;
+            let truthy = !matches!(v, Value::Null | Value::Bool(false)) && v != json!("") && v != json!(0);
+            if truthy {
+                return v;
+            }
+            if started.elapsed() > timeout {
+                let html = self.js("return document.documentElement.outerHTML + '\\n--- widget ---\\n' + (document.querySelector('qfpay-checkout')?.shadowRoot?.innerHTML ?? '')").await;
+                panic!("timed out waiting for {what}; page:\n{}", html.as_str().unwrap_or(""));
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// Saves a PNG screenshot.
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        if let Ok(png) = self.client.screenshot().await {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(path, png);
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
