@@ -250,6 +250,48 @@ async fn worker_api_against_the_simulator() {
     let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
     assert_eq!(session["refunds"].as_array().map(Vec::len), Some(2), "a replay started no refund");
 
+    // A shopper who paid two QR codes: the session stays paid once; the extra payment is refunded.
+    let (dbl_id, dbl_secret) = stack.session(tea("order-7")).await;
+    pay(&stack, &dbl_id, &dbl_secret, "800201", &mut seen).await;
+    let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{dbl_id}"), None, None).await;
+    let first_otn = view["attempts"][0]["out_trade_no"].as_str().unwrap().to_owned();
+    let second = pay(&stack, &dbl_id, &dbl_secret, "805801", &mut seen).await;
+    // The first attempt's payment reaches us as the gateway would report it (signed), as if it
+    // had been paid at the very moment it was being closed.
+    let body = format!(
+        r#"{{"notify_type": "payment", "status": "1", "syssn": "99990000000001", "out_trade_no": "{first_otn}", "txamt": "3800", "respcd": "0000"}}"#
+    );
+    let sig = qfpay::sign::sign_notification(body.as_bytes(), &qfpay::ClientKey::new(CLIENT_KEY));
+    let resp = stack
+        .http
+        .post(format!("{}/v1/qfpay/notify", stack.worker_url))
+        .header("X-QF-SIGN", &sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    wallet(&stack, second["qrcode"].as_str().unwrap(), "pay").await;
+    let mut refunded = Value::Null;
+    for _ in 0..40 {
+        let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{dbl_id}"), None, None).await;
+        if view["refunds"].as_array().is_some_and(|r| !r.is_empty()) {
+            refunded = view;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(refunded["status"], "paid", "paid once: {refunded}");
+    assert_eq!(refunded["attempts"][0]["status"], "paid");
+    assert_eq!(refunded["attempts"][1]["status"], "paid");
+    let auto = &refunded["refunds"][0];
+    assert_eq!(
+        (auto["automatic"].as_bool(), auto["amount"].as_u64(), auto["status"].as_str()),
+        (Some(true), Some(3800), Some("succeeded")),
+        "{refunded}"
+    );
+    assert_eq!(auto["attempt_id"], refunded["attempts"][1]["id"], "the second payment is the one refunded");
+
     // CORS: the allowed origin gets headers; a foreign origin is refused before anything runs.
     let ok = stack
         .http

@@ -40,9 +40,9 @@ pub struct SimArgs {
     /// Do not enforce the 100/s and 400/min rate limits (load tests of the simulator itself).
     #[arg(long)]
     no_rate_limit: bool,
-    /// Seed for the fault dice.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed for the fault dice and wallet tokens (default: from the clock, so tokens are not guessable).
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 fn merchants(args: &SimArgs) -> Result<Vec<Merchant>, Failure> {
@@ -82,7 +82,9 @@ pub fn run(args: SimArgs) -> Result<(), Failure> {
         config.public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
         config.refund_blackout = args.refund_blackout;
         config.rate_limit = !args.no_rate_limit;
-        config.seed = args.seed;
+        config.seed = args
+            .seed
+            .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64));
         for m in config.merchants.values() {
             // The simulator's keys are test keys of its own, printed so a developer can sign with them.
             println!(
