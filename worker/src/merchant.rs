@@ -21,14 +21,16 @@ pub fn authorize(app: &App<'_>, req: &Request) -> Result<(), ApiError> {
     }
 }
 
-/// Runs `work` at most once per `Idempotency-Key` (same body: same answer; other body: 409).
+/// Runs `work` (which answers a status and a JSON text) at most once per `Idempotency-Key`:
+/// the same key with the same body gets the stored answer; with another body, 409.
 async fn idempotent<'a, F, Fut>(app: &'a App<'a>, req: &Request, scope: &str, body: &[u8], work: F) -> Answer
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Answer>,
+    Fut: std::future::Future<Output = Result<(u16, String), ApiError>>,
 {
+    let respond = |(status, text): (u16, String)| http::json_text(status, &text).map_err(crate::app::internal);
     let Some(key) = req.headers().get("Idempotency-Key").ok().flatten().filter(|k| !k.is_empty()) else {
-        return work().await;
+        return work().await.and_then(respond);
     };
     if key.len() > 255 {
         return Err(ApiError::field("Idempotency-Key", "at most 255 characters"));
@@ -52,33 +54,24 @@ where
         }
         Some(record) => return http::json_text(record.status as u16, &record.response).map_err(crate::app::internal),
     }
-    // The handler stores its own answer (see `remember`); a failure that changed nothing
-    // frees the key so the merchant can retry.
-    let answer = work().await;
-    if answer.is_err() {
-        app.store.release_idempotent(scope, &key).await.or_500()?;
+    match work().await {
+        Ok((status, text)) => {
+            app.store.finish_idempotent(scope, &key, status, &text).await.or_500()?;
+            respond((status, text))
+        }
+        Err(e) => {
+            // A failure that changed nothing frees the key so the merchant can retry.
+            app.store.release_idempotent(scope, &key).await.or_500()?;
+            Err(e)
+        }
     }
-    answer
 }
 
 /// `POST /v1/sessions`.
 pub async fn create_session(app: &App<'_>, mut req: Request) -> Answer {
     authorize(app, &req)?;
     let body = http::json_body(&mut req).await?;
-    idempotent(app, &req, "sessions", &body, || async {
-        let (status, text_body) = create_session_inner(app, &body).await?;
-        remember(app, &req, "sessions", status, &text_body).await?;
-        http::json_text(status, &text_body).map_err(crate::app::internal)
-    })
-    .await
-}
-
-/// Stores the final answer under the request's idempotency key, if it has one.
-async fn remember(app: &App<'_>, req: &Request, scope: &str, status: u16, body: &str) -> Result<(), ApiError> {
-    if let Some(key) = req.headers().get("Idempotency-Key").ok().flatten().filter(|k| !k.is_empty()) {
-        app.store.finish_idempotent(scope, &key, status, body).await.or_500()?;
-    }
-    Ok(())
+    idempotent(app, &req, "sessions", &body, || create_session_inner(app, &body)).await
 }
 
 async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String), ApiError> {
@@ -153,13 +146,7 @@ pub async fn get_session(app: &App<'_>, req: Request, id: &str) -> Answer {
 pub async fn create_refund(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     authorize(app, &req)?;
     let body = http::json_body(&mut req).await?;
-    let scope = format!("refunds:{id}");
-    idempotent(app, &req, &scope, &body, || async {
-        let (status, text_body) = create_refund_inner(app, id, &body).await?;
-        remember(app, &req, &scope, status, &text_body).await?;
-        http::json_text(status, &text_body).map_err(crate::app::internal)
-    })
-    .await
+    idempotent(app, &req, &format!("refunds:{id}"), &body, || create_refund_inner(app, id, &body)).await
 }
 
 async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u16, String), ApiError> {

@@ -160,6 +160,19 @@ fn authenticate(sim: &Sim, appcode: &str, headers: &HeaderMap, form: &Form) -> R
     Ok(merchant.clone())
 }
 
+/// Admits a call and parses its form into a typed request, or gives the gateway's answer.
+async fn admitted<R>(
+    sim: &Sim,
+    path: &str,
+    req: (Method, HeaderMap, Uri, Body),
+    parse: fn(&Form) -> Result<R, InvalidField>,
+) -> Result<(Call, R), Response> {
+    let (method, headers, uri, body) = req;
+    let call = admit(sim, path, &method, &headers, &uri, body).await?;
+    let parsed = parse(&call.form).map_err(invalid)?;
+    Ok((call, parsed))
+}
+
 fn fingerprint(form: &Form) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = form.pairs().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
     pairs.sort();
@@ -174,14 +187,11 @@ pub async fn payment(
     uri: Uri,
     body: Body,
 ) -> Response {
-    let call = match admit(&sim, "/trade/v1/payment", &method, &headers, &uri, body).await {
-        Ok(call) => call,
-        Err(answer) => return answer,
-    };
-    let req = match PaymentRequest::from_form(&call.form) {
-        Ok(req) => req,
-        Err(err) => return invalid(err),
-    };
+    let (call, req) =
+        match admitted(&sim, "/trade/v1/payment", (method, headers, uri, body), PaymentRequest::from_form).await {
+            Ok(admitted) => admitted,
+            Err(answer) => return answer,
+        };
     let now = sim.clock.now();
     let print = fingerprint(&call.form);
     let mut ledger = lock(&sim.ledger);
@@ -319,14 +329,11 @@ fn create_payment(
 
 /// `POST /trade/v1/query`.
 pub async fn query(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap, uri: Uri, body: Body) -> Response {
-    let call = match admit(&sim, "/trade/v1/query", &method, &headers, &uri, body).await {
-        Ok(call) => call,
-        Err(answer) => return answer,
-    };
-    let req = match QueryRequest::from_form(&call.form) {
-        Ok(req) => req,
-        Err(err) => return invalid(err),
-    };
+    let (call, req) =
+        match admitted(&sim, "/trade/v1/query", (method, headers, uri, body), QueryRequest::from_form).await {
+            Ok(admitted) => admitted,
+            Err(answer) => return answer,
+        };
     sim.tick();
     let now = sim.clock.now();
     let appcode = call.merchant.appcode.as_str();
@@ -367,14 +374,11 @@ fn in_refund_blackout(now: i64) -> bool {
 
 /// `POST /trade/v1/refund`.
 pub async fn refund(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap, uri: Uri, body: Body) -> Response {
-    let call = match admit(&sim, "/trade/v1/refund", &method, &headers, &uri, body).await {
-        Ok(call) => call,
-        Err(answer) => return answer,
-    };
-    let req = match RefundRequest::from_form(&call.form) {
-        Ok(req) => req,
-        Err(err) => return invalid(err),
-    };
+    let (call, req) =
+        match admitted(&sim, "/trade/v1/refund", (method, headers, uri, body), RefundRequest::from_form).await {
+            Ok(admitted) => admitted,
+            Err(answer) => return answer,
+        };
     sim.tick();
     let now = sim.clock.now();
     let appcode = call.merchant.appcode.clone();
@@ -474,31 +478,41 @@ fn change_answer(ledger: &mut Ledger, id: OrderId, now: f64) -> Response {
     .into_response()
 }
 
-/// `POST` (or `GET`) `/trade/v1/close`: ends an unpaid order.
-pub async fn close(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap, uri: Uri, body: Body) -> Response {
-    let call = match admit(&sim, "/trade/v1/close", &method, &headers, &uri, body).await {
-        Ok(call) => call,
-        Err(answer) => return answer,
-    };
-    let req = match CloseRequest::from_form(&call.form) {
-        Ok(req) => req,
-        Err(err) => return invalid(err),
-    };
+/// What a close or reversal does to the order it targets: a new state, nothing, or a refusal.
+type Change = fn(&Order, OrderState) -> Result<Option<OrderState>, Response>;
+
+/// The shared body of close and reversal: find the order, apply `change`, answer.
+fn change_order(sim: &Sim, appcode: &str, target: &qfpay::OrderRef, change: Change) -> Response {
     sim.tick();
     let now = sim.clock.now();
     let mut ledger = lock(&sim.ledger);
-    let id = match target_order(&ledger, &call.merchant.appcode, &req.0) {
+    let id = match target_order(&ledger, appcode, target) {
         Ok(id) => id,
         Err(answer) => return answer,
     };
-    match ledger.get(id).state_at(now) {
-        OrderState::Paid | OrderState::Processing(_) => {
-            return error_answer("1260", "the order is paid; refund it instead")
-        }
-        OrderState::Created | OrderState::Expired => ledger.get_mut(id).state = OrderState::Closed,
-        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => {}
+    let order = ledger.get(id);
+    match change(order, order.state_at(now)) {
+        Err(answer) => return answer,
+        Ok(Some(state)) => ledger.get_mut(id).state = state,
+        Ok(None) => {}
     }
     change_answer(&mut ledger, id, now)
+}
+
+/// `POST` (or `GET`) `/trade/v1/close`: ends an unpaid order.
+pub async fn close(State(sim): State<Arc<Sim>>, method: Method, headers: HeaderMap, uri: Uri, body: Body) -> Response {
+    let (call, req) =
+        match admitted(&sim, "/trade/v1/close", (method, headers, uri, body), CloseRequest::from_form).await {
+            Ok(admitted) => admitted,
+            Err(answer) => return answer,
+        };
+    change_order(&sim, &call.merchant.appcode, &req.0, |_, state| match state {
+        OrderState::Paid | OrderState::Processing(_) => {
+            Err(error_answer("1260", "the order is paid; refund it instead"))
+        }
+        OrderState::Created | OrderState::Expired => Ok(Some(OrderState::Closed)),
+        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => Ok(None),
+    })
 }
 
 /// `POST` (or `GET`) `/trade/v1/reversal`: undoes a CPM payment, or cancels an unpaid order.
@@ -509,35 +523,23 @@ pub async fn reversal(
     uri: Uri,
     body: Body,
 ) -> Response {
-    let call = match admit(&sim, "/trade/v1/reversal", &method, &headers, &uri, body).await {
-        Ok(call) => call,
-        Err(answer) => return answer,
-    };
-    let req = match ReversalRequest::from_form(&call.form) {
-        Ok(req) => req,
-        Err(err) => return invalid(err),
-    };
-    sim.tick();
-    let now = sim.clock.now();
-    let mut ledger = lock(&sim.ledger);
-    let id = match target_order(&ledger, &call.merchant.appcode, &req.0) {
-        Ok(id) => id,
-        Err(answer) => return answer,
-    };
-    let order = ledger.get(id);
-    match order.state_at(now) {
+    let (call, req) =
+        match admitted(&sim, "/trade/v1/reversal", (method, headers, uri, body), ReversalRequest::from_form).await {
+            Ok(admitted) => admitted,
+            Err(answer) => return answer,
+        };
+    change_order(&sim, &call.merchant.appcode, &req.0, |order, state| match state {
         OrderState::Paid if order.mode != Some(PayMode::Cpm) => {
-            return error_answer("1136", "only CPM payments can be reversed; refund this one")
+            Err(error_answer("1136", "only CPM payments can be reversed; refund this one"))
         }
         OrderState::Paid if order.refunded > 0 => {
-            return error_answer("1262", "the order has refunds; it cannot be reversed")
+            Err(error_answer("1262", "the order has refunds; it cannot be reversed"))
         }
-        OrderState::Paid => ledger.get_mut(id).state = OrderState::Reversed,
-        OrderState::Processing(_) => return error_answer("1145", "the payment is still processing; try again shortly"),
-        OrderState::Created | OrderState::Expired => ledger.get_mut(id).state = OrderState::Closed,
-        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => {}
-    }
-    change_answer(&mut ledger, id, now)
+        OrderState::Paid => Ok(Some(OrderState::Reversed)),
+        OrderState::Processing(_) => Err(error_answer("1145", "the payment is still processing; try again shortly")),
+        OrderState::Created | OrderState::Expired => Ok(Some(OrderState::Closed)),
+        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => Ok(None),
+    })
 }
 
 #[cfg(test)]
