@@ -7,6 +7,7 @@
 
 use std::process::ExitCode;
 
+mod bench;
 mod build;
 mod dev;
 mod run;
@@ -21,7 +22,8 @@ const USAGE: &str = "usage: cargo xtask <setup|test|dev>
   test    setup, then cargo fmt --check, clippy -D warnings, the wasm builds, every test
   dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C
   screenshots  run the browser test and copy its screenshots to docs/
-  size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact";
+  size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact
+  bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::run_dev(&args[1..]),
         Some("screenshots") => build::screenshots(),
         Some("size") => size::report(),
+        Some("bench") => bench::all(args.iter().any(|a| a == "--quick")),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

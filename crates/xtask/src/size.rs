@@ -17,39 +17,59 @@ fn compressed(tool: &[&str], path: &Path) -> Result<usize, String> {
     Ok(out.stdout.len())
 }
 
-fn line(name: &str, paths: &[&Path]) -> Result<(), String> {
+/// Raw, gzip and brotli bytes of files together.
+pub fn measure(paths: &[&Path]) -> Result<(usize, usize, usize), String> {
     let mut totals = (0, 0, 0);
     for p in paths {
         totals.0 += std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?.len() as usize;
         totals.1 += compressed(&["gzip", "-9", "-c"], p)?;
         totals.2 += compressed(&["brotli", "-q", "11", "-c"], p)?;
     }
-    println!("{name} raw={} gzip={} brotli={}", totals.0, totals.1, totals.2);
+    Ok(totals)
+}
+
+fn line(name: &str, paths: &[&Path]) -> Result<(), String> {
+    let (raw, gzip, brotli) = measure(paths)?;
+    println!("{name} raw={raw} gzip={gzip} brotli={brotli}");
     Ok(())
 }
 
-/// Builds both release artefacts and prints their sizes.
-pub fn report() -> Result<(), String> {
-    crate::setup::all()?;
-    if Command::new("brotli").arg("--version").output().is_err() {
-        crate::run::run(Command::new("apt-get").args(["install", "-y", "brotli"]))?;
-    }
-    build::widget()?;
-    build::worker()?;
+/// The widget's files (wasm, glue, loader) and the worker's wasm, as built.
+pub fn artefacts() -> Result<(Vec<std::path::PathBuf>, std::path::PathBuf), String> {
     let root = root();
-    let wasm = root.join("www/pkg/qfpay_checkout_bg.wasm");
-    let glue = root.join("www/pkg/qfpay_checkout.js");
-    let loader = root.join("www/qfpay-checkout.js");
+    let widget = vec![
+        root.join("www/pkg/qfpay_checkout_bg.wasm"),
+        root.join("www/pkg/qfpay_checkout.js"),
+        root.join("www/qfpay-checkout.js"),
+    ];
     let worker = std::fs::read_dir(root.join("worker/build"))
         .map_err(|e| format!("worker/build: {e}"))?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "wasm"))
         .ok_or("no worker wasm in worker/build")?;
-    line("widget-wasm", &[&wasm])?;
-    line("widget-glue-js", &[&glue])?;
-    line("widget-loader-js", &[&loader])?;
-    line("widget-total", &[&wasm, &glue, &loader])?;
+    Ok((widget, worker))
+}
+
+/// Installs brotli when missing (Debian's package).
+pub fn ensure_brotli() -> Result<(), String> {
+    if Command::new("brotli").arg("--version").output().is_err() {
+        crate::run::run(Command::new("apt-get").args(["install", "-y", "brotli"]))?;
+    }
+    Ok(())
+}
+
+/// Builds both release artefacts and prints their sizes.
+pub fn report() -> Result<(), String> {
+    crate::setup::all()?;
+    ensure_brotli()?;
+    build::widget()?;
+    build::worker()?;
+    let (widget, worker) = artefacts()?;
+    line("widget-wasm", &[&widget[0]])?;
+    line("widget-glue-js", &[&widget[1]])?;
+    line("widget-loader-js", &[&widget[2]])?;
+    line("widget-total", &widget.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
     line("worker-wasm", &[&worker])?;
     Ok(())
 }

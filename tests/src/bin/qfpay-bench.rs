@@ -1,0 +1,378 @@
+//! The end-to-end half of `cargo xtask bench`: worker overhead, upstream economy against a naive
+//! proxy, the widget's timings in headless Chromium, and the worker's cold start. Loopback only,
+//! bounded in count and time. Writes `target/bench/e2e.json`; `cargo xtask bench` merges it with
+//! the signing figures and prints the table.
+//!
+//! `cargo run --release -p e2e --bin qfpay-bench -- [--quick]`
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use e2e::browser::Browser;
+use e2e::{root, Options, Stack};
+use qfpay::{ClientKey, Credentials, GatewayRequest, PaymentRequest, QueryRequest};
+use serde_json::{json, Value};
+
+struct Sizes {
+    duration: Duration,
+    concurrency: usize,
+    shoppers: usize,
+    shopper_window: Duration,
+    loads: usize,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs `concurrency` loops of `call` for `duration`; returns sorted latencies in ms.
+async fn load<F, Fut>(concurrency: usize, duration: Duration, call: F) -> Vec<f64>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let call = call.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if call().await {
+                    out.push(ms(t.elapsed()));
+                }
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap_or_default());
+    }
+    all.sort_by(f64::total_cmp);
+    all
+}
+
+async fn sim_calls(stack_sim: &str, http: &reqwest::Client) -> (u64, Value) {
+    let stats: Value = http.get(format!("{stack_sim}/sim/stats")).send().await.unwrap().json().await.unwrap();
+    (stats["calls_total"].as_u64().unwrap_or(0), stats)
+}
+
+async fn signed_post(http: &reqwest::Client, base: &str, signed: &qfpay::SignedRequest) -> Option<Value> {
+    let mut req = http.post(signed.url(base)).body(signed.body.clone());
+    for (n, v) in &signed.headers {
+        req = req.header(*n, v);
+    }
+    req.send().await.ok()?.json().await.ok()
+}
+
+fn txdtm() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    qfpay::Txdtm::from_unix(now, qfpay::HONG_KONG_OFFSET_SECONDS).to_string()
+}
+
+/// Shoppers who each open a checkout, poll like the widget (every 2 s) and pay at a random
+/// moment in the window. `open` returns (a poll closure, the wallet URL).
+async fn shoppers<O, OF>(n: usize, window: Duration, open: O) -> (usize, usize)
+where
+    O: Fn(usize) -> OF + Clone + Send + 'static,
+    OF: std::future::Future<
+            Output = Option<(
+                Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync>,
+                String,
+            )>,
+        > + Send,
+{
+    let paid = Arc::new(AtomicU64::new(0));
+    let seen = Arc::new(AtomicU64::new(0));
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (open, paid, seen, http) = (open.clone(), paid.clone(), seen.clone(), http.clone());
+        tasks.push(tokio::spawn(async move {
+            // Shoppers arrive spread over the first part of the window.
+            tokio::time::sleep(Duration::from_millis((i as u64 * 37) % 10_000)).await;
+            let Some((poll, wallet)) = open(i).await else { return };
+            let pay_after = Duration::from_millis(2000 + (i as u64 * 7919) % 20_000);
+            let started = Instant::now();
+            let mut has_paid = false;
+            while started.elapsed() < window {
+                if !has_paid && started.elapsed() >= pay_after {
+                    let ok = http
+                        .post(format!("{wallet}/pay"))
+                        .header("Accept", "application/json")
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if ok {
+                        paid.fetch_add(1, Ordering::SeqCst);
+                    }
+                    has_paid = true;
+                }
+                if poll().await {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    (paid.load(Ordering::SeqCst) as usize, seen.load(Ordering::SeqCst) as usize)
+}
+
+type Poll = Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + Sync>;
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let sizes = if quick {
+        Sizes {
+            duration: Duration::from_secs(4),
+            concurrency: 4,
+            shoppers: 40,
+            shopper_window: Duration::from_secs(40),
+            loads: 3,
+        }
+    } else {
+        Sizes {
+            duration: Duration::from_secs(10),
+            concurrency: 8,
+            shoppers: 200,
+            shopper_window: Duration::from_secs(90),
+            loads: 5,
+        }
+    };
+    let mut report = serde_json::Map::new();
+
+    eprintln!("bench: starting the simulator and wrangler dev (cold start)");
+    let started = Instant::now();
+    let stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
+    report.insert("worker_cold_start_ms".into(), json!(ms(started.elapsed())));
+    let http = stack.http.clone();
+
+    eprintln!("bench: GET /v1/checkout/{{id}}/status through the worker");
+    let (id, secret) =
+        stack.session(json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": "bench"})).await;
+    let url = format!("{}/v1/checkout/{id}/status", stack.worker_url);
+    let (h, s) = (http.clone(), secret.clone());
+    let lat = load(sizes.concurrency, sizes.duration, move || {
+        let (h, u, s) = (h.clone(), url.clone(), s.clone());
+        async move { h.get(u).bearer_auth(s).send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+    report.insert("status_p50_ms".into(), json!(percentile(&lat, 0.5)));
+    report.insert("status_p99_ms".into(), json!(percentile(&lat, 0.99)));
+    report.insert("status_rps".into(), json!(lat.len() as f64 / sizes.duration.as_secs_f64()));
+
+    eprintln!("bench: the same gateway query made directly to a simulator");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let direct = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = qfpay_sim::SimConfig::new(vec![qfpay_sim::Merchant::demo()], 1_698_804_000);
+    config.rate_limit = false;
+    config.public_url = direct.clone();
+    tokio::spawn(qfpay_sim::serve(listener, config, std::future::pending()));
+    let demo = Credentials { appcode: "DEMOAPPCODE".into(), key: ClientKey::new("DEMOKEY"), mchid: None };
+    let (h, d, c) = (http.clone(), direct.clone(), demo.clone());
+    let lat = load(sizes.concurrency, sizes.duration, move || {
+        let (h, d, c) = (h.clone(), d.clone(), c.clone());
+        async move {
+            let q = QueryRequest { out_trade_no: vec!["NONE".into()], ..Default::default() };
+            signed_post(&h, &d, &q.sign(&c).expect("valid")).await.is_some()
+        }
+    })
+    .await;
+    report.insert("direct_query_p50_ms".into(), json!(percentile(&lat, 0.5)));
+    report.insert("direct_query_p99_ms".into(), json!(percentile(&lat, 0.99)));
+
+    eprintln!("bench: POST /v1/checkout/{{id}}/pay through the worker, and directly");
+    let mut pay_lat = Vec::new();
+    let mut direct_lat = Vec::new();
+    for i in 0..20 {
+        let (pid, psecret) = stack
+            .session(json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("p{i}")}))
+            .await;
+        let t = Instant::now();
+        let (status, _, _) = stack
+            .widget("POST", &format!("/v1/checkout/{pid}/pay"), &psecret, Some(json!({"pay_type": "800201"})))
+            .await;
+        if status == 201 {
+            pay_lat.push(ms(t.elapsed()));
+        }
+        let pay = PaymentRequest {
+            txamt: 3800,
+            txcurrcd: "HKD".into(),
+            pay_type: "800201".into(),
+            out_trade_no: format!("DIRECT{i}"),
+            txdtm: txdtm(),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        if signed_post(&http, &direct, &pay.sign(&demo).expect("valid")).await.is_some() {
+            direct_lat.push(ms(t.elapsed()));
+        }
+    }
+    pay_lat.sort_by(f64::total_cmp);
+    direct_lat.sort_by(f64::total_cmp);
+    report.insert("pay_p50_ms".into(), json!(percentile(&pay_lat, 0.5)));
+    report.insert("pay_p99_ms".into(), json!(percentile(&pay_lat, 0.99)));
+    report.insert("direct_payment_p50_ms".into(), json!(percentile(&direct_lat, 0.5)));
+
+    eprintln!("bench: upstream economy, {} shoppers through the worker", sizes.shoppers);
+    let (before, _) = sim_calls(&stack.sim_url, &http).await;
+    let worker_url = stack.worker_url.clone();
+    let merchant_http = http.clone();
+    let (paid, seen) = shoppers(sizes.shoppers, sizes.shopper_window, move |i| {
+        let (w, h) = (worker_url.clone(), merchant_http.clone());
+        async move {
+            let s: Value = h
+                .post(format!("{w}/v1/sessions"))
+                .bearer_auth(e2e::MERCHANT_API_KEY)
+                .json(&json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("s{i}")}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let (id, secret) = (s["id"].as_str()?.to_owned(), s["client_secret"].as_str()?.to_owned());
+            let pay: Value = h
+                .post(format!("{w}/v1/checkout/{id}/pay"))
+                .bearer_auth(&secret)
+                .json(&json!({"pay_type": "800201"}))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let wallet = pay["qrcode"].as_str()?.to_owned();
+            let status = format!("{w}/v1/checkout/{id}/status");
+            let poll: Poll = Arc::new(move || {
+                let (h, u, s) = (h.clone(), status.clone(), secret.clone());
+                Box::pin(async move {
+                    let v: Value = match h.get(u).bearer_auth(s).send().await {
+                        Ok(r) => r.json().await.unwrap_or(Value::Null),
+                        Err(_) => Value::Null,
+                    };
+                    v["status"] == "paid"
+                })
+            });
+            Some((poll, wallet))
+        }
+    })
+    .await;
+    // Notifications still in flight settle in the next seconds; then count the gateway calls.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (after, stats) = sim_calls(&stack.sim_url, &http).await;
+    let calls = after.saturating_sub(before);
+    report.insert("checkouts_paid".into(), json!(paid));
+    report.insert("checkouts_seen_paid".into(), json!(seen));
+    report.insert("upstream_calls_per_checkout".into(), json!(calls as f64 / paid.max(1) as f64));
+    report.insert("upstream_peak_per_minute".into(), json!(stats["peak_calls_per_minute"].as_u64().unwrap_or(0)));
+    report.insert("upstream_429".into(), json!(stats["rate_limited"].as_u64().unwrap_or(0)));
+
+    eprintln!("bench: the same shoppers through a naive signing proxy (every poll is a gateway query)");
+    let (baseline_paid, baseline_calls, baseline_429) = baseline(sizes.shoppers, sizes.shopper_window).await;
+    report.insert(
+        "baseline_upstream_calls_per_checkout".into(),
+        json!(baseline_calls as f64 / baseline_paid.max(1) as f64),
+    );
+    report.insert("baseline_checkouts_paid".into(), json!(baseline_paid));
+    report.insert("baseline_upstream_429".into(), json!(baseline_429));
+
+    eprintln!("bench: the widget in headless Chromium ({} loads)", sizes.loads);
+    let (interactive, qr) = widget_timings(&stack, sizes.loads).await;
+    report.insert("widget_interactive_ms".into(), json!(interactive));
+    report.insert("qr_shown_ms".into(), json!(qr));
+    drop(stack);
+
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).expect("target/bench");
+    std::fs::write(dir.join("e2e.json"), serde_json::to_string_pretty(&Value::Object(report)).unwrap())
+        .expect("write e2e.json");
+    eprintln!("bench: wrote target/bench/e2e.json");
+}
+
+/// A naive proxy as the guide's example suggests: it signs and forwards every call, so every
+/// poll becomes a gateway query. Returns (paid, gateway calls, 429s).
+async fn baseline(n: usize, window: Duration) -> (usize, u64, u64) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = qfpay_sim::SimConfig::new(vec![qfpay_sim::Merchant::demo()], 1_698_804_000);
+    config.public_url = sim.clone();
+    config.seed = 7;
+    tokio::spawn(qfpay_sim::serve(listener, config, std::future::pending()));
+    let http = reqwest::Client::new();
+    let creds = Credentials { appcode: "DEMOAPPCODE".into(), key: ClientKey::new("DEMOKEY"), mchid: None };
+    let (s2, h2) = (sim.clone(), http.clone());
+    let (paid, _) = shoppers(n, window, move |i| {
+        let (sim, h, creds) = (s2.clone(), h2.clone(), creds.clone());
+        async move {
+            let otn = format!("NAIVE{i}");
+            let pay = PaymentRequest {
+                txamt: 3800,
+                txcurrcd: "HKD".into(),
+                pay_type: "800201".into(),
+                out_trade_no: otn.clone(),
+                txdtm: txdtm(),
+                ..Default::default()
+            };
+            let answer = signed_post(&h, &sim, &pay.sign(&creds).ok()?).await?;
+            let wallet = answer["qrcode"].as_str()?.to_owned();
+            let poll: Poll = Arc::new(move || {
+                let (sim, h, creds, otn) = (sim.clone(), h.clone(), creds.clone(), otn.clone());
+                Box::pin(async move {
+                    let q = QueryRequest { out_trade_no: vec![otn.clone()], ..Default::default() };
+                    let Some(signed) = q.sign(&creds).ok() else { return false };
+                    signed_post(&h, &sim, &signed).await.is_some_and(|v| v["data"][0]["respcd"] == "0000")
+                })
+            });
+            Some((poll, wallet))
+        }
+    })
+    .await;
+    let (calls, stats) = sim_calls(&sim, &http).await;
+    (paid, calls, stats["rate_limited"].as_u64().unwrap_or(0))
+}
+
+/// Median ms from navigation to an interactive pay type list, and from a click to the QR.
+async fn widget_timings(stack: &Stack, loads: usize) -> (f64, f64) {
+    let b = Browser::start().await;
+    let mut interactive = Vec::new();
+    let mut qr = Vec::new();
+    for i in 0..loads {
+        let (id, secret) = stack
+            .session(json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("w{i}")}))
+            .await;
+        b.client.goto(&format!("{}/", stack.worker_url)).await.expect("the shop");
+        b.js(&format!("sessionStorage.setItem('{id}', '{secret}'); return true")).await;
+        b.client.goto(&format!("{}/?session={id}", stack.worker_url)).await.expect("the shop with a session");
+        let t = b
+            .wait_js(
+                "return performance.getEntriesByName('qfpay:interactive')[0]?.startTime",
+                "interactive",
+                Duration::from_secs(30),
+            )
+            .await;
+        interactive.push(t.as_f64().unwrap_or(0.0));
+        let w = "document.querySelector('qfpay-checkout').shadowRoot";
+        b.js(&format!("window.__clicked = performance.now(); {w}.querySelector('[data-pay-type=\"800201\"]').click(); return true")).await;
+        let shown = b.wait_js("const m = performance.getEntriesByName('qfpay:qr-shown')[0]; return m && (m.startTime - window.__clicked)", "the QR", Duration::from_secs(30)).await;
+        qr.push(shown.as_f64().unwrap_or(0.0));
+    }
+    interactive.sort_by(f64::total_cmp);
+    qr.sort_by(f64::total_cmp);
+    (percentile(&interactive, 0.5), percentile(&qr, 0.5))
+}
