@@ -137,20 +137,22 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
 /// due for the open attempt, and then by one caller only.
 pub async fn status(app: &App<'_>, req: Request, id: &str) -> Answer {
     let mut session = authorize(app, &req, id).await?;
-    if let Some(attempt) = app.store.latest_attempt(id).await.or_500()? {
+    let mut attempt = app.store.latest_attempt(id).await.or_500()?;
+    if let Some(current) = attempt.clone() {
         let now = random::now_ms();
-        let due = attempt.status().is_open()
+        let due = current.status().is_open()
             && session.status() == SessionStatus::Open
             && checkout_api::upstream::query_due(
-                attempt.created_at,
-                attempt.last_checked_at,
-                attempt.expires_at,
+                current.created_at,
+                current.last_checked_at,
+                current.expires_at,
                 now,
                 app.settings.query_after_seconds,
             );
-        if due && app.store.claim_check(&attempt.id, attempt.last_checked_at, now).await.or_500()? {
-            settle::check_attempt(app, &attempt).await?;
-            if let Some(fresh) = app.store.attempt(&attempt.id).await.or_500()? {
+        // Only the caller that claims the check asks the gateway; the others answer from D1.
+        if due && app.store.claim_check(&current.id, current.last_checked_at, now).await.or_500()? {
+            settle::check_attempt(app, &current).await?;
+            if let Some(fresh) = app.store.attempt(&current.id).await.or_500()? {
                 if fresh.status().is_open() && now >= fresh.expires_at {
                     app.store
                         .move_attempt(&fresh.id, &[AttemptStatus::Pending], AttemptStatus::Expired, Some("1181"))
@@ -160,9 +162,9 @@ pub async fn status(app: &App<'_>, req: Request, id: &str) -> Answer {
                 }
             }
             session = app.store.session(id).await.or_500()?.unwrap_or(session);
+            attempt = app.store.latest_attempt(id).await.or_500()?;
         }
     }
-    let attempt = app.store.latest_attempt(id).await.or_500()?;
     ok_json(
         200,
         &StatusView {

@@ -242,3 +242,22 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn request_bodies_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(s) = parse_json::<CreateSession>(&body) {
+                let _ = s.validate(30);
+            }
+            let _ = parse_json::<PayRequest>(&body);
+            if let Ok(r) = parse_json::<CreateRefund>(&body) {
+                let _ = r.validate(1000);
+            }
+        }
+    }
+}
