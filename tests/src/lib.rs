@@ -79,6 +79,7 @@ pub struct Stack {
     /// An HTTP client (no TLS; loopback only).
     pub http: reqwest::Client,
     dir: PathBuf,
+    port: u16,
     wrangler: Option<Child>,
     sim_stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -109,33 +110,21 @@ impl Stack {
             .status()
             .expect("wrangler runs");
         assert!(status.success(), "applying the D1 migrations failed");
-        let log = std::fs::File::create(dir.join("wrangler.log")).expect("a log file");
-        let port_text = port.to_string();
-        let inspector = free_port().to_string();
-        let env_path = env_file.to_str().expect("a UTF-8 path");
-        let mut cmd = wrangler(&[
-            "dev",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            &port_text,
-            "--inspector-port",
-            &inspector,
-            "--persist-to",
-            persist,
-            "--env-file",
-            env_path,
-            "--show-interactive-dev-session=false",
-            "--log-level",
-            "log",
-        ]);
-        cmd.stdout(log.try_clone().expect("log handle")).stderr(log).stdin(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd.spawn().expect("wrangler dev starts");
+        let child = spawn_worker(&dir, port);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
-        let stack = Stack { sim_url, worker_url, http, dir, wrangler: Some(child), sim_stop: Some(sim_stop) };
+        let stack = Stack { sim_url, worker_url, http, dir, port, wrangler: Some(child), sim_stop: Some(sim_stop) };
         stack.wait_ready().await;
         stack
+    }
+
+    /// Stops `wrangler dev` and starts it again on the same port and database (a deploy or a
+    /// crash, as far as clients can tell).
+    pub async fn restart_worker(&mut self) {
+        if let Some(child) = self.wrangler.take() {
+            stop_group(child);
+        }
+        self.wrangler = Some(spawn_worker(&self.dir, self.port));
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&self) {
@@ -222,6 +211,49 @@ impl Stack {
     }
 }
 
+/// Starts `wrangler dev` for the stack in `dir`, in its own process group, logging to a file.
+fn spawn_worker(dir: &Path, port: u16) -> Child {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("wrangler.log")).expect("a log file");
+    let persist = dir.join("state");
+    let env_file = dir.join("worker.env");
+    let port_text = port.to_string();
+    let inspector = free_port().to_string();
+    let mut cmd = wrangler(&[
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        &port_text,
+        "--inspector-port",
+        &inspector,
+        "--persist-to",
+        persist.to_str().expect("a UTF-8 path"),
+        "--env-file",
+        env_file.to_str().expect("a UTF-8 path"),
+        "--show-interactive-dev-session=false",
+        "--log-level",
+        "log",
+    ]);
+    cmd.stdout(log.try_clone().expect("log handle")).stderr(log).stdin(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.spawn().expect("wrangler dev starts")
+}
+
+/// Ends a child's whole process group: TERM, a grace period, then KILL.
+fn stop_group(mut child: Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.wait();
+}
+
 async fn read(resp: reqwest::Response) -> (u16, Value, String) {
     let status = resp.status().as_u16();
     let headers: Vec<String> =
@@ -257,18 +289,8 @@ impl Drop for Stack {
         if let Some(stop) = self.sim_stop.take() {
             let _ = stop.send(());
         }
-        if let Some(mut child) = self.wrangler.take() {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < deadline {
-                if matches!(child.try_wait(), Ok(Some(_))) {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-            let _ = child.wait();
+        if let Some(child) = self.wrangler.take() {
+            stop_group(child);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }

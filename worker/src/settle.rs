@@ -41,6 +41,21 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
         .await
         .or_500()?;
     if won == 1 {
+        // Any other attempt still open may have been paid too (a shopper who scanned two QR
+        // codes while a close failed): closing it now finds that out (`1260`) at once, instead
+        // of whenever its notification arrives, and starts the automatic refund.
+        if let Some(session) = app.store.session(&attempt.session_id).await.or_500()? {
+            for other in app
+                .store
+                .attempts(&session.id)
+                .await
+                .or_500()?
+                .iter()
+                .filter(|a| a.id != attempt.id && a.status().is_open())
+            {
+                Box::pin(close_attempt(app, &session, other)).await?;
+            }
+        }
         return Ok(());
     }
     let session = app.store.session(&attempt.session_id).await.or_500()?;

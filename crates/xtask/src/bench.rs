@@ -199,10 +199,13 @@ pub fn all(quick: bool) -> Result<(), String> {
         f("widget_interactive_ms"),
         f("qr_shown_ms"),
     );
+    // The new row goes after the table's last row, above the notes that follow the table.
     let path = root().join("BENCHMARKS.md");
-    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-    text.push_str(&row);
-    std::fs::write(&path, text).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().rposition(|l| l.starts_with('|')).map_or(lines.len(), |i| i + 1);
+    lines.insert(at, row.trim_end());
+    std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| e.to_string())?;
     step("bench: wrote target/bench/report.json and a BENCHMARKS.md row");
     Ok(())
 }

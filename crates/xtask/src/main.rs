@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 mod bench;
 mod build;
+mod chaos;
 mod dev;
+mod fuzz;
 mod run;
 mod setup;
 mod size;
@@ -23,7 +25,9 @@ const USAGE: &str = "usage: cargo xtask <setup|test|dev>
   dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C
   screenshots  run the browser test and copy its screenshots to docs/
   size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact
-  bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes";
+  bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes
+  chaos   [--quick]: checkouts through a failing gateway and a worker restart, reconciled
+  fuzz    [--seconds 30]: every cargo-fuzz target for a bounded time";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +38,8 @@ fn main() -> ExitCode {
         Some("screenshots") => build::screenshots(),
         Some("size") => size::report(),
         Some("bench") => bench::all(args.iter().any(|a| a == "--quick")),
+        Some("chaos") => chaos::all(args.iter().any(|a| a == "--quick")),
+        Some("fuzz") => fuzz::all(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

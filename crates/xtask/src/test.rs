@@ -34,6 +34,8 @@ pub fn all() -> Result<(), String> {
     // Built once here so the end-to-end tests start `wrangler dev` on a ready bundle.
     build::worker()?;
     run(cargo().args(["test"]))?;
+    // A short fault run that reconciles the worker with the gateway's ledger.
+    crate::chaos::run_only(true, false)?;
     step("test: all checks passed");
     Ok(())
 }

@@ -1,0 +1,27 @@
+//! `cargo xtask chaos [--quick]`: the bounded fault run of `tests/src/bin/qfpay-chaos.rs`
+//! (a short one runs in `cargo xtask test`); it exits non-zero when a promise is broken.
+
+use crate::run::{cargo, run};
+use crate::{build, setup};
+
+/// Builds what the run needs and runs it.
+pub fn all(quick: bool) -> Result<(), String> {
+    setup::all()?;
+    build::widget()?;
+    build::worker()?;
+    run_only(quick, true)
+}
+
+/// Runs the chaos binary (`release` for the full run's load; debug is enough for CI's short one).
+pub fn run_only(quick: bool, release: bool) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["run", "-q", "-p", "e2e", "--bin", "qfpay-chaos"]);
+    if release {
+        cmd.arg("--release");
+    }
+    cmd.arg("--");
+    if quick {
+        cmd.arg("--quick");
+    }
+    run(&mut cmd)
+}
