@@ -30,6 +30,8 @@ pub struct Options {
     pub allowed_origins: String,
     /// The worker's `QUERY_AFTER_SECONDS`.
     pub query_after_seconds: u64,
+    /// A setting left out of the worker's configuration (to test what it says then).
+    pub omit_setting: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             faults: String::new(),
             allowed_origins: "https://shop.example".into(),
             query_after_seconds: 2,
+            omit_setting: None,
         }
     }
 }
@@ -93,15 +96,15 @@ impl Stack {
         let port = free_port();
         let worker_url = format!("http://127.0.0.1:{port}");
         let env_file = dir.join("worker.env");
-        std::fs::write(
-            &env_file,
-            format!(
+        let settings = format!(
                 "QFPAY_ENV=local\nQFPAY_APPCODE={APPCODE}\nQFPAY_KEY={CLIENT_KEY}\nQFPAY_BASE_URL={sim_url}\nMERCHANT_API_KEY={MERCHANT_API_KEY}\n\
                  PUBLIC_URL={worker_url}\nALLOWED_ORIGINS={}\nQUERY_AFTER_SECONDS={}\n",
                 options.allowed_origins, options.query_after_seconds
-            ),
-        )
-        .expect("the env file");
+            );
+        let omitted = options.omit_setting.map(|name| format!("{name}="));
+        let kept: Vec<&str> =
+            settings.lines().filter(|l| omitted.as_ref().is_none_or(|o| !l.starts_with(o.as_str()))).collect();
+        std::fs::write(&env_file, kept.join("\n") + "\n").expect("the env file");
         let persist = dir.join("state");
         let persist = persist.to_str().expect("a UTF-8 path");
         let status = wrangler(&["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist])
@@ -130,8 +133,9 @@ impl Stack {
     async fn wait_ready(&self) {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(240) {
+            // Any answer from the worker means it is up (a misconfigured one answers 503).
             if let Ok(resp) = self.http.get(format!("{}/healthz", self.worker_url)).send().await {
-                if resp.status().is_success() {
+                if resp.status().is_success() || resp.status().as_u16() == 503 {
                     return;
                 }
             }
