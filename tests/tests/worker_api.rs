@@ -250,7 +250,9 @@ async fn worker_api_against_the_simulator() {
     let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
     assert_eq!(session["refunds"].as_array().map(Vec::len), Some(2), "a replay started no refund");
 
-    // A shopper who paid two QR codes: the session stays paid once; the extra payment is refunded.
+    // A shopper with two QR codes: once one is paid, the worker closes the other at the
+    // gateway, so it cannot be paid too. (When that close fails and both are paid, the second
+    // payment is refunded automatically: the chaos run shows it, see RELIABILITY.md.)
     let (dbl_id, dbl_secret) = stack.session(tea("order-7")).await;
     pay(&stack, &dbl_id, &dbl_secret, "800201", &mut seen).await;
     let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{dbl_id}"), None, None).await;
@@ -271,27 +273,19 @@ async fn worker_api_against_the_simulator() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    wallet(&stack, second["qrcode"].as_str().unwrap(), "pay").await;
-    let mut refunded = Value::Null;
-    for _ in 0..40 {
-        let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{dbl_id}"), None, None).await;
-        // The refund row is written before the gateway is asked; wait for its outcome.
-        if view["refunds"].as_array().is_some_and(|r| r.iter().any(|x| x["status"] != "pending")) {
-            refunded = view;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    assert_eq!(refunded["status"], "paid", "paid once: {refunded}");
-    assert_eq!(refunded["attempts"][0]["status"], "paid");
-    assert_eq!(refunded["attempts"][1]["status"], "paid");
-    let auto = &refunded["refunds"][0];
+    let (status, refused) = wallet(&stack, second["qrcode"].as_str().unwrap(), "pay").await;
     assert_eq!(
-        (auto["automatic"].as_bool(), auto["amount"].as_u64(), auto["status"].as_str()),
-        (Some(true), Some(3800), Some("succeeded")),
-        "{refunded}"
+        (status, refused["error"].as_str()),
+        (409, Some("this order was closed")),
+        "the second QR no longer pays"
     );
-    assert_eq!(auto["attempt_id"], refunded["attempts"][1]["id"], "the second payment is the one refunded");
+    let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{dbl_id}"), None, None).await;
+    assert_eq!(view["status"], "paid", "paid once: {view}");
+    assert_eq!(
+        (view["attempts"][0]["status"].as_str(), view["attempts"][1]["status"].as_str()),
+        (Some("paid"), Some("closed"))
+    );
+    assert_eq!(view["refunds"].as_array().map(Vec::len), Some(0), "nothing to refund");
 
     // CORS: the allowed origin gets headers; a foreign origin is refused before anything runs.
     let ok = stack
