@@ -61,9 +61,34 @@ fn path_with_node() -> String {
     format!("{}:{}", node.display(), std::env::var("PATH").unwrap_or_default())
 }
 
+/// `worker/wrangler.toml` without its `[build]` step, written beside it (git-ignored): the
+/// bundle is built once by `cargo xtask test`, so starting a worker needs no rebuild.
+fn no_build_config() -> PathBuf {
+    let worker = root().join("worker");
+    let text = std::fs::read_to_string(worker.join("wrangler.toml")).expect("worker/wrangler.toml");
+    let mut kept = Vec::new();
+    let mut in_build = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            in_build = line.trim() == "[build]";
+        }
+        if !in_build {
+            kept.push(line);
+        }
+    }
+    let path = worker.join(".wrangler-nobuild.toml");
+    let tmp = worker.join(format!(".wrangler-nobuild.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, kept.join("\n") + "\n").expect("the no-build config");
+    std::fs::rename(&tmp, &path).expect("the no-build config");
+    path
+}
+
 fn wrangler(args: &[&str]) -> Command {
     let mut cmd = Command::new(root().join("worker/node_modules/.bin/wrangler"));
+    let config = no_build_config();
     cmd.args(args)
+        .arg("--config")
+        .arg(config)
         .current_dir(root().join("worker"))
         .env("PATH", path_with_node())
         .env("CI", "true")
@@ -90,6 +115,8 @@ pub struct Stack {
 impl Stack {
     /// Starts the simulator and the worker; panics with the worker's log if it does not come up.
     pub async fn start(options: Options) -> Stack {
+        let bundle = root().join("worker/build/index.js");
+        assert!(bundle.exists(), "the worker is not built: run `cargo xtask test` (it builds worker/build/ first)");
         let dir = std::env::temp_dir().join(format!("qfpay-e2e-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).expect("a temporary folder");
         let (sim_url, sim_stop) = start_sim(&options).await;
