@@ -165,6 +165,8 @@ async fn main() {
     }
     let tally = std::mem::take(&mut *tally.lock().unwrap());
     let report = reconcile(&stack, &tally, sessions, started.elapsed()).await;
+    // Ended here, not by `exit` below (which would skip its Drop and leave wrangler running).
+    drop(stack);
     let dir = root().join("target/chaos");
     std::fs::create_dir_all(&dir).expect("target/chaos");
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
