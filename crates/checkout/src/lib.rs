@@ -19,6 +19,8 @@ mod api;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
+mod read;
+#[cfg(target_arch = "wasm32")]
 mod style;
 #[cfg(target_arch = "wasm32")]
 pub mod widget;

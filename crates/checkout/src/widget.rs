@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use checkout_api::pay_options::PayHow;
-use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
+use checkout_api::views::CheckoutView;
 use checkout_api::{AttemptStatus, SessionStatus};
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
@@ -23,15 +23,31 @@ use crate::format;
 use crate::i18n::{t, Locale, Text};
 use crate::poll::{Action, Poller, TIMEOUT_MS};
 use crate::qr;
+use crate::read;
 
 /// What the page passes to [`mount`].
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone)]
 struct Options {
     endpoint: String,
     session: String,
     secret: String,
-    #[serde(default)]
     locale: Option<String>,
+}
+
+impl Options {
+    fn read(v: &JsValue) -> Result<Options, JsValue> {
+        let required = |key: &str| {
+            read::text(v, key)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| JsValue::from_str(&format!("qfpay-checkout: option `{key}` is required")))
+        };
+        Ok(Options {
+            endpoint: required("endpoint")?,
+            session: required("session")?,
+            secret: required("secret")?,
+            locale: read::text(v, "locale"),
+        })
+    }
 }
 
 struct Attempt {
@@ -99,8 +115,7 @@ fn mark(name: &str) {
 /// Mounts the checkout into `element` with `{endpoint, session, secret, locale?}`.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> {
-    let options: Options = serde_wasm_bindgen::from_value(options)
-        .map_err(|e| JsValue::from_str(&format!("qfpay-checkout: bad options: {e}")))?;
+    let options = Options::read(&options)?;
     let tag = options
         .locale
         .clone()
@@ -231,7 +246,7 @@ async fn load(weak: Weak<RefCell<Inner>>) {
     if shared.borrow().destroyed {
         return;
     }
-    match result.ok().and_then(|v| serde_wasm_bindgen::from_value::<CheckoutView>(v).ok()) {
+    match result.ok().and_then(|v| read::checkout(&v)) {
         Some(view) => {
             let status = view.status;
             shared.borrow_mut().checkout = Some(view);
@@ -379,7 +394,7 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
         return;
     }
     match result {
-        Ok(value) => match serde_wasm_bindgen::from_value::<PayAnswer>(value) {
+        Ok(value) => match read::pay_answer(&value).ok_or(()) {
             Ok(answer) => {
                 if let Some(a) = shared.borrow_mut().attempt.as_mut() {
                     a.id = answer.attempt_id.clone();
@@ -546,7 +561,7 @@ async fn check_status(weak: Weak<RefCell<Inner>>, generation: u64, final_check: 
     if shared.borrow().destroyed || shared.borrow().generation != generation {
         return;
     }
-    let view = result.ok().and_then(|v| serde_wasm_bindgen::from_value::<StatusView>(v).ok());
+    let view = result.ok().and_then(|v| read::status(&v));
     let Some(view) = view else {
         if final_check {
             show_outcome(&shared, Outcome::Error);
