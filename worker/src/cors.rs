@@ -3,7 +3,7 @@
 //! from any other origin is refused before it can change anything.
 
 use checkout_api::ApiError;
-use worker::{Env, Request, Response, Result};
+use worker::{Request, Response, Result};
 
 use crate::config::Settings;
 
@@ -24,13 +24,12 @@ pub fn check(req: &Request, settings: &Settings) -> std::result::Result<(), ApiE
 }
 
 /// Adds the CORS headers to a widget API answer for an allowed origin.
-pub fn decorate(mut resp: Response, path: &str, origin: Option<&str>, env: &Env) -> Result<Response> {
+pub fn decorate(mut resp: Response, path: &str, origin: Option<&str>, allowed_origins: &[String]) -> Result<Response> {
     let Some(origin) = origin else { return Ok(resp) };
     if !path.starts_with("/v1/checkout/") {
         return Ok(resp);
     }
-    let allowed = Settings::load(env).map(|s| s.allowed_origins.iter().any(|o| o == origin)).unwrap_or(false);
-    if allowed {
+    if allowed_origins.iter().any(|o| o == origin) {
         let headers = resp.headers_mut();
         headers.set("Access-Control-Allow-Origin", origin)?;
         headers.set("Vary", "Origin")?;

@@ -35,11 +35,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let (method, path) = (req.method().to_string(), req.path());
     let ctx = Ctx::default();
     let origin = req.headers().get("Origin").ok().flatten();
-    let response = match route(req, &env, &ctx).await {
+    // Settings are read once per request: routing uses them, and CORS needs the allowed origins.
+    let settings = Settings::load(&env);
+    let allowed_origins = settings.as_ref().map(|s| s.allowed_origins.clone()).unwrap_or_default();
+    let response = match route(req, &env, &ctx, settings).await {
         Ok(resp) => resp,
         Err(e) => http::error(&e)?,
     };
-    let response = cors::decorate(response, &path, origin.as_deref(), &env)?;
+    let response = cors::decorate(response, &path, origin.as_deref(), &allowed_origins)?;
     worker::console_log!(
         "{}",
         ctx.log_line(&method, &path, response.status_code(), random::now_ms().saturating_sub(started))
@@ -47,10 +50,14 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     Ok(response)
 }
 
-async fn route(req: Request, env: &Env, ctx: &Ctx) -> Answer {
+async fn route(
+    req: Request,
+    env: &Env,
+    ctx: &Ctx,
+    settings: std::result::Result<Settings, config::SettingProblem>,
+) -> Answer {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let settings = Settings::load(env);
     if segments == ["healthz"] {
         return health(settings.as_ref().err());
     }
