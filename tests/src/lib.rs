@@ -4,6 +4,7 @@
 //! even when a test fails: `wrangler dev` runs in its own process group, ended by id.
 
 pub mod browser;
+pub mod receiver;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,6 +33,8 @@ pub struct Options {
     pub query_after_seconds: u64,
     /// A setting left out of the worker's configuration (to test what it says then).
     pub omit_setting: Option<&'static str>,
+    /// Where the worker delivers webhooks (signed with [`receiver::WEBHOOK_SECRET`]).
+    pub webhook_url: Option<String>,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
             allowed_origins: "https://shop.example".into(),
             query_after_seconds: 2,
             omit_setting: None,
+            webhook_url: None,
         }
     }
 }
@@ -128,6 +132,10 @@ impl Stack {
                  PUBLIC_URL={worker_url}\nALLOWED_ORIGINS={}\nQUERY_AFTER_SECONDS={}\n",
                 options.allowed_origins, options.query_after_seconds
             );
+        let settings = match &options.webhook_url {
+            Some(url) => format!("{settings}WEBHOOK_URL={url}\nWEBHOOK_SECRET={}\n", receiver::WEBHOOK_SECRET),
+            None => settings,
+        };
         let omitted = options.omit_setting.map(|name| format!("{name}="));
         let kept: Vec<&str> =
             settings.lines().filter(|l| omitted.as_ref().is_none_or(|o| !l.starts_with(o.as_str()))).collect();

@@ -9,18 +9,31 @@ use crate::gateway::Gateway;
 use crate::http;
 use crate::store::Store;
 
-/// One request's view of the worker.
+/// One request's (or one sweep's) view of the worker.
 pub struct App<'a> {
     pub env: &'a Env,
     pub settings: Settings,
     pub store: Store,
     pub ctx: &'a Ctx,
+    /// True inside the settler itself, which plans its own next alarm after each sweep.
+    pub in_settler: bool,
 }
 
 impl App<'_> {
     /// The gateway client.
     pub fn gateway(&self) -> Gateway<'_> {
         Gateway { env: self.env, settings: &self.settings, ctx: self.ctx }
+    }
+
+    /// Asks the merchant's settler to sweep by `at` (Unix ms): a new obligation exists. A
+    /// failure is only logged: the settler's heartbeat and the cron trigger still find it.
+    pub async fn wake_settler(&self, at: u64) {
+        if self.in_settler {
+            return;
+        }
+        if let Err(e) = crate::settler::wake(self.env, &self.settings, at).await {
+            worker::console_error!("could not wake the settler: {e}");
+        }
     }
 }
 

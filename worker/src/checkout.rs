@@ -4,16 +4,17 @@
 
 use checkout_api::session::parse_json;
 use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
-use checkout_api::{fitting_pay_types, ids, ApiError, AttemptStatus, PayRequest, SessionStatus};
+use checkout_api::{fitting_pay_types, ids, ApiError, AttemptEvent, PayRequest};
 use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest};
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
 use crate::gateway::Outcome;
 use crate::http;
+use crate::clock;
 use crate::random;
 use crate::settle;
-use crate::store::{num, s, text, SessionRow};
+use crate::store::{NewAttempt, SessionRow};
 
 /// The session `id` if the bearer token is its client secret. A wrong secret and an unknown
 /// id get the same answer, so the API says nothing about which sessions exist.
@@ -64,31 +65,39 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     };
     // One open attempt at a time: close the previous one first. If it turns out paid, say so.
     for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
-        if settle::close_attempt(app, &session, previous).await? {
+        if settle::close_attempt(app, &session, previous).await? == settle::Closed::Paid {
             return Err(ApiError::new(409, "already_paid", "this session has just been paid"));
         }
     }
-    let now = random::now_ms();
+    let now = clock::now_ms();
     let info = qfpay::tables::pay_type(&option.pay_type).ok_or_else(|| ApiError::field("pay_type", "unknown"))?;
     let remaining_minutes = (session.expires_at.saturating_sub(now) / 60_000).clamp(5, 120) as u32;
     let minutes = if info.expired_time { remaining_minutes.min(30) } else { 30 };
     let expires_at = (now + u64::from(minutes) * 60_000).min(session.expires_at.max(now + 5 * 60_000));
     let attempt_id = ids::attempt_id(&random::bytes());
     let out_trade_no = ids::payment_out_trade_no(&random::bytes());
-    // Recorded before the gateway hears of it, so no payment can exist that we do not know.
+    // Recorded before the gateway hears of it, so no payment can exist that we do not know;
+    // its first background query is planned with it.
+    let next_check_at = checkout_api::upstream::next_query_at(now, 0, expires_at, app.settings.query_after_seconds);
     app.store
-        .run(
-            "INSERT INTO attempts (id, session_id, out_trade_no, pay_type, status, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, 'creating', ?5, ?6)",
-            &[s(&attempt_id), s(id), s(&out_trade_no), s(&option.pay_type), num(now), num(expires_at)],
-        )
+        .insert_attempt(&NewAttempt {
+            id: &attempt_id,
+            session_id: id,
+            out_trade_no: &out_trade_no,
+            pay_type: &option.pay_type,
+            created_at: now,
+            expires_at,
+            next_check_at: next_check_at.unwrap_or(expires_at),
+        })
         .await
         .or_500()?;
+    app.wake_settler(next_check_at.unwrap_or(expires_at)).await;
     let request = PaymentRequest {
         txamt: session.amount,
         txcurrcd: session.currency.clone(),
         pay_type: option.pay_type.clone(),
         out_trade_no: out_trade_no.clone(),
-        txdtm: settle::txdtm_now(),
+        txdtm: clock::txdtm_now(),
         expired_time: info.expired_time.then_some(minutes),
         goods_name: Some(session.goods_name.clone()),
         notify_url: Some(format!("{}/v1/qfpay/notify", app.settings.public_url)),
@@ -99,9 +108,11 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     match app.gateway().call(&signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(answer) if answer.outcome.respcd.is_success() => {
             app.store
-                .run(
-                    "UPDATE attempts SET status = 'pending', syssn = ?1, qrcode = ?2, redirect_url = ?3, respcd = '0000' WHERE id = ?4 AND status = 'creating'",
-                    &[text(answer.syssn.as_deref()), text(answer.qrcode.as_deref()), text(answer.pay_url.as_deref()), s(&attempt_id)],
+                .attempt_created(
+                    &attempt_id,
+                    answer.syssn.as_deref(),
+                    answer.qrcode.as_deref(),
+                    answer.pay_url.as_deref(),
                 )
                 .await
                 .or_500()?;
@@ -118,14 +129,11 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         }
         Outcome::Answer(answer) => {
             let code = answer.outcome.respcd.code().to_owned();
-            app.store
-                .move_attempt(&attempt_id, &[AttemptStatus::Creating], AttemptStatus::Failed, Some(&code))
-                .await
-                .or_500()?;
+            app.store.end_attempt(&attempt_id, AttemptEvent::Failed, Some(&code)).await.or_500()?;
             let reason = answer.outcome.respcd.info().map_or("refused by the payment gateway", |i| i.text_en);
             Err(ApiError::new(402, "payment_refused", format!("{reason} (respcd {code}); choose another way to pay")))
         }
-        // No answer: the attempt stays `creating`, and status checks ask the gateway about it.
+        // No answer: the attempt stays `creating`, and the settler asks the gateway about it.
         Outcome::Unknown(why) => {
             worker::console_error!("payment {out_trade_no}: no gateway answer ({why}); left for a status check");
             Err(ApiError::new(503, "gateway_unavailable", "the payment gateway did not answer; try again in a moment"))
@@ -133,38 +141,12 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     }
 }
 
-/// `GET /v1/checkout/{id}/status`: answered from D1; the gateway is asked only when a query is
-/// due for the open attempt, and then by one caller only.
+/// `GET /v1/checkout/{id}/status`: answered from D1 only. The settler queries the gateway on
+/// the attempt's schedule whether or not anyone polls, so shoppers' polls never become
+/// upstream calls.
 pub async fn status(app: &App<'_>, req: Request, id: &str) -> Answer {
-    let mut session = authorize(app, &req, id).await?;
-    let mut attempt = app.store.latest_attempt(id).await.or_500()?;
-    if let Some(current) = attempt.clone() {
-        let now = random::now_ms();
-        let due = current.status().is_open()
-            && session.status() == SessionStatus::Open
-            && checkout_api::upstream::query_due(
-                current.created_at,
-                current.last_checked_at,
-                current.expires_at,
-                now,
-                app.settings.query_after_seconds,
-            );
-        // Only the caller that claims the check asks the gateway; the others answer from D1.
-        if due && app.store.claim_check(&current.id, current.last_checked_at, now).await.or_500()? {
-            settle::check_attempt(app, &current).await?;
-            if let Some(fresh) = app.store.attempt(&current.id).await.or_500()? {
-                if fresh.status().is_open() && now >= fresh.expires_at {
-                    app.store
-                        .move_attempt(&fresh.id, &[AttemptStatus::Pending], AttemptStatus::Expired, Some("1181"))
-                        .await
-                        .or_500()?;
-                    settle::close_attempt(app, &session, &fresh).await?;
-                }
-            }
-            session = app.store.session(id).await.or_500()?.unwrap_or(session);
-            attempt = app.store.latest_attempt(id).await.or_500()?;
-        }
-    }
+    let session = authorize(app, &req, id).await?;
+    let attempt = app.store.latest_attempt(id).await.or_500()?;
     ok_json(
         200,
         &StatusView {

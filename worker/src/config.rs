@@ -1,8 +1,10 @@
 //! The worker's settings, from its bindings. Secrets: `QFPAY_APPCODE`, `QFPAY_KEY`,
 //! `QFPAY_MCHID` (optional), `MERCHANT_API_KEY`. Vars: `QFPAY_ENV`, `QFPAY_BASE_URL` (local),
 //! `ALLOWED_ORIGINS`, `PUBLIC_URL`, `SESSION_TTL_MINUTES`, `QUERY_AFTER_SECONDS`,
-//! `AUTO_REFUND_DOUBLE_PAYMENTS`, `MERCHANT_NAME`. A problem names the setting, never its value.
+//! `AUTO_REFUND_DOUBLE_PAYMENTS`, `MERCHANT_NAME`, `WEBHOOK_URL` with the secret
+//! `WEBHOOK_SECRET` (`whsec_...`). A problem names the setting, never its value.
 
+use checkout_api::events::WebhookSecret;
 use qfpay::{Config as GatewayConfig, Environment};
 use worker::Env;
 
@@ -16,6 +18,14 @@ pub struct Settings {
     pub query_after_seconds: u64,
     pub auto_refund_double_payments: bool,
     pub merchant_name: String,
+    /// Where events are delivered; `None`: only the feed (`GET /v1/events`).
+    pub webhook: Option<Webhook>,
+}
+
+/// The merchant's webhook receiver.
+pub struct Webhook {
+    pub url: String,
+    pub secret: WebhookSecret,
 }
 
 /// A setting that is missing or malformed.
@@ -84,6 +94,7 @@ impl Settings {
             )?,
             auto_refund_double_payments: lookup(env, "AUTO_REFUND_DOUBLE_PAYMENTS").is_none_or(|v| v != "false"),
             merchant_name: lookup(env, "MERCHANT_NAME").unwrap_or_else(|| "Merchant".into()),
+            webhook: webhook(env)?,
         })
     }
 
@@ -91,4 +102,21 @@ impl Settings {
     pub fn demo_enabled(&self) -> bool {
         self.gateway.environment == Environment::Local
     }
+}
+
+/// `WEBHOOK_URL` and `WEBHOOK_SECRET`: both or neither.
+fn webhook(env: &Env) -> Result<Option<Webhook>, SettingProblem> {
+    let problem = |setting: &str, problem: &str| SettingProblem { setting: setting.into(), problem: problem.into() };
+    let Some(url) = lookup(env, "WEBHOOK_URL") else {
+        return match lookup(env, "WEBHOOK_SECRET") {
+            Some(_) => Err(problem("WEBHOOK_URL", "is not set, but WEBHOOK_SECRET is: set both, or neither")),
+            None => Ok(None),
+        };
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(problem("WEBHOOK_URL", "is not an http(s) URL"));
+    }
+    let secret = lookup(env, "WEBHOOK_SECRET").ok_or(problem("WEBHOOK_SECRET", "is not set, but WEBHOOK_URL is"))?;
+    let secret = WebhookSecret::parse(&secret).map_err(|rule| problem("WEBHOOK_SECRET", rule))?;
+    Ok(Some(Webhook { url: url.trim().to_owned(), secret }))
 }

@@ -20,6 +20,11 @@ impl Ctx {
         self.upstream.borrow_mut().push(code.to_owned());
     }
 
+    /// The upstream codes seen so far.
+    pub fn upstream_codes(&self) -> Vec<String> {
+        self.upstream.borrow().clone()
+    }
+
     /// The log line: method, path, status, session id, upstream codes, duration. No secrets,
     /// no client secrets, no bodies.
     pub fn log_line(&self, method: &str, path: &str, status: u16, duration_ms: u64) -> String {

@@ -6,13 +6,12 @@
 
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use qfpay::{AnswerError, RespClass, RespCode, SignedRequest};
-use worker::wasm_bindgen::JsValue;
-use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Delay, Env};
 
 use crate::config::Settings;
 use crate::context::Ctx;
+use crate::http;
 use crate::random;
 
 /// How long one gateway call may take.
@@ -101,27 +100,9 @@ impl Gateway<'_> {
     }
 
     async fn send(&self, signed: &SignedRequest) -> Result<(u16, Vec<u8>), String> {
-        let headers = Headers::new();
-        for (name, value) in &signed.headers {
-            headers.set(name, value).map_err(|e| e.to_string())?;
-        }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(JsValue::from_str(&signed.body)));
+        let headers: Vec<(&str, String)> = signed.headers.iter().map(|(n, v)| (*n, v.clone())).collect();
         let url = signed.url(&self.settings.gateway.base_url);
-        let request = Request::new_with_init(&url, &init).map_err(|e| e.to_string())?;
-        let fetch = Fetch::Request(request);
-        let sent = Box::pin(fetch.send());
-        let timeout = Box::pin(Delay::from(TIMEOUT));
-        let result = match select(sent, timeout).await {
-            Either::Left((Ok(mut resp), _)) => {
-                let status = resp.status_code();
-                let body = resp.bytes().await.map_err(|e| e.to_string())?;
-                Ok((status, body))
-            }
-            Either::Left((Err(e), _)) => Err(format!("network error: {e}")),
-            Either::Right(_) => Err("timed out".into()),
-        };
-        result
+        http::post(&url, &headers, &signed.body, TIMEOUT.as_millis() as u64).await
     }
 }
 

@@ -1,8 +1,13 @@
-//! Small HTTP helpers: JSON answers, the error shape, bodies with a size limit, bearer tokens.
+//! Small HTTP helpers: JSON answers, the error shape, bodies with a size limit, bearer tokens,
+//! and outgoing POSTs with a timeout (to the gateway, to the merchant's webhook receiver).
+
+use std::time::Duration;
 
 use checkout_api::ApiError;
+use futures_util::future::{select, Either};
 use serde::Serialize;
-use worker::{Request, Response, Result};
+use worker::wasm_bindgen::JsValue;
+use worker::{Delay, Fetch, Headers, Method, Request, RequestInit, Response, Result};
 
 /// Largest request body the API reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -59,4 +64,27 @@ pub fn bearer(req: &Request) -> Option<String> {
     let value = req.headers().get("Authorization").ok().flatten()?;
     let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
     Some(token.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// POSTs `body` to `url` and reads the answer, giving up after `timeout_ms`: the status and
+/// body, or why there was none.
+pub async fn post(url: &str, headers: &[(&str, String)], body: &str, timeout_ms: u64) -> std::result::Result<(u16, Vec<u8>), String> {
+    let all = Headers::new();
+    for (name, value) in headers {
+        all.set(name, value).map_err(|e| e.to_string())?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(all).with_body(Some(JsValue::from_str(body)));
+    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let exchange = Box::pin(async move {
+        let mut resp = Fetch::Request(request).send().await.map_err(|e| format!("network error: {e}"))?;
+        let status = resp.status_code();
+        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((status, bytes))
+    });
+    let timeout = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
+    match select(exchange, timeout).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => Err("timed out".into()),
+    }
 }

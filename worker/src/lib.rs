@@ -5,24 +5,31 @@
 //! served by the platform's assets binding.
 
 use checkout_api::ApiError;
-use worker::{event, Context, Env, Method, Request, Response, Result};
+use worker::{event, Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 mod app;
 mod checkout;
+mod clock;
 mod config;
 mod context;
 mod cors;
 mod demo;
+mod feed;
 mod gate;
 mod gateway;
 mod http;
 mod merchant;
 mod notify;
+mod outbox;
 mod random;
 mod settle;
+mod settler;
 mod store;
+mod sweep;
+mod webhooks;
 
 pub use gate::UpstreamGate;
+pub use settler::Settler;
 
 use app::{Answer, App};
 use config::Settings;
@@ -31,7 +38,7 @@ use store::Store;
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    let started = random::now_ms();
+    let started = clock::now_ms();
     let (method, path) = (req.method().to_string(), req.path());
     let ctx = Ctx::default();
     let origin = req.headers().get("Origin").ok().flatten();
@@ -45,7 +52,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let response = cors::decorate(response, &path, origin.as_deref(), &allowed_origins)?;
     worker::console_log!(
         "{}",
-        ctx.log_line(&method, &path, response.status_code(), random::now_ms().saturating_sub(started))
+        ctx.log_line(&method, &path, response.status_code(), clock::now_ms().saturating_sub(started))
     );
     Ok(response)
 }
@@ -74,18 +81,35 @@ async fn route(
         }
     }
     let db = env.d1("DB").map_err(app::internal)?;
-    let app = App { env, settings, store: Store::new(db), ctx };
+    let app = App { env, settings, store: Store::new(db), ctx, in_settler: false };
     match (req.method(), segments.as_slice()) {
         (Method::Post, ["v1", "sessions"]) => merchant::create_session(&app, req).await,
         (Method::Get, ["v1", "sessions", id]) => merchant::get_session(&app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "refunds"]) => merchant::create_refund(&app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "close"]) => merchant::close_session(&app, req, id).await,
+        (Method::Get, ["v1", "events"]) => feed::list(&app, req).await,
+        (Method::Get, ["v1", "events", id]) => feed::get(&app, req, id).await,
+        (Method::Post, ["v1", "events", id, "resend"]) => feed::resend(&app, req, id).await,
         (Method::Get, ["v1", "checkout", id]) => checkout::get_checkout(&app, req, id).await,
         (Method::Post, ["v1", "checkout", id, "pay"]) => checkout::pay(&app, req, id).await,
         (Method::Get, ["v1", "checkout", id, "status"]) => checkout::status(&app, req, id).await,
         (Method::Post, ["v1", "qfpay", "notify"]) => notify::receive(&app, req).await,
         (Method::Post, ["demo", "sessions"]) if app.settings.demo_enabled() => demo::create_session(&app).await,
         _ => Err(ApiError::new(404, "not_found", format!("no route for {} {path}", req.method()))),
+    }
+}
+
+/// The cron trigger (every minute, `wrangler.toml`): a backstop that wakes the settler, should
+/// its alarm ever be lost. The settler does the work.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    match Settings::load(&env) {
+        Ok(settings) => {
+            if let Err(e) = settler::wake(&env, &settings, clock::now_ms()).await {
+                worker::console_error!("cron: could not wake the settler: {e}");
+            }
+        }
+        Err(p) => worker::console_error!("cron: the worker is not configured: {} {}", p.setting, p.problem),
     }
 }
 

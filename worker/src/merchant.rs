@@ -2,14 +2,15 @@
 //! close it. `Idempotency-Key` makes creation and refunds safe to retry for 24 hours.
 
 use checkout_api::session::parse_json;
-use checkout_api::{fitting_pay_types, ids, ApiError, CreateRefund, CreateSession, SessionStatus};
+use checkout_api::{fitting_pay_types, ids, ApiError, CloseReason, CreateRefund, CreateSession, RefundStatus, SessionStatus};
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
 use crate::http;
+use crate::clock;
 use crate::random;
 use crate::settle;
-use crate::store::{num, s, text};
+use crate::store::{NewRefund, NewSession};
 
 /// Checks the merchant's bearer key in constant time.
 pub fn authorize(app: &App<'_>, req: &Request) -> Result<(), ApiError> {
@@ -36,7 +37,7 @@ where
         return Err(ApiError::field("Idempotency-Key", "at most 255 characters"));
     }
     let hash = qfpay::sign::sha256_hex(body);
-    match app.store.begin_idempotent(scope, &key, &hash, random::now_ms()).await.or_500()? {
+    match app.store.begin_idempotent(scope, &key, &hash, clock::now_ms()).await.or_500()? {
         None => {}
         Some(record) if record.body_hash != hash => {
             return Err(ApiError::new(
@@ -76,6 +77,12 @@ pub async fn create_session(app: &App<'_>, mut req: Request) -> Answer {
 
 async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String), ApiError> {
     let new = parse_json::<CreateSession>(body)?.validate(app.settings.session_ttl_minutes)?;
+    if new.request.expires_in_seconds.is_some() && !app.settings.demo_enabled() {
+        return Err(ApiError::field(
+            "expires_in_seconds",
+            "is a testing aid accepted only with QFPAY_ENV=local; use expires_in_minutes (5-120)",
+        ));
+    }
     let request = &new.request;
     let offered: Vec<String> = fitting_pay_types(&request.currency, request.amount, request.pay_types.as_deref())
         .into_iter()
@@ -89,29 +96,28 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
     }
     let id = ids::session_id(&random::bytes());
     let secret = ids::client_secret(&random::bytes());
-    let now = random::now_ms();
-    let expires_at = now + u64::from(new.expires_in_minutes) * 60_000;
+    let now = clock::now_ms();
+    let expires_at = now + u64::from(new.expires_in_seconds) * 1000;
     let metadata = request.metadata.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default());
+    let pay_types = serde_json::to_string(&offered).unwrap_or_default();
     app.store
-        .run(
-            "INSERT INTO sessions (id, secret_hash, status, amount, currency, goods_name, reference, pay_types, return_url, metadata, created_at, expires_at) \
-             VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            &[
-                s(&id),
-                s(&qfpay::sign::sha256_hex(secret.as_bytes())),
-                num(request.amount),
-                s(&request.currency),
-                s(&request.goods_name),
-                s(&request.reference),
-                s(&serde_json::to_string(&offered).unwrap_or_default()),
-                text(request.return_url.as_deref()),
-                text(metadata.as_deref()),
-                num(now),
-                num(expires_at),
-            ],
-        )
+        .insert_session(&NewSession {
+            id: &id,
+            secret_hash: &qfpay::sign::sha256_hex(secret.as_bytes()),
+            amount: request.amount,
+            currency: &request.currency,
+            goods_name: &request.goods_name,
+            reference: &request.reference,
+            pay_types_json: &pay_types,
+            return_url: request.return_url.as_deref(),
+            metadata_json: metadata.as_deref(),
+            created_at: now,
+            expires_at,
+        })
         .await
         .or_500()?;
+    // The settler closes it at the gateway the moment it expires, whoever is watching.
+    app.wake_settler(expires_at).await;
     app.ctx.note_session(&id);
     let row = app
         .store
@@ -170,35 +176,35 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
         ));
     }
     request.validate(session.amount - session.amount_refunded.min(session.amount))?;
-    // Reserve the amount first, so concurrent refunds can never add up past the payment.
+    if attempt.syssn.is_none() {
+        return Err(ApiError::new(
+            409,
+            "payment_not_settled",
+            "the payment's gateway number is not known yet; try again shortly",
+        ));
+    }
+    // The row and the reservation of its amount are one transaction, so concurrent refunds
+    // can never add up past the payment, and no reservation exists without its refund.
+    let refund_id = ids::refund_id(&random::bytes());
+    let out_trade_no = ids::refund_out_trade_no(&random::bytes());
+    let txdtm = clock::txdtm_now();
     let reserved = app
         .store
-        .run(
-            "UPDATE sessions SET amount_refunded = amount_refunded + ?1 WHERE id = ?2 AND amount_refunded + ?1 <= amount",
-            &[num(request.amount), s(id)],
-        )
+        .reserve_refund(&NewRefund {
+            id: &refund_id,
+            session_id: id,
+            attempt_id: &attempt.id,
+            out_trade_no: &out_trade_no,
+            amount: request.amount,
+            reason: request.reason.as_deref(),
+            txdtm: &txdtm,
+            created_at: clock::now_ms(),
+        })
         .await
         .or_500()?;
-    if reserved != 1 {
+    if !reserved {
         return Err(ApiError::new(409, "refund_exceeds_payment", "amount: more than is left to refund"));
     }
-    let refund_id = ids::refund_id(&random::bytes());
-    app.store
-        .run(
-            "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 0, ?7)",
-            &[
-                s(&refund_id),
-                s(id),
-                s(&attempt.id),
-                s(&ids::refund_out_trade_no(&random::bytes())),
-                num(request.amount),
-                text(request.reason.as_deref()),
-                num(random::now_ms()),
-            ],
-        )
-        .await
-        .or_500()?;
     let refund = app
         .store
         .refund(&refund_id)
@@ -206,31 +212,30 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
         .or_500()?
         .ok_or_else(|| ApiError::new(500, "internal_error", "refund not stored"))?;
     let done = settle::send_refund(app, &refund, &attempt).await?;
-    let status = if done.status == "failed" { 402 } else { 201 };
+    let status = if done.status() == RefundStatus::Failed { 402 } else { 201 };
     Ok((status, serde_json::to_string(&done.view()).unwrap_or_default()))
 }
 
-/// `POST /v1/sessions/{id}/close`.
+/// `POST /v1/sessions/{id}/close`: the session starts closing and its open QR codes are
+/// closed at the gateway now; `200` with `closed` once every one is confirmed, else `202` with
+/// `closing` (the settler keeps trying, and `checkout.session.closed` follows).
 pub async fn close_session(app: &App<'_>, req: Request, id: &str) -> Answer {
     authorize(app, &req)?;
     let session = load(app, id).await?;
-    if session.status() == SessionStatus::Paid {
+    if session.status().on_close().is_err() {
         return Err(ApiError::new(409, "already_paid", "the session is paid; refund it instead"));
     }
+    app.store.start_closing(id, session.status(), CloseReason::Closed).await.or_500()?;
+    let session = load(app, id).await?;
     for attempt in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
-        if settle::close_attempt(app, &session, attempt).await? {
+        if settle::close_attempt(app, &session, attempt).await? == settle::Closed::Paid {
             return Err(ApiError::new(409, "already_paid", "the session was paid while closing; refund it instead"));
         }
     }
-    app.store
-        .run("UPDATE sessions SET status = 'closed' WHERE id = ?1 AND status IN ('open', 'expired')", &[s(id)])
-        .await
-        .or_500()?;
-    let row = app
-        .store
-        .session(id)
-        .await
-        .or_500()?
-        .ok_or_else(|| ApiError::new(404, "not_found", "no session with this id"))?;
-    ok_json(200, &app.store.session_view(&row).await.or_500()?)
+    let session = load(app, id).await?;
+    settle::finish_closing(app, &session).await?;
+    app.wake_settler(clock::now_ms()).await;
+    let row = load(app, id).await?;
+    let status = if row.status() == SessionStatus::Closing { 202 } else { 200 };
+    ok_json(status, &app.store.session_view(&row).await.or_500()?)
 }

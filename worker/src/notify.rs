@@ -2,15 +2,14 @@
 //! the raw body bytes (MD5(body + key), constant time) before anything is read; a notification
 //! is stored once by `syssn`, so repeats and replays change nothing; the answer is `SUCCESS`.
 
-use checkout_api::ApiError;
+use checkout_api::{ApiError, RefundEvent};
 use qfpay::Notification;
 use worker::{Request, Response};
 
 use crate::app::{internal, App, OrInternal};
 use crate::http;
-use crate::random;
+use crate::clock;
 use crate::settle;
-use crate::store::{num, s};
 
 /// Handles one notification.
 pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiError> {
@@ -24,9 +23,12 @@ pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiErr
         return Response::ok("SUCCESS").map_err(internal);
     }
     app.store
-        .run(
-            "INSERT OR IGNORE INTO notifications (syssn, notify_type, out_trade_no, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            &[s(&note.syssn), s(&note.notify_type), s(&note.out_trade_no), s(&String::from_utf8_lossy(&body)), num(random::now_ms())],
+        .store_notification(
+            &note.syssn,
+            &note.notify_type,
+            &note.out_trade_no,
+            &String::from_utf8_lossy(&body),
+            clock::now_ms(),
         )
         .await
         .or_500()?;
@@ -50,16 +52,11 @@ async fn payment(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
         worker::console_error!("notification amount differs from the session: out_trade_no {}", note.out_trade_no);
         return Err(ApiError::new(400, "amount_mismatch", "txamt differs from the payment"));
     }
-    settle::attempt_paid(app, &attempt, Some(&note.syssn), random::now_ms()).await
+    settle::attempt_paid(app, &attempt, Some(&note.syssn), clock::now_ms()).await
 }
 
 async fn refund(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
-    app.store
-        .run(
-            "UPDATE refunds SET status = 'succeeded', syssn = ?1, respcd = '0000' WHERE out_trade_no = ?2 AND status = 'pending'",
-            &[s(&note.syssn), s(&note.out_trade_no)],
-        )
-        .await
-        .or_500()?;
-    Ok(())
+    let Some(refund) = app.store.refund_by_out_trade_no(&note.out_trade_no).await.or_500()? else { return Ok(()) };
+    app.ctx.note_session(&refund.session_id);
+    settle::end_refund(app, &refund, RefundEvent::Succeeded, Some(&note.syssn), Some("0000")).await
 }

@@ -1,4 +1,4 @@
-//! Random bytes from the platform's CSPRNG (`crypto.getRandomValues`), and the current time.
+//! Random bytes from the platform's CSPRNG (`crypto.getRandomValues`).
 
 /// `N` random bytes.
 pub fn bytes<const N: usize>() -> [u8; N] {
@@ -12,9 +12,4 @@ pub fn bytes<const N: usize>() -> [u8; N] {
 pub fn unit() -> f64 {
     let b = bytes::<4>();
     f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
-}
-
-/// Unix milliseconds now.
-pub fn now_ms() -> u64 {
-    worker::Date::now().as_millis()
 }

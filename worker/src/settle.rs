@@ -1,96 +1,101 @@
-//! The rules that move money states, shared by the pay flow, status polling, notifications
-//! and the merchant API: an attempt paid, an attempt checked by query, an attempt closed, a
-//! session expired, a refund sent. Each change is a conditional UPDATE, so concurrent callers
-//! (a notification and a poll, two isolates) agree on one outcome.
+//! The money rules, shared by the pay flow, notifications, the merchant API and the settler:
+//! an attempt paid, a gateway query's answer applied, an attempt closed, a session over, a
+//! refund sent or settled. Every change goes through the store's named operations, whose
+//! conditional UPDATEs apply `checkout_api::states`, so concurrent callers (a notification and
+//! the settler, two isolates) agree on one outcome; every change the merchant must hear of is
+//! written with its event.
 
-use checkout_api::{ids, AttemptStatus};
+use checkout_api::events::EventType;
+use checkout_api::{ids, upstream, ApiError, AttemptEvent, AttemptStatus, PaidHow, RefundEvent, SessionStatus};
 use qfpay::{
-    CloseRequest, GatewayRequest, OrderChangeAnswer, OrderRef, PaymentStatus, QueryAnswer, QueryRequest, RefundRequest,
-    Txdtm, HONG_KONG_OFFSET_SECONDS,
+    CloseRequest, GatewayRequest, OrderChangeAnswer, OrderRef, PaymentStatus, QueryRow, RefundRequest, RespClass,
 };
 
 use crate::app::{App, OrInternal};
+use crate::clock;
 use crate::gateway::Outcome;
+use crate::outbox;
 use crate::random;
-use crate::store::{num, s, text, AttemptRow, RefundRow, SessionRow};
-use checkout_api::ApiError;
+use crate::store::{AttemptRow, NewRefund, RefundRow, SessionRow};
 
 type R<T> = std::result::Result<T, ApiError>;
 
-/// Merchant-local gateway time for now.
-pub fn txdtm_now() -> String {
-    Txdtm::from_unix((random::now_ms() / 1000) as i64, HONG_KONG_OFFSET_SECONDS).to_string()
+/// `1260`: the order was paid meanwhile (the answer to a close).
+const ALREADY_PAID: &str = "1260";
+/// `1268`: the gateway has no such order.
+const NO_SUCH_ORDER: &str = "1268";
+/// `1265`: refunds are refused 23:30-00:30 Hong Kong time.
+pub const REFUND_BLACKOUT: &str = "1265";
+/// `1181`: the order's time ran out.
+const ORDER_EXPIRED: &str = "1181";
+
+fn gone() -> ApiError {
+    ApiError::new(404, "not_found", "no session with this id")
 }
 
-/// Records that an attempt was paid. The first paid attempt of a session pays it; a second
-/// one (a shopper who scanned two QR codes) is refunded automatically when configured.
+/// Records that an attempt was paid. The first paid attempt of a session pays it and the
+/// merchant hears `checkout.session.paid` (or `late_payment`, if they had closed it); a second
+/// one (a shopper who paid two QR codes) is refunded automatically when configured.
 pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&str>, paid_at: u64) -> R<()> {
-    app.store
-        .run(
-            "UPDATE attempts SET status = 'paid', paid_at = ?1, syssn = COALESCE(?2, syssn), respcd = '0000' WHERE id = ?3 AND status != 'paid'",
-            &[num(paid_at), text(syssn), s(&attempt.id)],
-        )
-        .await
-        .or_500()?;
-    let won = app
-        .store
-        .run(
-            "UPDATE sessions SET status = 'paid', paid_at = ?1, paid_attempt_id = ?2 WHERE id = ?3 AND paid_attempt_id IS NULL",
-            &[num(paid_at), s(&attempt.id), s(&attempt.session_id)],
-        )
-        .await
-        .or_500()?;
-    if won == 1 {
-        // Any other attempt still open may have been paid too (a shopper who scanned two QR
-        // codes while a close failed): closing it now finds that out (`1260`) at once, instead
-        // of whenever its notification arrives, and starts the automatic refund.
-        if let Some(session) = app.store.session(&attempt.session_id).await.or_500()? {
-            for other in app
-                .store
-                .attempts(&session.id)
-                .await
-                .or_500()?
-                .iter()
-                .filter(|a| a.id != attempt.id && a.status().is_open())
-            {
-                Box::pin(close_attempt(app, &session, other)).await?;
-            }
+    // A session that changes between our read and our write is read again.
+    for _ in 0..3 {
+        let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(gone)?;
+        let kind = match session.status().on_attempt_paid(session.closing_reason()) {
+            Some(PaidHow::InTime) => EventType::SessionPaid,
+            Some(PaidHow::Late) => EventType::SessionLatePayment,
+            None => EventType::SessionPaid, // already paid: the event's condition will not hold
+        };
+        let view = outbox::paid(app.store.session_view(&session).await.or_500()?, &attempt.id, syssn, paid_at);
+        let event = outbox::new_event(app, kind, view, None);
+        let (_, won) = app
+            .store
+            .pay_session(&attempt.id, &session.id, session.status(), syssn, paid_at, &event)
+            .await
+            .or_500()?;
+        if won {
+            // Its other open attempts are now closed by the settler (a close that finds one
+            // paid too starts its automatic refund), and the event is delivered.
+            app.wake_settler(clock::now_ms()).await;
+            return Ok(());
         }
+        if session.status() == SessionStatus::Paid {
+            return double_payment(app, &session, attempt).await;
+        }
+    }
+    Err(ApiError::new(409, "conflict", "the session kept changing; try again"))
+}
+
+/// A paid attempt that did not pay its session: refunded once, automatically, when configured.
+async fn double_payment(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<()> {
+    if session.paid_attempt_id.as_deref() == Some(attempt.id.as_str()) || !app.settings.auto_refund_double_payments {
         return Ok(());
     }
-    let session = app.store.session(&attempt.session_id).await.or_500()?;
-    let paid_by_other = session.as_ref().and_then(|s| s.paid_attempt_id.as_deref()).is_some_and(|id| id != attempt.id);
-    if paid_by_other && app.settings.auto_refund_double_payments {
-        if let (Some(session), Some(paid)) = (session, app.store.attempt(&attempt.id).await.or_500()?) {
-            refund_double_payment(app, &session, &paid).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn refund_double_payment(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<()> {
+    let Some(paid) = app.store.attempt(&attempt.id).await.or_500()? else { return Ok(()) };
     let id = ids::refund_id(&random::bytes());
     let out_trade_no = ids::refund_out_trade_no(&random::bytes());
-    // The unique index on automatic refunds makes this insert happen once per attempt.
-    let inserted = app
-        .store
-        .run(
-            "INSERT OR IGNORE INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'second payment of a paid session', 'pending', 1, ?6)",
-            &[s(&id), s(&session.id), s(&attempt.id), s(&out_trade_no), num(session.amount), num(random::now_ms())],
-        )
-        .await
-        .or_500()?;
-    if inserted == 1 {
+    let txdtm = clock::txdtm_now();
+    let new = NewRefund {
+        id: &id,
+        session_id: &session.id,
+        attempt_id: &paid.id,
+        out_trade_no: &out_trade_no,
+        amount: session.amount,
+        reason: Some("second payment of a paid session"),
+        txdtm: &txdtm,
+        created_at: clock::now_ms(),
+    };
+    if app.store.insert_automatic_refund(&new).await.or_500()? {
         if let Some(refund) = app.store.refund(&id).await.or_500()? {
-            send_refund(app, &refund, attempt).await?;
+            send_refund(app, &refund, &paid).await?;
         }
     }
     Ok(())
 }
 
-/// Sends a recorded refund to the gateway and records the outcome. A refusal releases the
-/// amount reserved on the session (merchant refunds); no answer leaves it pending.
+/// Sends a recorded refund to the gateway (again, identically, when `refund.txdtm` is the
+/// one sent before) and records what it says. A refusal ends it `failed` and gives the
+/// reserved amount back; no answer, "in progress" or the nightly blackout leave it `pending`
+/// with a time for the settler to take it up again.
 pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow) -> R<RefundRow> {
     let Some(syssn) = attempt.syssn.clone() else {
         return Err(ApiError::new(
@@ -99,144 +104,207 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
             "the payment's gateway number is not known yet; try again shortly",
         ));
     };
+    let txdtm = refund.txdtm.clone().unwrap_or_else(clock::txdtm_now);
     let request = RefundRequest {
         syssn,
         out_trade_no: refund.out_trade_no.clone(),
         txamt: refund.amount,
-        txdtm: txdtm_now(),
+        txdtm: txdtm.clone(),
         udid: None,
         original_pay_type: Some(attempt.pay_type.clone()),
     };
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    let outcome = app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await;
-    let (status, syssn, respcd) = match &outcome {
+    let now = clock::now_ms();
+    match app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(a) if a.outcome.respcd.is_success() => {
-            ("succeeded", a.syssn.clone(), a.outcome.respcd.code().to_owned())
+            end_refund(app, refund, RefundEvent::Succeeded, a.syssn.as_deref(), Some("0000")).await?
         }
-        Outcome::Answer(a) if a.outcome.respcd.class() == qfpay::RespClass::PendingAskAgain => {
-            ("pending", a.syssn.clone(), a.outcome.respcd.code().to_owned())
+        Outcome::Answer(a) if a.outcome.respcd.code() == REFUND_BLACKOUT => {
+            // Not a final failure: sent again, with a new txdtm, once the window is over.
+            let at = upstream::refund_blackout_end(now).unwrap_or(now + 60_000);
+            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(REFUND_BLACKOUT)).await.or_500()?;
         }
-        Outcome::Answer(a) => ("failed", None, a.outcome.respcd.code().to_owned()),
-        Outcome::Unknown(_) => ("pending", None, String::new()),
-    };
-    let changed = app
-        .store
-        .run(
-            "UPDATE refunds SET status = ?1, syssn = COALESCE(?2, syssn), respcd = NULLIF(?3, '') WHERE id = ?4 AND status = 'pending'",
-            &[s(status), text(syssn.as_deref()), s(&respcd), s(&refund.id)],
-        )
-        .await
-        .or_500()?;
-    if status == "failed" && changed == 1 && refund.automatic == 0 {
-        app.store
-            .run(
-                "UPDATE sessions SET amount_refunded = amount_refunded - ?1 WHERE id = ?2",
-                &[num(refund.amount), s(&refund.session_id)],
-            )
-            .await
-            .or_500()?;
+        Outcome::Answer(a) if a.outcome.respcd.class() == RespClass::PendingAskAgain => {
+            let code = a.outcome.respcd.code().to_owned();
+            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()?;
+        }
+        Outcome::Answer(a) => {
+            let code = a.outcome.respcd.code().to_owned();
+            end_refund(app, refund, RefundEvent::Failed, None, Some(&code)).await?
+        }
+        Outcome::Unknown(why) => {
+            worker::console_error!("refund {}: no gateway answer ({why}); the settler asks again", refund.out_trade_no);
+            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            app.store.refund_retry_at(&refund.id, at, &txdtm, None).await.or_500()?;
+        }
     }
+    app.wake_settler(now).await;
     app.store.refund(&refund.id).await.or_500()?.ok_or_else(|| ApiError::new(500, "internal_error", "refund vanished"))
 }
 
-/// Asks the gateway about an open attempt and records what it says.
-pub async fn check_attempt(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
-    let query = QueryRequest::by_out_trade_no(
-        attempt.out_trade_no.clone(),
-        &Txdtm::parse("txdtm", &txdtm_now()).map_err(ApiError::from)?,
-    );
-    let signed = query.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    let Outcome::Answer(answer) = app.gateway().call(&signed, QueryAnswer::parse, |a| &a.outcome.respcd).await else {
-        return Ok(());
+/// Ends a refund with the gateway's final word and its event, in one transaction.
+pub async fn end_refund(
+    app: &App<'_>,
+    refund: &RefundRow,
+    outcome: RefundEvent,
+    syssn: Option<&str>,
+    respcd: Option<&str>,
+) -> R<()> {
+    let Some(to) = refund.status().on(outcome) else { return Ok(()) };
+    let session = app.store.session(&refund.session_id).await.or_500()?.ok_or_else(gone)?;
+    let releases = to == checkout_api::RefundStatus::Failed && refund.automatic == 0;
+    let (session_view, refund_view) =
+        outbox::refund_ended(app.store.session_view(&session).await.or_500()?, refund.view(), to, releases);
+    let kind = match (outcome, refund.automatic == 1) {
+        (RefundEvent::Succeeded, true) => EventType::DuplicateRefunded,
+        (RefundEvent::Succeeded, false) => EventType::RefundSucceeded,
+        (RefundEvent::Failed, _) => EventType::RefundFailed,
     };
-    let Some(row) = answer.payment(&attempt.out_trade_no) else {
+    let event = outbox::new_event(app, kind, session_view, Some(refund_view));
+    app.store.end_refund(refund, outcome, syssn, respcd, &event).await.or_500()?;
+    Ok(())
+}
+
+/// Applies a gateway query's row for an attempt (`None`: the gateway has no such order).
+pub async fn apply_attempt_row(app: &App<'_>, attempt: &AttemptRow, row: Option<&QueryRow>) -> R<()> {
+    let now = clock::now_ms();
+    let Some(row) = row else {
         // The gateway never created this order: a lost request, not a payment.
-        if attempt.status() == AttemptStatus::Creating && random::now_ms() > attempt.created_at + 60_000 {
-            app.store
-                .move_attempt(&attempt.id, &[AttemptStatus::Creating], AttemptStatus::Failed, Some("1268"))
-                .await
-                .or_500()?;
+        if attempt.status() == AttemptStatus::Creating && now > attempt.created_at + 60_000 {
+            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, Some(NO_SUCH_ORDER)).await.or_500()?;
         }
         return Ok(());
     };
     let respcd = row.respcd.as_ref().map(|r| r.code().to_owned());
     match row.status() {
         PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartlyRefunded => {
-            attempt_paid(app, attempt, row.syssn.as_deref(), random::now_ms()).await?
+            attempt_paid(app, attempt, row.syssn.as_deref(), now).await?
         }
         PaymentStatus::Pending => {}
         PaymentStatus::Failed => {
-            let to = if respcd.as_deref() == Some("1181") { AttemptStatus::Expired } else { AttemptStatus::Failed };
-            app.store
-                .move_attempt(&attempt.id, &[AttemptStatus::Creating, AttemptStatus::Pending], to, respcd.as_deref())
-                .await
-                .or_500()?;
+            let event =
+                if respcd.as_deref() == Some(ORDER_EXPIRED) { AttemptEvent::Expired } else { AttemptEvent::Failed };
+            app.store.end_attempt(&attempt.id, event, respcd.as_deref()).await.or_500()?;
         }
         PaymentStatus::Closed => {
-            app.store
-                .move_attempt(
-                    &attempt.id,
-                    &[AttemptStatus::Creating, AttemptStatus::Pending],
-                    AttemptStatus::Closed,
-                    respcd.as_deref(),
-                )
-                .await
-                .or_500()?;
+            app.store.end_attempt(&attempt.id, AttemptEvent::Closed, respcd.as_deref()).await.or_500()?;
         }
     }
     Ok(())
 }
 
+/// Applies a gateway query's row for a pending refund; `None` (the gateway never got it)
+/// means it is sent again, identically.
+pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&QueryRow>) -> R<()> {
+    let Some(row) = row else {
+        let attempt = app.store.attempt(&refund.attempt_id).await.or_500()?;
+        if let Some(attempt) = attempt {
+            send_refund(app, refund, &attempt).await?;
+        }
+        return Ok(());
+    };
+    let respcd = row.respcd.as_ref().map(|r| r.code().to_owned());
+    match row.status() {
+        PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartlyRefunded => {
+            end_refund(app, refund, RefundEvent::Succeeded, row.syssn.as_deref(), Some("0000")).await
+        }
+        PaymentStatus::Pending => {
+            let now = clock::now_ms();
+            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            let txdtm = refund.txdtm.clone().unwrap_or_else(clock::txdtm_now);
+            app.store.refund_retry_at(&refund.id, at, &txdtm, respcd.as_deref()).await.or_500()
+        }
+        PaymentStatus::Failed | PaymentStatus::Closed => {
+            end_refund(app, refund, RefundEvent::Failed, None, respcd.as_deref()).await
+        }
+    }
+}
+
+/// What closing an attempt at the gateway came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Confirmed closed (or it was never created).
+    Closed,
+    /// It turned out paid: recorded as paid instead.
+    Paid,
+    /// No confirmation: it stays open and the settler tries again.
+    Unconfirmed,
+}
+
 /// Closes an open attempt at the gateway. If the gateway says it was paid meanwhile (`1260`),
-/// it is recorded as paid instead; returns whether it ended paid.
-pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<bool> {
+/// the payment is recorded instead. An attempt closed because its own time ran out ends
+/// `expired`; otherwise `closed`.
+pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<Closed> {
     if !attempt.status().is_open() {
-        return Ok(attempt.status() == AttemptStatus::Paid);
+        return Ok(if attempt.status() == AttemptStatus::Paid { Closed::Paid } else { Closed::Closed });
     }
     let request = CloseRequest(OrderRef {
         out_trade_no: Some(attempt.out_trade_no.clone()),
         txamt: session.amount,
-        txdtm: txdtm_now(),
+        txdtm: clock::txdtm_now(),
         ..Default::default()
     });
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    match app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await {
-        Outcome::Answer(a) if a.outcome.respcd.code() == "1260" => {
-            check_attempt(app, attempt).await?;
-            Ok(app.store.attempt(&attempt.id).await.or_500()?.is_some_and(|a| a.status() == AttemptStatus::Paid))
+    let now = clock::now_ms();
+    let answer = app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await;
+    match answer {
+        Outcome::Answer(a) if a.outcome.respcd.code() == ALREADY_PAID => {
+            let query = qfpay::QueryRequest::by_out_trade_no(
+                attempt.out_trade_no.clone(),
+                &qfpay::Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?,
+            );
+            let signed = query.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
+            if let Outcome::Answer(q) = app.gateway().call(&signed, qfpay::QueryAnswer::parse, |a| &a.outcome.respcd).await
+            {
+                apply_attempt_row(app, attempt, q.payment(&attempt.out_trade_no)).await?;
+            }
+            let paid = app.store.attempt(&attempt.id).await.or_500()?.is_some_and(|a| a.status() == AttemptStatus::Paid);
+            if !paid {
+                app.store.close_failed(&attempt.id, upstream::order_change_retry_at(now, attempt.close_tries as u32)).await.or_500()?;
+            }
+            Ok(if paid { Closed::Paid } else { Closed::Unconfirmed })
         }
-        Outcome::Answer(a) if a.outcome.respcd.is_success() || a.outcome.respcd.code() == "1268" => {
-            app.store
-                .move_attempt(
-                    &attempt.id,
-                    &[AttemptStatus::Creating, AttemptStatus::Pending],
-                    AttemptStatus::Closed,
-                    None,
-                )
-                .await
-                .or_500()?;
-            Ok(false)
+        Outcome::Answer(a) if a.outcome.respcd.is_success() || a.outcome.respcd.code() == NO_SUCH_ORDER => {
+            let own_time_up = session.status() == SessionStatus::Open && now >= attempt.expires_at;
+            let event = if own_time_up { AttemptEvent::Expired } else { AttemptEvent::Closed };
+            app.store.end_attempt(&attempt.id, event, None).await.or_500()?;
+            Ok(Closed::Closed)
         }
-        // Any other answer or none: the attempt stays open and later checks settle it.
-        _ => Ok(false),
+        // Any other answer or none: the attempt stays open; the settler tries again.
+        _ => {
+            let at = upstream::order_change_retry_at(now, attempt.close_tries as u32);
+            app.store.close_failed(&attempt.id, at).await.or_500()?;
+            Ok(Closed::Unconfirmed)
+        }
     }
 }
 
-/// Brings a session up to date with the clock: an open session past its expiry has its open
-/// attempts checked one last time and closed, then expires (unless one turned out paid).
+/// Ends a closing session (`expired` or `closed`, as its reason says) with its event, if the
+/// gateway has confirmed every attempt closed. True when it ended.
+pub async fn finish_closing(app: &App<'_>, session: &SessionRow) -> R<bool> {
+    let Some(to) = session.closing_reason().and_then(|r| session.status().on_attempts_closed(r)) else {
+        return Ok(false);
+    };
+    let view = app.store.session_view(session).await.or_500()?;
+    if view.attempts.iter().any(|a| a.status.is_open()) {
+        return Ok(false);
+    }
+    let kind = if to == SessionStatus::Expired { EventType::SessionExpired } else { EventType::SessionClosed };
+    let event = outbox::new_event(app, kind, outbox::over(view, to), None);
+    app.store.finish_closing(&session.id, to, &event).await.or_500()
+}
+
+/// Brings a session up to date with the clock, without calling the gateway: an open session
+/// past its expiry starts closing, and the settler is woken to close its QR codes now.
 pub async fn refresh(app: &App<'_>, session: SessionRow) -> R<SessionRow> {
-    if session.status() != checkout_api::SessionStatus::Open || random::now_ms() < session.expires_at {
+    if session.status() != SessionStatus::Open || clock::now_ms() < session.expires_at {
         return Ok(session);
     }
-    for attempt in app.store.attempts(&session.id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
-        check_attempt(app, attempt).await?;
-        if let Some(fresh) = app.store.attempt(&attempt.id).await.or_500()? {
-            close_attempt(app, &session, &fresh).await?;
-        }
-    }
     app.store
-        .run("UPDATE sessions SET status = 'expired' WHERE id = ?1 AND status = 'open'", &[s(&session.id)])
+        .start_closing(&session.id, SessionStatus::Open, checkout_api::CloseReason::Expired)
         .await
         .or_500()?;
-    app.store.session(&session.id).await.or_500()?.ok_or_else(|| ApiError::new(404, "not_found", "no such session"))
+    app.wake_settler(clock::now_ms()).await;
+    app.store.session(&session.id).await.or_500()?.ok_or_else(gone)
 }

@@ -44,6 +44,11 @@ pub fn refund_id(random: &[u8; 15]) -> String {
     format!("re_{}", base32(random))
 }
 
+/// An event id: `evt_` + 24 characters.
+pub fn event_id(random: &[u8; 15]) -> String {
+    format!("evt_{}", base32(random))
+}
+
 /// A fresh gateway order number for a payment attempt.
 pub fn payment_out_trade_no(random: &[u8; 15]) -> String {
     format!("QCP{}", base32(random).to_ascii_uppercase())

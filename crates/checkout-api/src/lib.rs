@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod pay_options;
 pub mod session;
@@ -15,4 +16,4 @@ pub mod views;
 pub use error::ApiError;
 pub use pay_options::{fitting_pay_types, PayOption};
 pub use session::{CreateRefund, CreateSession, NewSession, PayRequest};
-pub use states::{AttemptStatus, SessionStatus};
+pub use states::{AttemptEvent, AttemptStatus, CloseReason, PaidHow, RefundEvent, RefundStatus, SessionStatus};

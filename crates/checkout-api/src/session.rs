@@ -32,6 +32,10 @@ pub struct CreateSession {
     /// Minutes until the session expires (5-120; default from `SESSION_TTL_MINUTES`).
     #[serde(default)]
     pub expires_in_minutes: Option<u32>,
+    /// Seconds until the session expires (10-7200), instead of minutes: a testing aid that only
+    /// a worker running against the local simulator (`QFPAY_ENV=local`) accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u32>,
     /// Where wallet pages send the shopper back after a redirect payment.
     #[serde(default)]
     pub return_url: Option<String>,
@@ -47,7 +51,12 @@ pub struct NewSession {
     pub request: CreateSession,
     /// Lifetime in minutes.
     pub expires_in_minutes: u32,
+    /// Lifetime in seconds (from `expires_in_seconds`, or the minutes).
+    pub expires_in_seconds: u32,
 }
+
+/// The range of `expires_in_seconds`.
+pub const EXPIRY_SECONDS: std::ops::RangeInclusive<u32> = 10..=7200;
 
 impl CreateSession {
     /// Checks every field; the error names the field and the rule.
@@ -78,6 +87,16 @@ impl CreateSession {
         if !EXPIRY_MINUTES.contains(&minutes) {
             return Err(ApiError::field("expires_in_minutes", "must be from 5 to 120"));
         }
+        let seconds = match self.expires_in_seconds {
+            Some(_) if self.expires_in_minutes.is_some() => {
+                return Err(ApiError::field("expires_in_seconds", "give expires_in_minutes or expires_in_seconds, not both"))
+            }
+            Some(s) if !EXPIRY_SECONDS.contains(&s) => {
+                return Err(ApiError::field("expires_in_seconds", "must be from 10 to 7200"))
+            }
+            Some(s) => s,
+            None => minutes * 60,
+        };
         if let Some(url) = &self.return_url {
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
                 && url.len() <= 512
@@ -91,7 +110,7 @@ impl CreateSession {
                 return Err(ApiError::field("metadata", "at most 20 keys of 1-40 bytes, values of at most 500 bytes"));
             }
         }
-        Ok(NewSession { request: CreateSession { goods_name: goods.to_owned(), ..self }, expires_in_minutes: minutes })
+        Ok(NewSession { request: CreateSession { goods_name: goods.to_owned(), ..self }, expires_in_minutes: minutes, expires_in_seconds: seconds })
     }
 }
 
@@ -182,6 +201,7 @@ mod tests {
             reference: "order-1".into(),
             pay_types: None,
             expires_in_minutes: None,
+            expires_in_seconds: None,
             return_url: None,
             metadata: None,
         }
@@ -215,8 +235,18 @@ mod tests {
             field_of(CreateSession { return_url: Some("javascript:x".into()), ..base() }).as_deref(),
             Some("return_url")
         );
+        assert_eq!(
+            field_of(CreateSession { expires_in_seconds: Some(5), ..base() }).as_deref(),
+            Some("expires_in_seconds")
+        );
+        assert_eq!(
+            field_of(CreateSession { expires_in_seconds: Some(60), expires_in_minutes: Some(5), ..base() }).as_deref(),
+            Some("expires_in_seconds")
+        );
         let ok = base().validate(30).unwrap();
-        assert_eq!(ok.expires_in_minutes, 30);
+        assert_eq!((ok.expires_in_minutes, ok.expires_in_seconds), (30, 1800));
+        let short = CreateSession { expires_in_seconds: Some(20), ..base() }.validate(30).unwrap();
+        assert_eq!(short.expires_in_seconds, 20);
     }
 
     #[test]

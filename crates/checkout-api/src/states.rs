@@ -1,8 +1,13 @@
 //! Session and attempt states, and the only transitions between them.
 //!
-//! A session is `open` until one attempt is paid (`paid`), its time runs out (`expired`) or the
-//! merchant closes it (`closed`). A payment that arrives late is still a payment: `expired` and
-//! `closed` sessions become `paid` when the gateway says an attempt was paid. `paid` is final.
+//! A session is `open` until one attempt is paid (`paid`), or its time runs out or the merchant
+//! closes it. Then it is `closing` until the gateway has confirmed every attempt closed, and only
+//! then `expired` or `closed`. A payment that arrives late is still a payment: `closing`,
+//! `expired` and `closed` sessions become `paid` when the gateway says an attempt was paid, and
+//! the merchant hears of it ([`PaidHow::Late`] when they had closed it). `paid` is final.
+//!
+//! A refund is `pending` until the gateway's answer, a query or a notification says
+//! `succeeded` or `failed`; both are final.
 //!
 //! An attempt is `creating` (recorded, gateway call not answered yet), then `pending` (the QR or
 //! wallet page exists), then `paid`, `failed`, `closed` or `expired`. An attempt whose gateway
@@ -19,10 +24,53 @@ pub enum SessionStatus {
     Open,
     /// Paid (refunds do not change this; see `amount_refunded`).
     Paid,
-    /// Not paid in time.
+    /// Over (time ran out, or the merchant closed it), but not every attempt is confirmed
+    /// closed at the gateway yet: a payment may still arrive.
+    Closing,
+    /// Not paid in time; every attempt confirmed closed.
     Expired,
-    /// Closed by the merchant.
+    /// Closed by the merchant; every attempt confirmed closed.
     Closed,
+}
+
+/// Why a session is `closing`, which says where it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Its time ran out: it ends `expired`.
+    Expired,
+    /// The merchant closed it: it ends `closed`.
+    Closed,
+}
+
+/// How a session came to be paid, which decides the event the merchant gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaidHow {
+    /// While open, or while closing after its time ran out (the shopper paid in time).
+    InTime,
+    /// After the merchant closed it, or after it was confirmed expired.
+    Late,
+}
+
+/// Where a refund is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    /// Recorded (its amount reserved); the gateway's outcome is not known yet.
+    Pending,
+    /// The gateway refunded it.
+    Succeeded,
+    /// The gateway refused it; the amount is free again.
+    Failed,
+}
+
+/// What the gateway said of a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundEvent {
+    /// Refunded (`0000`, or a success notification).
+    Succeeded,
+    /// Refused for good.
+    Failed,
 }
 
 /// Where a payment attempt is.
@@ -64,37 +112,60 @@ impl SessionStatus {
         match self {
             SessionStatus::Open => "open",
             SessionStatus::Paid => "paid",
+            SessionStatus::Closing => "closing",
             SessionStatus::Expired => "expired",
             SessionStatus::Closed => "closed",
         }
     }
 
+    /// Every status.
+    pub const ALL: [SessionStatus; 5] =
+        [SessionStatus::Open, SessionStatus::Paid, SessionStatus::Closing, SessionStatus::Expired, SessionStatus::Closed];
+
     /// Reads [`SessionStatus::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
-        [SessionStatus::Open, SessionStatus::Paid, SessionStatus::Expired, SessionStatus::Closed]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// The session after one of its attempts was paid: paid, whatever it was.
-    pub fn on_attempt_paid(self) -> SessionStatus {
-        SessionStatus::Paid
-    }
-
-    /// The session when its time runs out: only an open one expires.
-    pub fn on_expiry(self) -> SessionStatus {
-        match self {
-            SessionStatus::Open => SessionStatus::Expired,
-            other => other,
+    /// The session after one of its attempts was paid (`reason`: why it was closing, if it
+    /// was): paid, whatever it was, and whether the merchant must hear of it as late. `None`
+    /// when it was paid already (by another attempt: that payment is a double one).
+    pub fn on_attempt_paid(self, reason: Option<CloseReason>) -> Option<PaidHow> {
+        match (self, reason) {
+            (SessionStatus::Paid, _) => None,
+            (SessionStatus::Open, _) | (SessionStatus::Closing, Some(CloseReason::Expired)) => Some(PaidHow::InTime),
+            (SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed, _) => Some(PaidHow::Late),
         }
     }
 
-    /// The session when the merchant closes it; a paid session cannot be closed.
-    pub fn on_close(self) -> Result<SessionStatus, SessionStatus> {
+    /// The session when its time runs out: only an open one starts closing.
+    pub fn on_expiry(self) -> Option<(SessionStatus, CloseReason)> {
+        (self == SessionStatus::Open).then_some((SessionStatus::Closing, CloseReason::Expired))
+    }
+
+    /// The session when the merchant closes it: an open one starts closing; one already over
+    /// stays as it is (`Ok(None)`); a paid session cannot be closed (`Err`).
+    pub fn on_close(self) -> Result<Option<(SessionStatus, CloseReason)>, SessionStatus> {
         match self {
             SessionStatus::Paid => Err(SessionStatus::Paid),
-            _ => Ok(SessionStatus::Closed),
+            SessionStatus::Open => Ok(Some((SessionStatus::Closing, CloseReason::Closed))),
+            SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed => Ok(None),
         }
+    }
+
+    /// The session once the gateway confirmed every attempt closed: a closing session ends
+    /// as its reason says; any other status is kept.
+    pub fn on_attempts_closed(self, reason: CloseReason) -> Option<SessionStatus> {
+        match (self, reason) {
+            (SessionStatus::Closing, CloseReason::Expired) => Some(SessionStatus::Expired),
+            (SessionStatus::Closing, CloseReason::Closed) => Some(SessionStatus::Closed),
+            _ => None,
+        }
+    }
+
+    /// True once nothing more can happen to the session but a late payment.
+    pub fn is_over(self) -> bool {
+        self != SessionStatus::Open
     }
 
     /// Whether a new payment attempt may start.
@@ -127,6 +198,13 @@ impl AttemptStatus {
         matches!(self, AttemptStatus::Creating | AttemptStatus::Pending)
     }
 
+    /// Every status from which `event` changes an attempt: the `WHERE status IN (...)` of the
+    /// conditional UPDATE that applies it, so the database applies exactly these rules.
+    pub fn sources(event: AttemptEvent) -> Vec<AttemptStatus> {
+        use AttemptStatus::*;
+        [Creating, Pending, Paid, Failed, Closed, Expired].into_iter().filter(|s| s.on(event).is_some()).collect()
+    }
+
     /// The state after `event`, or `None` when the event cannot change it (it is kept).
     ///
     /// A payment wins over everything: a closed, failed or expired attempt that the gateway
@@ -143,6 +221,46 @@ impl AttemptStatus {
             (S::Creating | S::Pending, E::Expired) => Some(S::Expired),
             (S::Pending | S::Failed | S::Closed | S::Expired, E::Created)
             | (S::Failed | S::Closed | S::Expired, E::Failed | E::Closed | E::Expired) => None,
+        }
+    }
+}
+
+impl CloseReason {
+    /// The text stored in D1.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Expired => "expired",
+            CloseReason::Closed => "closed",
+        }
+    }
+
+    /// Reads [`CloseReason::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [CloseReason::Expired, CloseReason::Closed].into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl RefundStatus {
+    /// The text stored in D1 and sent in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
+
+    /// Reads [`RefundStatus::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed].into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The state after `event`, or `None` when it is final already.
+    pub fn on(self, event: RefundEvent) -> Option<RefundStatus> {
+        match (self, event) {
+            (RefundStatus::Pending, RefundEvent::Succeeded) => Some(RefundStatus::Succeeded),
+            (RefundStatus::Pending, RefundEvent::Failed) => Some(RefundStatus::Failed),
+            (RefundStatus::Succeeded | RefundStatus::Failed, _) => None,
         }
     }
 }
@@ -179,10 +297,45 @@ mod tests {
         assert_eq!(s, AttemptStatus::Pending);
         assert_eq!(s.on(AttemptEvent::Paid), Some(AttemptStatus::Paid));
         assert_eq!(AttemptStatus::Closed.on(AttemptEvent::Paid), Some(AttemptStatus::Paid), "late payment wins");
-        assert_eq!(SessionStatus::Expired.on_attempt_paid(), SessionStatus::Paid);
         assert_eq!(SessionStatus::Paid.on_close(), Err(SessionStatus::Paid));
-        assert_eq!(SessionStatus::Paid.on_expiry(), SessionStatus::Paid);
-        assert!(SessionStatus::Open.accepts_attempts() && !SessionStatus::Expired.accepts_attempts());
+        assert_eq!(SessionStatus::Paid.on_expiry(), None);
+        assert!(SessionStatus::Open.accepts_attempts() && !SessionStatus::Closing.accepts_attempts());
+    }
+
+    #[test]
+    fn a_session_is_over_only_when_the_gateway_confirmed_it() {
+        let (closing, reason) = SessionStatus::Open.on_expiry().unwrap();
+        assert_eq!(closing, SessionStatus::Closing);
+        assert_eq!(closing.on_attempts_closed(reason), Some(SessionStatus::Expired));
+        let (closing, reason) = SessionStatus::Open.on_close().unwrap().unwrap();
+        assert_eq!(closing.on_attempts_closed(reason), Some(SessionStatus::Closed));
+        assert_eq!(SessionStatus::Open.on_attempts_closed(CloseReason::Closed), None, "never without closing");
+        assert_eq!(SessionStatus::Closing.on_close(), Ok(None), "closing twice changes nothing");
+    }
+
+    #[test]
+    fn late_payments_are_named_late() {
+        assert_eq!(SessionStatus::Open.on_attempt_paid(None), Some(PaidHow::InTime));
+        assert_eq!(SessionStatus::Closing.on_attempt_paid(Some(CloseReason::Expired)), Some(PaidHow::InTime));
+        assert_eq!(SessionStatus::Closing.on_attempt_paid(Some(CloseReason::Closed)), Some(PaidHow::Late));
+        assert_eq!(SessionStatus::Expired.on_attempt_paid(Some(CloseReason::Expired)), Some(PaidHow::Late));
+        assert_eq!(SessionStatus::Closed.on_attempt_paid(None), Some(PaidHow::Late));
+        assert_eq!(SessionStatus::Paid.on_attempt_paid(None), None, "a second payment is a double one");
+    }
+
+    #[test]
+    fn refunds_end_once() {
+        assert_eq!(RefundStatus::Pending.on(RefundEvent::Succeeded), Some(RefundStatus::Succeeded));
+        assert_eq!(RefundStatus::Pending.on(RefundEvent::Failed), Some(RefundStatus::Failed));
+        assert_eq!(RefundStatus::Succeeded.on(RefundEvent::Failed), None);
+        assert_eq!(RefundStatus::Failed.on(RefundEvent::Succeeded), None);
+    }
+
+    #[test]
+    fn sources_are_exactly_the_states_an_event_changes() {
+        assert_eq!(AttemptStatus::sources(AttemptEvent::Created), vec![AttemptStatus::Creating]);
+        assert!(!AttemptStatus::sources(AttemptEvent::Paid).contains(&AttemptStatus::Paid));
+        assert_eq!(AttemptStatus::sources(AttemptEvent::Closed), vec![AttemptStatus::Creating, AttemptStatus::Pending]);
     }
 
     #[test]
@@ -197,8 +350,14 @@ mod tests {
         ] {
             assert_eq!(AttemptStatus::parse(s.as_str()), Some(s));
         }
-        for s in [SessionStatus::Open, SessionStatus::Paid, SessionStatus::Expired, SessionStatus::Closed] {
+        for s in SessionStatus::ALL {
             assert_eq!(SessionStatus::parse(s.as_str()), Some(s));
+        }
+        for s in [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed] {
+            assert_eq!(RefundStatus::parse(s.as_str()), Some(s));
+        }
+        for r in [CloseReason::Expired, CloseReason::Closed] {
+            assert_eq!(CloseReason::parse(r.as_str()), Some(r));
         }
     }
 

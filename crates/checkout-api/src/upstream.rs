@@ -1,29 +1,61 @@
-//! When the worker may call the gateway. Notifications settle payments; queries are the
-//! fallback, spaced out so that shoppers' polling never becomes upstream traffic: the first
-//! query of an open attempt comes `base` seconds after it was created, then the gaps double up
-//! to two minutes, and one more comes when the attempt's time is up.
+//! When the worker calls the gateway on its own. Notifications settle payments; the background
+//! settler's queries are the fallback, spaced out and batched: the first query of an open
+//! attempt comes `base` seconds after it was created, then the gaps double up to two minutes,
+//! and one more comes when the attempt's time is up; queries due within a few seconds of each
+//! other travel in one call. Order changes whose answer was lost are retried with back-off, and
+//! refunds refused during the daily blackout are retried after it.
 
 /// Seconds before the first query of an open attempt (the `QUERY_AFTER_SECONDS` setting).
 pub const DEFAULT_QUERY_AFTER_SECONDS: u64 = 15;
 /// The longest gap between two queries of one attempt.
 pub const MAX_QUERY_GAP_SECONDS: u64 = 120;
 
-/// Whether an open attempt is due for a gateway query at `now` (all times in ms).
-pub fn query_due(created_at: u64, last_checked_at: u64, expires_at: u64, now: u64, base_seconds: u64) -> bool {
-    if now >= expires_at {
-        return last_checked_at < expires_at;
+/// When an open attempt is next due for a gateway query (all times in ms), or `None` once its
+/// last query, at its expiry, has been made (then it is closed at the gateway instead).
+pub fn next_query_at(created_at: u64, last_checked_at: u64, expires_at: u64, base_seconds: u64) -> Option<u64> {
+    if last_checked_at >= expires_at {
+        return None;
     }
     let base = base_seconds.max(1) * 1000;
-    let since_created = now.saturating_sub(created_at);
-    if since_created < base {
-        return false;
+    let next = if last_checked_at <= created_at {
+        created_at + base
+    } else {
+        let gap = last_checked_at.saturating_sub(created_at).clamp(base, MAX_QUERY_GAP_SECONDS * 1000);
+        last_checked_at + gap
+    };
+    Some(next.min(expires_at))
+}
+
+/// Queries due within this many ms of a sweep ride along in its batched query: one gateway
+/// call then settles many attempts, instead of one call each a few seconds apart.
+pub const BATCH_PULL_FORWARD_MS: u64 = 5_000;
+/// The most `out_trade_no` values one query carries (the gateway's largest page).
+pub const QUERY_BATCH: usize = 100;
+
+/// When to try again an order change (a close, a refund's query or identical re-send) whose
+/// answer did not come, after `tries` tries: 5 s doubling, at most 5 minutes.
+pub fn order_change_retry_at(now: u64, tries: u32) -> u64 {
+    now + (5_000u64 << tries.min(6)).min(300_000)
+}
+
+/// Hong Kong's offset from UTC, in ms.
+const HONG_KONG_OFFSET_MS: u64 = 8 * 3_600_000;
+
+/// If `now` falls in the gateway's daily refund blackout, 23:30-00:30 Hong Kong time (`1265`),
+/// the first moment after it (plus a minute's margin for clocks); else `None`.
+pub fn refund_blackout_end(now: u64) -> Option<u64> {
+    const DAY: u64 = 86_400_000;
+    let local = now + HONG_KONG_OFFSET_MS;
+    let into_day = local % DAY;
+    let (start, end) = (23 * 3_600_000 + 30 * 60_000, 30 * 60_000);
+    let margin = 60_000;
+    if into_day >= start {
+        Some(now - into_day + DAY + end + margin)
+    } else if into_day < end {
+        Some(now - into_day + end + margin)
+    } else {
+        None
     }
-    if last_checked_at <= created_at {
-        return true;
-    }
-    let checked_after = last_checked_at.saturating_sub(created_at);
-    let gap = checked_after.clamp(base, MAX_QUERY_GAP_SECONDS * 1000);
-    now >= last_checked_at + gap
 }
 
 /// Back-off before retry number `attempt` (0-based) of an upstream call, in ms: 200 ms doubling,
@@ -44,31 +76,45 @@ mod tests {
     fn queries_are_spaced_out() {
         let created = 1_000_000;
         let expires = created + 1800 * S;
-        assert!(!query_due(created, 0, expires, created + 5 * S, 15), "not in the first 15 s");
-        assert!(query_due(created, 0, expires, created + 15 * S, 15));
+        assert_eq!(next_query_at(created, 0, expires, 15), Some(created + 15 * S), "first after 15 s");
         let first = created + 15 * S;
-        assert!(!query_due(created, first, expires, first + 10 * S, 15));
-        assert!(query_due(created, first, expires, first + 15 * S, 15));
+        assert_eq!(next_query_at(created, first, expires, 15), Some(first + 15 * S));
         let later = created + 600 * S;
-        assert!(!query_due(created, later, expires, later + 119 * S, 15), "gaps stop growing at 2 min");
-        assert!(query_due(created, later, expires, later + 120 * S, 15));
-        assert!(query_due(created, later, expires, expires, 15), "one more at expiry");
-        assert!(!query_due(created, expires, expires, expires + 60 * S, 15), "and none after");
+        assert_eq!(next_query_at(created, later, expires, 15), Some(later + 120 * S), "gaps stop growing at 2 min");
+        let near_end = expires - 30 * S;
+        assert_eq!(next_query_at(created, near_end, expires, 15), Some(expires), "one more at expiry");
+        assert_eq!(next_query_at(created, expires, expires, 15), None, "and none after");
     }
 
     #[test]
-    fn polling_every_2s_for_a_minute_costs_few_queries() {
-        let created = 0;
-        let expires = 1800 * S;
+    fn an_attempt_open_for_its_whole_life_costs_few_queries() {
+        let (created, expires) = (0, 1800 * S);
         let mut last = 0;
         let mut queries = 0;
-        for t in (0..=60 * S).step_by(2000) {
-            if query_due(created, last, expires, t, 15) {
-                queries += 1;
-                last = t;
-            }
+        while let Some(at) = next_query_at(created, last, expires, 15) {
+            queries += 1;
+            last = at;
         }
-        assert_eq!(queries, 2, "at 15 s and 30 s... then 60 s is the next");
+        assert!((15..=25).contains(&queries), "{queries} queries in 30 minutes");
+    }
+
+    #[test]
+    fn order_changes_back_off() {
+        assert_eq!(order_change_retry_at(0, 0), 5_000);
+        assert_eq!(order_change_retry_at(0, 1), 10_000);
+        assert_eq!(order_change_retry_at(0, 30), 300_000);
+    }
+
+    #[test]
+    fn the_refund_blackout_is_2330_to_0030_hong_kong_time() {
+        // 2026-01-01 00:00 Hong Kong = 2025-12-31 16:00 UTC.
+        let midnight_hk = 1_767_196_800_000u64;
+        let at = |h: u64, m: u64| midnight_hk + h * 3_600_000 + m * 60_000;
+        assert_eq!(refund_blackout_end(at(12, 0)), None);
+        assert_eq!(refund_blackout_end(at(23, 29)), None);
+        assert_eq!(refund_blackout_end(at(23, 30)), Some(at(24, 31)));
+        assert_eq!(refund_blackout_end(at(0, 10)), Some(at(0, 31)));
+        assert_eq!(refund_blackout_end(at(0, 30)), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::pay_options::PayOption;
-use crate::states::{AttemptStatus, SessionStatus};
+use crate::states::{AttemptStatus, RefundStatus, SessionStatus};
 
 /// A payment attempt as the merchant and the widget see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,8 +46,8 @@ pub struct RefundView {
     pub id: String,
     /// Minor units.
     pub amount: u64,
-    /// `pending`, `succeeded` or `failed`.
-    pub status: String,
+    /// Where it is.
+    pub status: RefundStatus,
     /// The merchant's reason, or why it was automatic.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,

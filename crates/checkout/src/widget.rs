@@ -257,7 +257,11 @@ async fn load(weak: Weak<RefCell<Inner>>) {
                     emit(&shared, "qfpay:ready", "open");
                 }
                 SessionStatus::Paid => show_paid(&shared),
-                SessionStatus::Expired | SessionStatus::Closed => show_outcome(&shared, Outcome::SessionOver),
+                // Closing: over, though a QR code shown before may still be paid; the merchant
+                // hears of that payment by webhook.
+                SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed => {
+                    show_outcome(&shared, Outcome::SessionOver)
+                }
             }
         }
         None => show_outcome(&shared, Outcome::LoadError),
@@ -577,6 +581,8 @@ async fn check_status(weak: Weak<RefCell<Inner>>, generation: u64, final_check: 
     match (view.status, attempt_status) {
         (SessionStatus::Paid, _) => show_paid(&shared),
         (SessionStatus::Expired | SessionStatus::Closed, _) => show_outcome(&shared, Outcome::SessionOver),
+        // Closing: the shown QR code may still be paid until the gateway confirms it closed.
+        (SessionStatus::Closing, Some(status)) if !status.is_open() => show_outcome(&shared, Outcome::SessionOver),
         (_, Some(AttemptStatus::Failed)) => show_outcome(&shared, Outcome::Failed),
         (_, Some(AttemptStatus::Expired | AttemptStatus::Closed)) => show_outcome(&shared, Outcome::Expired),
         _ if final_check => show_outcome(&shared, Outcome::Expired),

@@ -9,6 +9,7 @@
 //! | `spike-latency` | ms | the extra latency of a spike (default 1500) |
 //! | `5xx` | share | answered HTTP 503 without touching any order |
 //! | `transient` | share | answered a transient respcd (1100, 1297, ...) without touching any order |
+//! | `answer-drop` | share | the call is carried out (an order may change), then its answer is lost: HTTP 503 |
 //! | `pending` | seconds | a paid order shows `1145` (processing) this long before `0000` |
 //! | `notify-drop` | share | a notification attempt is lost (the retry schedule goes on) |
 //! | `notify-repeat` | share | a notification is delivered twice |
@@ -34,6 +35,8 @@ pub struct Faults {
     pub http_5xx: f64,
     /// Share of gateway calls answered a transient respcd.
     pub transient: f64,
+    /// Share of gateway calls carried out whose answer is then lost (HTTP 503).
+    pub answer_drop: f64,
     /// Simulated seconds a paid order stays "processing" first.
     pub pending: u64,
     /// Share of notification attempts lost.
@@ -60,12 +63,13 @@ impl Faults {
                 "spike-latency" => f.spike_latency = millis(&name, value)?,
                 "5xx" => f.http_5xx = share(&name, value)?,
                 "transient" => f.transient = share(&name, value)?,
+                "answer-drop" => f.answer_drop = share(&name, value)?,
                 "pending" => f.pending = seconds(&name, value)?,
                 "notify-drop" => f.notify_drop = share(&name, value)?,
                 "notify-repeat" => f.notify_repeat = share(&name, value)?,
                 "notify-reorder" => f.notify_reorder = share(&name, value)?,
                 "notify-delay" => f.notify_delay = seconds(&name, value)?,
-                _ => return Err(format!("unknown fault {name:?}; known: latency, spike, spike-latency, 5xx, transient, pending, notify-drop, notify-repeat, notify-reorder, notify-delay")),
+                _ => return Err(format!("unknown fault {name:?}; known: latency, spike, spike-latency, 5xx, transient, answer-drop, pending, notify-drop, notify-repeat, notify-reorder, notify-delay")),
             }
         }
         f.check()?;
@@ -78,6 +82,7 @@ impl Faults {
             ("spike", self.spike),
             ("5xx", self.http_5xx),
             ("transient", self.transient),
+            ("answer-drop", self.answer_drop),
             ("notify-drop", self.notify_drop),
             ("notify-repeat", self.notify_repeat),
             ("notify-reorder", self.notify_reorder),
@@ -118,6 +123,7 @@ mod tests {
         assert_eq!(f.notify_repeat, 0.2);
         assert_eq!(f.notify_delay, 30);
         assert_eq!(f.pending, 5);
+        assert_eq!(Faults::parse("answer-drop=1").unwrap().answer_drop, 1.0);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         // Bodies are read and size-checked by the handlers, so an oversized one still gets
         // the gateway's JSON answer instead of a bare 413.
         .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(sim.clone(), drop_answers))
         .layer(middleware::from_fn(log_line))
         .with_state(sim)
 }
@@ -41,6 +42,19 @@ pub fn router(sim: Arc<Sim>) -> Router {
 async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"respcd": "1103", "respmsg": "not found", "resperr": "no such path"})))
         .into_response()
+}
+
+/// The `answer-drop` fault: a gateway call is carried out, then its answer is lost, as when a
+/// connection breaks after the gateway acted. The caller cannot tell what happened.
+async fn drop_answers(axum::extract::State(sim): axum::extract::State<Arc<Sim>>, req: Request, next: Next) -> Response {
+    let gateway_call = req.uri().path().starts_with("/trade/");
+    let response = next.run(req).await;
+    let share = crate::lock(&sim.faults).answer_drop;
+    if gateway_call && sim.chance(share) {
+        crate::lock(&sim.stats).fault("answer_drop");
+        return (StatusCode::SERVICE_UNAVAILABLE, "").into_response();
+    }
+    response
 }
 
 /// One line per request: method, path, status, milliseconds. Never headers or bodies, which

@@ -291,6 +291,11 @@ impl QueryAnswer {
             r.out_trade_no.as_deref() == Some(out_trade_no) && r.order_type.as_deref().is_none_or(|t| t == "payment")
         })
     }
+
+    /// The row of the refund with this merchant number, if the gateway knows it.
+    pub fn refund(&self, out_trade_no: &str) -> Option<&QueryRow> {
+        self.rows.iter().find(|r| r.out_trade_no.as_deref() == Some(out_trade_no) && r.order_type.as_deref() == Some("refund"))
+    }
 }
 
 /// The answer to refund, close and reversal: all three change an existing order.

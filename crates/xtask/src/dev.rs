@@ -82,10 +82,25 @@ fn write_dev_vars(ports: &Ports, sandbox: bool) -> Result<(), String> {
         vars.push("QFPAY_KEY=DEMOKEY".into());
         vars.push(format!("QFPAY_BASE_URL=http://127.0.0.1:{}", ports.sim));
     }
+    if let Some((url, secret)) = webhook() {
+        vars.push(format!("WEBHOOK_URL={url}"));
+        vars.push(format!("WEBHOOK_SECRET={secret}"));
+    }
     let path = worker_dir().join(".dev.vars");
     std::fs::write(&path, vars.join("\n") + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     step("dev: wrote worker/.dev.vars (git-ignored)");
     Ok(())
+}
+
+/// A local development secret for webhooks, used when `WEBHOOK_URL` is set without
+/// `WEBHOOK_SECRET`. Never for a deployment.
+const DEV_WEBHOOK_SECRET: &str = "whsec_cWZwYXktbG9jYWwtZGV2LXdlYmhvb2stc2VjcmV0ISE=";
+
+/// `WEBHOOK_URL` and `WEBHOOK_SECRET` from the environment, for the worker.
+fn webhook() -> Option<(String, String)> {
+    let url = std::env::var("WEBHOOK_URL").ok().filter(|v| !v.is_empty())?;
+    let secret = std::env::var("WEBHOOK_SECRET").ok().filter(|v| !v.is_empty());
+    Some((url, secret.unwrap_or_else(|| DEV_WEBHOOK_SECRET.to_owned())))
 }
 
 fn wait_for(url: &str, what: &str, stop: &AtomicBool) -> Result<(), String> {
@@ -147,6 +162,13 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
         println!("  Simulator wallets:  http://127.0.0.1:{}/sim/wallet/<token>  (ledger: /sim/orders)", ports.sim);
     }
     println!("  Merchant API key:   sk_dev_local (or $MERCHANT_API_KEY)");
+    match webhook() {
+        Some((url, secret)) => {
+            println!("  Webhooks:           {url}");
+            println!("  Webhook secret:     {secret}");
+        }
+        None => println!("  Webhooks:           off; WEBHOOK_URL=http://127.0.0.1:9000/hooks cargo xtask dev, or GET /v1/events"),
+    }
     println!("  QFPay's sandbox:    QFPAY_ENV=sandbox QFPAY_APPCODE=... QFPAY_KEY=... cargo xtask dev");
     println!("  Stop:               Ctrl-C");
     println!();

@@ -1,0 +1,153 @@
+//! Payment attempts: recorded before the gateway hears of them, then created, checked,
+//! closed or ended by the gateway's word.
+
+use checkout_api::{AttemptEvent, AttemptStatus, SessionStatus};
+use worker::Result;
+
+use super::{num, quoted, s, text, AttemptRow, Store};
+
+/// A new attempt's row.
+pub struct NewAttempt<'a> {
+    pub id: &'a str,
+    pub session_id: &'a str,
+    pub out_trade_no: &'a str,
+    pub pay_type: &'a str,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub next_check_at: u64,
+}
+
+fn open_list() -> String {
+    quoted(&[AttemptStatus::Creating, AttemptStatus::Pending], AttemptStatus::as_str)
+}
+
+impl Store {
+    pub async fn attempts(&self, session_id: &str) -> Result<Vec<AttemptRow>> {
+        self.all("SELECT * FROM attempts WHERE session_id = ?1 ORDER BY created_at, id", &[s(session_id)]).await
+    }
+
+    pub async fn latest_attempt(&self, session_id: &str) -> Result<Option<AttemptRow>> {
+        self.first(
+            "SELECT * FROM attempts WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
+            &[s(session_id)],
+        )
+        .await
+    }
+
+    pub async fn attempt(&self, id: &str) -> Result<Option<AttemptRow>> {
+        self.first("SELECT * FROM attempts WHERE id = ?1", &[s(id)]).await
+    }
+
+    pub async fn attempt_by_out_trade_no(&self, out_trade_no: &str) -> Result<Option<AttemptRow>> {
+        self.first("SELECT * FROM attempts WHERE out_trade_no = ?1", &[s(out_trade_no)]).await
+    }
+
+    /// Records an attempt before the gateway hears of it, so no payment can exist that we do
+    /// not know of; its first query is already planned.
+    pub async fn insert_attempt(&self, new: &NewAttempt<'_>) -> Result<()> {
+        self.run(
+            "INSERT INTO attempts (id, session_id, out_trade_no, pay_type, status, created_at, expires_at, next_check_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            &[
+                s(new.id),
+                s(new.session_id),
+                s(new.out_trade_no),
+                s(new.pay_type),
+                s(AttemptStatus::Creating.as_str()),
+                num(new.created_at),
+                num(new.expires_at),
+                num(new.next_check_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The gateway created the order: the QR code or wallet page exists.
+    pub async fn attempt_created(
+        &self,
+        id: &str,
+        syssn: Option<&str>,
+        qrcode: Option<&str>,
+        redirect_url: Option<&str>,
+    ) -> Result<bool> {
+        let from = quoted(&AttemptStatus::sources(AttemptEvent::Created), AttemptStatus::as_str);
+        let to = AttemptStatus::Creating.on(AttemptEvent::Created).expect("creating becomes pending");
+        let changed = self
+            .run(
+                &format!(
+                    "UPDATE attempts SET status = ?1, syssn = ?2, qrcode = ?3, redirect_url = ?4, respcd = '0000' WHERE id = ?5 AND status IN ({from})"
+                ),
+                &[s(to.as_str()), text(syssn), text(qrcode), text(redirect_url), s(id)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// Applies `event` (not `Paid`: see `pay_session`) as the state machine says; true if
+    /// this call changed the attempt. A final attempt needs no more queries.
+    pub async fn end_attempt(&self, id: &str, event: AttemptEvent, respcd: Option<&str>) -> Result<bool> {
+        let from = AttemptStatus::sources(event);
+        let Some(to) = from.first().and_then(|s| s.on(event)) else { return Ok(false) };
+        let sql = format!(
+            "UPDATE attempts SET status = ?1, respcd = COALESCE(?2, respcd), next_check_at = NULL WHERE id = ?3 AND status IN ({})",
+            quoted(&from, AttemptStatus::as_str)
+        );
+        Ok(self.run(&sql, &[s(to.as_str()), text(respcd), s(id)]).await? == 1)
+    }
+
+    /// Open attempts whose query is due by `until`, soonest first.
+    pub async fn attempts_due_for_query(&self, until: u64, limit: usize) -> Result<Vec<AttemptRow>> {
+        self.all(
+            &format!(
+                "SELECT * FROM attempts WHERE next_check_at <= ?1 AND status IN ({}) ORDER BY next_check_at LIMIT ?2",
+                open_list()
+            ),
+            &[num(until), num(limit as u64)],
+        )
+        .await
+    }
+
+    /// Records a query made at `now` and plans the next one (`None`: no more queries).
+    pub async fn attempt_checked(&self, id: &str, now: u64, next: Option<u64>) -> Result<()> {
+        self.run(
+            "UPDATE attempts SET last_checked_at = ?1, next_check_at = ?2 WHERE id = ?3",
+            &[num(now), next.map_or(worker::wasm_bindgen::JsValue::NULL, num), s(id)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Open attempts that must be closed at the gateway now: their session is over, or their
+    /// own time is up; a close that failed waits for its retry time.
+    pub async fn attempts_to_close(&self, now: u64, limit: u32) -> Result<Vec<AttemptRow>> {
+        self.all(
+            &format!(
+                "SELECT a.* FROM attempts a JOIN sessions s ON s.id = a.session_id \
+                 WHERE a.status IN ({}) AND a.next_close_at <= ?1 AND (s.status != ?2 OR a.expires_at <= ?1) \
+                 ORDER BY a.next_close_at, a.expires_at LIMIT ?3",
+                open_list()
+            ),
+            &[num(now), s(SessionStatus::Open.as_str()), num(u64::from(limit))],
+        )
+        .await
+    }
+
+    /// A close that got no confirmation: try again at `at`.
+    pub async fn close_failed(&self, id: &str, at: u64) -> Result<()> {
+        self.run("UPDATE attempts SET close_tries = close_tries + 1, next_close_at = ?1 WHERE id = ?2", &[num(at), s(id)])
+            .await?;
+        Ok(())
+    }
+
+    /// Whether any attempt was created since `since` (the reconciliation has work to do).
+    pub async fn attempts_since(&self, since: u64) -> Result<bool> {
+        #[derive(serde::Deserialize)]
+        struct Found {
+            found: u64,
+        }
+        let row: Option<Found> =
+            self.first("SELECT COUNT(*) AS found FROM attempts WHERE created_at >= ?1", &[num(since)]).await?;
+        Ok(row.is_some_and(|r| r.found > 0))
+    }
+}

@@ -1,0 +1,139 @@
+//! The outbox of merchant events and their delivery tries.
+
+use checkout_api::events::DeliveryView;
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1PreparedStatement, Result};
+
+use super::{num, s, text, Store};
+
+/// An event to write together with the change that causes it.
+pub struct NewEvent {
+    pub id: String,
+    pub kind: &'static str,
+    pub session_id: String,
+    pub once_key: String,
+    pub payload: String,
+    pub created_at: u64,
+    /// When to deliver it: now, or `None` when no `WEBHOOK_URL` is set.
+    pub deliver_at: Option<u64>,
+}
+
+/// An `events` row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventRow {
+    pub id: String,
+    pub payload: String,
+    pub created_at: u64,
+    pub delivery: String,
+    pub tries: u64,
+    pub next_try_at: Option<u64>,
+}
+
+/// Where a delivery try left the event.
+pub enum DeliveryOutcome {
+    Delivered,
+    RetryAt(u64),
+    GaveUp,
+}
+
+/// A `deliveries` row.
+#[derive(Debug, Clone, Deserialize)]
+struct DeliveryRow {
+    at: u64,
+    status: u64,
+    latency_ms: u64,
+    error: Option<String>,
+}
+
+/// The condition that keeps events of one session in order: none is delivered while an
+/// earlier one of the same session is still pending.
+const IN_ORDER: &str =
+    "NOT EXISTS (SELECT 1 FROM events p WHERE p.session_id = e.session_id AND p.seq < e.seq AND p.delivery = 'pending')";
+
+impl Store {
+    /// The INSERT of `event`, made only when `condition` (a `SELECT 1 ...` whose arguments are
+    /// `?9` onwards) finds a row: the state change it reports has happened. Once per cause.
+    pub fn event_stmt(&self, event: &NewEvent, condition: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+        let delivery = if event.deliver_at.is_some() { "pending" } else { "disabled" };
+        let mut all = vec![
+            s(&event.id),
+            s(event.kind),
+            s(&event.session_id),
+            s(&event.once_key),
+            s(&event.payload),
+            num(event.created_at),
+            s(delivery),
+            event.deliver_at.map_or(JsValue::NULL, num),
+        ];
+        all.extend_from_slice(args);
+        self.stmt(
+            &format!(
+                "INSERT OR IGNORE INTO events (id, type, session_id, once_key, payload, created_at, delivery, next_try_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS ({condition})"
+            ),
+            &all,
+        )
+    }
+
+    /// Events after `after` (an event id; the start when `None`), oldest first.
+    pub async fn events_after(&self, after: Option<&str>, limit: u32) -> Result<Vec<EventRow>> {
+        self.all(
+            "SELECT * FROM events WHERE seq > COALESCE((SELECT seq FROM events WHERE id = ?1), 0) ORDER BY seq LIMIT ?2",
+            &[text(after), num(u64::from(limit))],
+        )
+        .await
+    }
+
+    pub async fn event(&self, id: &str) -> Result<Option<EventRow>> {
+        self.first("SELECT * FROM events WHERE id = ?1", &[s(id)]).await
+    }
+
+    /// Events due for delivery at `now`, each the oldest pending one of its session.
+    pub async fn due_events(&self, now: u64, limit: u32) -> Result<Vec<EventRow>> {
+        self.all(
+            &format!("SELECT * FROM events e WHERE e.next_try_at <= ?1 AND {IN_ORDER} ORDER BY e.seq LIMIT ?2"),
+            &[num(now), num(u64::from(limit))],
+        )
+        .await
+    }
+
+    /// Records one delivery try and where it leaves the event, in one transaction.
+    pub async fn record_delivery(&self, event: &EventRow, try_: &DeliveryView, outcome: DeliveryOutcome) -> Result<()> {
+        let number = event.tries + 1;
+        let (delivery, next, delivered_at) = match outcome {
+            DeliveryOutcome::Delivered => ("delivered", JsValue::NULL, num(try_.at)),
+            DeliveryOutcome::RetryAt(at) => ("pending", num(at), JsValue::NULL),
+            DeliveryOutcome::GaveUp => ("failed", JsValue::NULL, JsValue::NULL),
+        };
+        let statements = vec![
+            self.stmt(
+                "INSERT OR REPLACE INTO deliveries (event_id, try, at, status, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                &[
+                    s(&event.id),
+                    num(number),
+                    num(try_.at),
+                    num(u64::from(try_.status)),
+                    num(try_.latency_ms),
+                    text(try_.error.as_deref()),
+                ],
+            )?,
+            self.stmt(
+                "UPDATE events SET tries = ?1, delivery = ?2, next_try_at = ?3, delivered_at = COALESCE(?4, delivered_at) WHERE id = ?5",
+                &[num(number), s(delivery), next, delivered_at, s(&event.id)],
+            )?,
+        ];
+        self.batch(statements).await?;
+        Ok(())
+    }
+
+    /// Every delivery try of an event, oldest first.
+    pub async fn deliveries(&self, event_id: &str) -> Result<Vec<DeliveryView>> {
+        let rows: Vec<DeliveryRow> =
+            self.all("SELECT at, status, latency_ms, error FROM deliveries WHERE event_id = ?1 ORDER BY try", &[s(event_id)]).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DeliveryView { at: r.at, status: r.status as u16, latency_ms: r.latency_ms, error: r.error })
+            .collect())
+    }
+}

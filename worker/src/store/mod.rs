@@ -1,0 +1,248 @@
+//! D1, and all of the worker's SQL: the rows behind sessions, attempts, refunds, events,
+//! notifications and idempotency records, and named operations on them (`pay_session`,
+//! `reserve_refund`, ...). Every state change is a conditional `UPDATE` whose `WHERE` comes from
+//! `checkout_api::states`, so the database applies the state machine's rules and its row count
+//! says who won a race. A change that the merchant must hear of is written in one D1 batch (one
+//! transaction) with its event, so neither can exist without the other.
+
+mod attempts;
+mod events;
+mod idempotency;
+mod refunds;
+mod sessions;
+
+pub use attempts::NewAttempt;
+pub use events::{DeliveryOutcome, EventRow, NewEvent};
+pub use refunds::NewRefund;
+pub use sessions::NewSession;
+
+use checkout_api::views::{AttemptView, RefundView, SessionView};
+use checkout_api::{AttemptStatus, CloseReason, RefundStatus, SessionStatus};
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Result};
+
+/// A JS number for D1 (all our integers fit in 53 bits).
+pub fn num(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// A JS string, or `null`.
+pub fn text(s: Option<&str>) -> JsValue {
+    s.map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// A JS string.
+pub fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+
+/// A `sessions` row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub secret_hash: String,
+    pub status: String,
+    pub amount: u64,
+    pub currency: String,
+    pub goods_name: String,
+    pub reference: String,
+    pub pay_types: String,
+    pub return_url: Option<String>,
+    pub metadata: Option<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub paid_at: Option<u64>,
+    pub paid_attempt_id: Option<String>,
+    pub amount_refunded: u64,
+    pub closing_reason: Option<String>,
+}
+
+impl SessionRow {
+    pub fn status(&self) -> SessionStatus {
+        SessionStatus::parse(&self.status).unwrap_or(SessionStatus::Closed)
+    }
+
+    /// Why it is closing (or was closed), when it is over.
+    pub fn closing_reason(&self) -> Option<CloseReason> {
+        self.closing_reason.as_deref().and_then(CloseReason::parse)
+    }
+
+    pub fn pay_type_list(&self) -> Vec<String> {
+        serde_json::from_str(&self.pay_types).unwrap_or_default()
+    }
+
+    pub fn view(&self, attempts: Vec<AttemptView>, refunds: Vec<RefundView>) -> SessionView {
+        SessionView {
+            id: self.id.clone(),
+            client_secret: None,
+            status: self.status(),
+            amount: self.amount,
+            currency: self.currency.clone(),
+            goods_name: self.goods_name.clone(),
+            reference: self.reference.clone(),
+            pay_types: self.pay_type_list(),
+            return_url: self.return_url.clone(),
+            metadata: self.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            paid_at: self.paid_at,
+            amount_refunded: self.amount_refunded,
+            attempts,
+            refunds,
+        }
+    }
+}
+
+/// An `attempts` row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttemptRow {
+    pub id: String,
+    pub session_id: String,
+    pub out_trade_no: String,
+    pub pay_type: String,
+    pub status: String,
+    pub syssn: Option<String>,
+    pub qrcode: Option<String>,
+    pub redirect_url: Option<String>,
+    pub respcd: Option<String>,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub paid_at: Option<u64>,
+    pub close_tries: u64,
+}
+
+impl AttemptRow {
+    pub fn status(&self) -> AttemptStatus {
+        AttemptStatus::parse(&self.status).unwrap_or(AttemptStatus::Failed)
+    }
+
+    pub fn view(&self) -> AttemptView {
+        AttemptView {
+            id: self.id.clone(),
+            pay_type: self.pay_type.clone(),
+            status: self.status(),
+            out_trade_no: self.out_trade_no.clone(),
+            syssn: self.syssn.clone(),
+            qrcode: self.qrcode.clone(),
+            redirect_url: self.redirect_url.clone(),
+            respcd: self.respcd.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            paid_at: self.paid_at,
+        }
+    }
+}
+
+/// A `refunds` row.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefundRow {
+    pub id: String,
+    pub session_id: String,
+    pub attempt_id: String,
+    pub out_trade_no: String,
+    pub amount: u64,
+    pub reason: Option<String>,
+    pub status: String,
+    pub automatic: u64,
+    pub respcd: Option<String>,
+    pub created_at: u64,
+    pub txdtm: Option<String>,
+    pub tries: u64,
+}
+
+impl RefundRow {
+    pub fn status(&self) -> RefundStatus {
+        RefundStatus::parse(&self.status).unwrap_or(RefundStatus::Pending)
+    }
+
+    pub fn view(&self) -> RefundView {
+        RefundView {
+            id: self.id.clone(),
+            amount: self.amount,
+            status: self.status(),
+            reason: self.reason.clone(),
+            automatic: self.automatic == 1,
+            attempt_id: self.attempt_id.clone(),
+            respcd: self.respcd.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Typed access to the database.
+pub struct Store {
+    db: D1Database,
+}
+
+/// A prepared statement with its arguments.
+fn bind(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+    db.prepare(sql).bind(args)
+}
+
+/// `?1, ?2, ...` style list of quoted statuses for an `IN (...)`: statuses are our own words,
+/// never input.
+fn quoted<T: Copy>(items: &[T], text: fn(T) -> &'static str) -> String {
+    items.iter().map(|i| format!("'{}'", text(*i))).collect::<Vec<_>>().join(",")
+}
+
+impl Store {
+    pub fn new(db: D1Database) -> Self {
+        Store { db }
+    }
+
+    fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+        bind(&self.db, sql, args)
+    }
+
+    async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> Result<Option<T>> {
+        self.stmt(sql, args)?.first::<T>(None).await
+    }
+
+    async fn all<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        self.stmt(sql, args)?.all().await?.results::<T>()
+    }
+
+    /// Runs a statement and returns how many rows it changed.
+    async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
+        let result = self.stmt(sql, args)?.run().await?;
+        Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    /// Runs statements as one transaction; returns how many rows each changed.
+    async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<usize>> {
+        let results = self.db.batch(statements).await?;
+        results.iter().map(|r| Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0))).collect()
+    }
+
+    /// The session with its attempts and refunds, as the merchant sees it.
+    pub async fn session_view(&self, row: &SessionRow) -> Result<SessionView> {
+        let attempts = self.attempts(&row.id).await?.iter().map(AttemptRow::view).collect();
+        let refunds = self.refunds(&row.id).await?.iter().map(RefundRow::view).collect();
+        Ok(row.view(attempts, refunds))
+    }
+
+    /// The earliest time any obligation falls due (an attempt to query or close, a session to
+    /// expire, a refund to settle, an event to deliver), for the settler's next alarm.
+    pub async fn earliest_obligation(&self) -> Result<Option<u64>> {
+        #[derive(Deserialize)]
+        struct Earliest {
+            at: Option<f64>,
+        }
+        let open = quoted(&[AttemptStatus::Creating, AttemptStatus::Pending], AttemptStatus::as_str);
+        let sql = format!(
+            "SELECT MIN(t) AS at FROM ( \
+               SELECT MIN(next_check_at) AS t FROM attempts WHERE next_check_at IS NOT NULL \
+               UNION ALL SELECT MIN(MAX(expires_at, next_close_at)) FROM attempts WHERE status IN ({open}) \
+               UNION ALL SELECT MIN(a.next_close_at) FROM attempts a JOIN sessions s ON s.id = a.session_id \
+                 WHERE a.status IN ({open}) AND s.status = 'closing' \
+               UNION ALL SELECT 0 FROM sessions s WHERE s.status = 'closing' AND NOT EXISTS \
+                 (SELECT 1 FROM attempts a WHERE a.session_id = s.id AND a.status IN ({open})) \
+               UNION ALL SELECT MIN(expires_at) FROM sessions WHERE status = 'open' \
+               UNION ALL SELECT MIN(next_try_at) FROM refunds WHERE status = 'pending' \
+               UNION ALL SELECT MIN(e.next_try_at) FROM events e WHERE e.next_try_at IS NOT NULL AND NOT EXISTS \
+                 (SELECT 1 FROM events p WHERE p.session_id = e.session_id AND p.seq < e.seq AND p.delivery = 'pending'))"
+        );
+        Ok(self.first::<Earliest>(&sql, &[]).await?.and_then(|e| e.at).map(|t| t as u64))
+    }
+}

@@ -1,0 +1,151 @@
+//! Refunds: the amount reserved with the row, the gateway's outcome applied once with its
+//! event, a failed merchant refund's amount given back once.
+
+use checkout_api::{RefundEvent, RefundStatus};
+use worker::Result;
+
+use super::{num, s, text, NewEvent, RefundRow, Store};
+
+/// A new refund's row.
+pub struct NewRefund<'a> {
+    pub id: &'a str,
+    pub session_id: &'a str,
+    pub attempt_id: &'a str,
+    pub out_trade_no: &'a str,
+    pub amount: u64,
+    pub reason: Option<&'a str>,
+    pub txdtm: &'a str,
+    pub created_at: u64,
+}
+
+impl Store {
+    pub async fn refunds(&self, session_id: &str) -> Result<Vec<RefundRow>> {
+        self.all("SELECT * FROM refunds WHERE session_id = ?1 ORDER BY created_at, id", &[s(session_id)]).await
+    }
+
+    pub async fn refund(&self, id: &str) -> Result<Option<RefundRow>> {
+        self.first("SELECT * FROM refunds WHERE id = ?1", &[s(id)]).await
+    }
+
+    pub async fn refund_by_out_trade_no(&self, out_trade_no: &str) -> Result<Option<RefundRow>> {
+        self.first("SELECT * FROM refunds WHERE out_trade_no = ?1", &[s(out_trade_no)]).await
+    }
+
+    /// Records a merchant refund and reserves its amount on the session, in one transaction,
+    /// only if the session has that much left to refund: concurrent refunds can never add up
+    /// past the payment. False when it had not.
+    pub async fn reserve_refund(&self, new: &NewRefund<'_>) -> Result<bool> {
+        let statements = vec![
+            self.stmt(
+                "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, created_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9 FROM sessions WHERE id = ?2 AND amount_refunded + ?5 <= amount",
+                &[
+                    s(new.id),
+                    s(new.session_id),
+                    s(new.attempt_id),
+                    s(new.out_trade_no),
+                    num(new.amount),
+                    text(new.reason),
+                    s(RefundStatus::Pending.as_str()),
+                    s(new.txdtm),
+                    num(new.created_at),
+                ],
+            )?,
+            self.stmt(
+                "UPDATE sessions SET amount_refunded = amount_refunded + ?1 WHERE id = ?2 AND EXISTS (SELECT 1 FROM refunds WHERE id = ?3)",
+                &[num(new.amount), s(new.session_id), s(new.id)],
+            )?,
+        ];
+        Ok(self.batch(statements).await?[0] == 1)
+    }
+
+    /// Records the automatic refund of a second payment, once per attempt (a unique index);
+    /// it reserves nothing on the session, which was paid by another attempt. True if new.
+    pub async fn insert_automatic_refund(&self, new: &NewRefund<'_>) -> Result<bool> {
+        let inserted = self
+            .run(
+                "INSERT OR IGNORE INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, released, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9)",
+                &[
+                    s(new.id),
+                    s(new.session_id),
+                    s(new.attempt_id),
+                    s(new.out_trade_no),
+                    num(new.amount),
+                    text(new.reason),
+                    s(RefundStatus::Pending.as_str()),
+                    s(new.txdtm),
+                    num(new.created_at),
+                ],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    /// Applies the gateway's final word on a refund with its event, in one transaction; a
+    /// failed refund gives its reserved amount back (once). True if this call ended it.
+    pub async fn end_refund(
+        &self,
+        refund: &RefundRow,
+        outcome: RefundEvent,
+        syssn: Option<&str>,
+        respcd: Option<&str>,
+        event: &NewEvent,
+    ) -> Result<bool> {
+        let Some(to) = RefundStatus::Pending.on(outcome) else { return Ok(false) };
+        let failed = RefundStatus::Failed.as_str();
+        let statements = vec![
+            self.stmt(
+                "UPDATE refunds SET status = ?1, syssn = COALESCE(?2, syssn), respcd = COALESCE(?3, respcd), next_try_at = NULL \
+                 WHERE id = ?4 AND status = ?5",
+                &[s(to.as_str()), text(syssn), text(respcd), s(&refund.id), s(RefundStatus::Pending.as_str())],
+            )?,
+            self.stmt(
+                "UPDATE sessions SET amount_refunded = amount_refunded - ?1 WHERE id = ?2 \
+                 AND EXISTS (SELECT 1 FROM refunds WHERE id = ?3 AND status = ?4 AND released = 0)",
+                &[num(refund.amount), s(&refund.session_id), s(&refund.id), s(failed)],
+            )?,
+            self.stmt("UPDATE refunds SET released = 1 WHERE id = ?1 AND status = ?2", &[s(&refund.id), s(failed)])?,
+            self.event_stmt(event, "SELECT 1 FROM refunds WHERE id = ?9 AND status = ?10", &[s(&refund.id), s(to.as_str())])?,
+        ];
+        Ok(self.batch(statements).await?[0] == 1)
+    }
+
+    /// A refund whose outcome is still unknown (or refused during the blackout): try again at
+    /// `at`, with `txdtm` (the one the next send must carry) and the gateway's last code.
+    pub async fn refund_retry_at(&self, id: &str, at: u64, txdtm: &str, respcd: Option<&str>) -> Result<()> {
+        self.run(
+            "UPDATE refunds SET tries = tries + 1, next_try_at = ?1, txdtm = ?2, respcd = COALESCE(?3, respcd) WHERE id = ?4 AND status = ?5",
+            &[num(at), s(txdtm), text(respcd), s(id), s(RefundStatus::Pending.as_str())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Pending refunds due by `now`.
+    pub async fn refunds_due(&self, now: u64, limit: usize) -> Result<Vec<RefundRow>> {
+        self.all(
+            "SELECT * FROM refunds WHERE status = ?1 AND next_try_at <= ?2 ORDER BY next_try_at LIMIT ?3",
+            &[s(RefundStatus::Pending.as_str()), num(now), num(limit as u64)],
+        )
+        .await
+    }
+
+    /// A recorded notification, stored once by `syssn`.
+    pub async fn store_notification(
+        &self,
+        syssn: &str,
+        notify_type: &str,
+        out_trade_no: &str,
+        body: &str,
+        now: u64,
+    ) -> Result<()> {
+        self.run(
+            "INSERT OR IGNORE INTO notifications (syssn, notify_type, out_trade_no, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &[s(syssn), s(notify_type), s(out_trade_no), s(body), num(now)],
+        )
+        .await?;
+        Ok(())
+    }
+}
+

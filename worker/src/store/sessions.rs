@@ -1,0 +1,138 @@
+//! Sessions: created, paid (with its event), expired, closing and closed.
+
+use checkout_api::{AttemptEvent, AttemptStatus, CloseReason, SessionStatus};
+use worker::Result;
+
+use super::{num, quoted, s, text, NewEvent, SessionRow, Store};
+
+/// A new session's row.
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub secret_hash: &'a str,
+    pub amount: u64,
+    pub currency: &'a str,
+    pub goods_name: &'a str,
+    pub reference: &'a str,
+    pub pay_types_json: &'a str,
+    pub return_url: Option<&'a str>,
+    pub metadata_json: Option<&'a str>,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+impl Store {
+    pub async fn session(&self, id: &str) -> Result<Option<SessionRow>> {
+        self.first("SELECT * FROM sessions WHERE id = ?1", &[s(id)]).await
+    }
+
+    pub async fn insert_session(&self, new: &NewSession<'_>) -> Result<()> {
+        self.run(
+            "INSERT INTO sessions (id, secret_hash, status, amount, currency, goods_name, reference, pay_types, return_url, metadata, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            &[
+                s(new.id),
+                s(new.secret_hash),
+                s(SessionStatus::Open.as_str()),
+                num(new.amount),
+                s(new.currency),
+                s(new.goods_name),
+                s(new.reference),
+                s(new.pay_types_json),
+                text(new.return_url),
+                text(new.metadata_json),
+                num(new.created_at),
+                num(new.expires_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records an attempt paid and, if the session was not paid yet and is still as `seen`,
+    /// pays the session with it and writes `event`, all in one transaction. Returns whether
+    /// the attempt changed and whether the session was paid by it.
+    pub async fn pay_session(
+        &self,
+        attempt_id: &str,
+        session_id: &str,
+        seen: SessionStatus,
+        syssn: Option<&str>,
+        paid_at: u64,
+        event: &NewEvent,
+    ) -> Result<(bool, bool)> {
+        let from = quoted(&AttemptStatus::sources(AttemptEvent::Paid), AttemptStatus::as_str);
+        let statements = vec![
+            self.stmt(
+                &format!(
+                    "UPDATE attempts SET status = ?1, paid_at = ?2, syssn = COALESCE(?3, syssn), respcd = '0000', next_check_at = NULL \
+                     WHERE id = ?4 AND status IN ({from})"
+                ),
+                &[s(AttemptStatus::Paid.as_str()), num(paid_at), text(syssn), s(attempt_id)],
+            )?,
+            self.stmt(
+                "UPDATE sessions SET status = ?1, paid_at = ?2, paid_attempt_id = ?3 WHERE id = ?4 AND paid_attempt_id IS NULL AND status = ?5",
+                &[s(SessionStatus::Paid.as_str()), num(paid_at), s(attempt_id), s(session_id), s(seen.as_str())],
+            )?,
+            self.event_stmt(
+                event,
+                "SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id = ?10",
+                &[s(session_id), s(attempt_id)],
+            )?,
+        ];
+        let changed = self.batch(statements).await?;
+        Ok((changed[0] == 1, changed[1] == 1))
+    }
+
+    /// Moves every open session whose time is up to `closing` (reason `expired`); no event yet:
+    /// the merchant hears `checkout.session.expired` once the gateway confirmed it.
+    pub async fn expire_due_sessions(&self, now: u64) -> Result<usize> {
+        let (to, reason) = SessionStatus::Open.on_expiry().expect("an open session expires");
+        self.run(
+            "UPDATE sessions SET status = ?1, closing_reason = ?2 WHERE status = ?3 AND expires_at <= ?4",
+            &[s(to.as_str()), s(reason.as_str()), s(SessionStatus::Open.as_str()), num(now)],
+        )
+        .await
+    }
+
+    /// Starts closing one session as the state machine says for `reason`; true if this call did.
+    pub async fn start_closing(&self, id: &str, from: SessionStatus, reason: CloseReason) -> Result<bool> {
+        let next = match reason {
+            CloseReason::Expired => from.on_expiry(),
+            CloseReason::Closed => from.on_close().ok().flatten(),
+        };
+        let Some((to, reason)) = next else { return Ok(false) };
+        let changed = self
+            .run(
+                "UPDATE sessions SET status = ?1, closing_reason = ?2 WHERE id = ?3 AND status = ?4",
+                &[s(to.as_str()), s(reason.as_str()), s(id), s(from.as_str())],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// Sessions that are closing, oldest first.
+    pub async fn closing_sessions(&self, limit: u32) -> Result<Vec<SessionRow>> {
+        self.all(
+            "SELECT * FROM sessions WHERE status = ?1 ORDER BY expires_at LIMIT ?2",
+            &[s(SessionStatus::Closing.as_str()), num(u64::from(limit))],
+        )
+        .await
+    }
+
+    /// Ends a closing session as `to` (expired or closed) with its event, only if no attempt
+    /// of it is open any more: the gateway has confirmed each one closed. True if this call did.
+    pub async fn finish_closing(&self, id: &str, to: SessionStatus, event: &NewEvent) -> Result<bool> {
+        let open = quoted(&[AttemptStatus::Creating, AttemptStatus::Pending], AttemptStatus::as_str);
+        let statements = vec![
+            self.stmt(
+                &format!(
+                    "UPDATE sessions SET status = ?1 WHERE id = ?2 AND status = ?3 \
+                     AND NOT EXISTS (SELECT 1 FROM attempts WHERE session_id = ?2 AND status IN ({open}))"
+                ),
+                &[s(to.as_str()), s(id), s(SessionStatus::Closing.as_str())],
+            )?,
+            self.event_stmt(event, "SELECT 1 FROM sessions WHERE id = ?9 AND status = ?10", &[s(id), s(to.as_str())])?,
+        ];
+        Ok(self.batch(statements).await?[0] == 1)
+    }
+}

@@ -1,0 +1,94 @@
+//! Delivering events to the merchant's `WEBHOOK_URL`, signed as Standard Webhooks says
+//! (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`). At least
+//! once, in order per session: an event waits while an earlier one of its session is pending.
+//! Any non-2xx answer or a timeout is retried with back-off for 3 days; every try is recorded.
+
+use checkout_api::events::{next_delivery_at, DeliveryView, DELIVERY_TIMEOUT_MS};
+use checkout_api::ApiError;
+
+use crate::app::{App, OrInternal};
+use crate::clock;
+use crate::config::Webhook;
+use crate::http;
+use crate::store::{DeliveryOutcome, EventRow};
+use crate::sweep::Report;
+
+type R<T> = std::result::Result<T, ApiError>;
+
+/// Events delivered per sweep at most.
+const PER_SWEEP: u32 = 100;
+
+/// Delivers every event that is due, oldest first, one session's events in order.
+pub async fn deliver_due(app: &App<'_>, report: &mut Report) -> R<()> {
+    let Some(webhook) = app.settings.webhook.as_ref() else { return Ok(()) };
+    let mut budget = PER_SWEEP;
+    while budget > 0 {
+        let due = app.store.due_events(clock::now_ms(), budget.min(20)).await.or_500()?;
+        if due.is_empty() {
+            break;
+        }
+        for event in &due {
+            budget = budget.saturating_sub(1);
+            let try_ = send(webhook, event).await;
+            let ok = try_.error.is_none();
+            let outcome = if ok {
+                DeliveryOutcome::Delivered
+            } else {
+                match next_delivery_at(event.created_at, event.tries as u32 + 1, try_.at) {
+                    Some(at) => DeliveryOutcome::RetryAt(at),
+                    None => DeliveryOutcome::GaveUp,
+                }
+            };
+            app.store.record_delivery(event, &try_, outcome).await.or_500()?;
+            if ok {
+                report.delivered += 1;
+            } else {
+                report.failed_deliveries += 1;
+            }
+        }
+        // Later events of the sessions just delivered are due now; failed ones wait.
+        if report.failed_deliveries > 0 && report.delivered == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Sends an event once more, whatever its state (`POST /v1/events/{id}/resend`). A pending or
+/// failed event that gets through is delivered; a delivered one stays delivered either way.
+pub async fn resend(app: &App<'_>, event: &EventRow) -> R<DeliveryView> {
+    let webhook = app.settings.webhook.as_ref().ok_or_else(|| {
+        ApiError::new(409, "webhooks_disabled", "WEBHOOK_URL is not set; read the events at GET /v1/events instead")
+    })?;
+    let try_ = send(webhook, event).await;
+    let outcome = match (try_.error.is_none(), event.delivery.as_str()) {
+        (true, _) | (false, "delivered") => DeliveryOutcome::Delivered,
+        (false, _) => match next_delivery_at(event.created_at, event.tries as u32 + 1, try_.at) {
+            Some(at) => DeliveryOutcome::RetryAt(at),
+            None => DeliveryOutcome::GaveUp,
+        },
+    };
+    app.store.record_delivery(event, &try_, outcome).await.or_500()?;
+    Ok(try_)
+}
+
+/// One signed POST of the event's stored body.
+async fn send(webhook: &Webhook, event: &EventRow) -> DeliveryView {
+    let at = clock::now_ms();
+    let timestamp = at / 1000;
+    let signature = webhook.secret.signature(&event.id, timestamp, &event.payload);
+    let headers = [
+        ("Content-Type", "application/json".to_owned()),
+        ("User-Agent", "qfpay-edge-checkout-webhooks/1".to_owned()),
+        ("webhook-id", event.id.clone()),
+        ("webhook-timestamp", timestamp.to_string()),
+        ("webhook-signature", signature),
+    ];
+    let result = http::post(&webhook.url, &headers, &event.payload, DELIVERY_TIMEOUT_MS).await;
+    let latency_ms = clock::now_ms().saturating_sub(at);
+    match result {
+        Ok((status, _)) if (200..300).contains(&status) => DeliveryView { at, status, latency_ms, error: None },
+        Ok((status, _)) => DeliveryView { at, status, latency_ms, error: Some(format!("HTTP {status}")) },
+        Err(why) => DeliveryView { at, status: 0, latency_ms, error: Some(why) },
+    }
+}
