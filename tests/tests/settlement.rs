@@ -129,6 +129,22 @@ async fn the_worker_settles_and_tells_the_merchant_with_nobody_watching() {
         .await
         .expect("refund.succeeded arrives");
     assert_eq!(told.body["data"]["refund"]["amount"], 1000);
+
+    //    A refund the gateway never received (every try answered 503 before it acted) is
+    //    re-sent identically by the settler, and succeeds once.
+    faults(&stack, json!({"5xx": 1.0, "notify_drop": 1.0})).await;
+    let (status, unsent, text) = stack
+        .merchant("POST", &format!("/v1/sessions/{paid_id}/refunds"), Some(json!({"amount": 500})), Some("r-2"))
+        .await;
+    assert_eq!((status, unsent["status"].as_str()), (201, Some("pending")), "{text}");
+    faults(&stack, json!({"notify_drop": 1.0})).await;
+    let resent = wait_session(&stack, &paid_id, PATIENCE, |s| s["refunds"][1]["status"] == "succeeded").await;
+    assert_eq!(resent["refunds"][1]["status"], "succeeded", "{resent}");
+    assert_eq!(resent["amount_refunded"], 1500);
+    let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
+    let refunds_at_gateway =
+        orders["orders"].as_array().expect("orders").iter().filter(|o| o["kind"] == "refund").count();
+    assert_eq!(refunds_at_gateway, 2, "each refund reached the gateway once: {orders}");
     faults(&stack, json!({})).await;
 
     // 5. A receiver that fails every other delivery, then is down for a stretch, still gets

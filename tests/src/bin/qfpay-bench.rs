@@ -230,58 +230,27 @@ async fn main() {
     report.insert("direct_payment_p50_ms".into(), json!(percentile(&direct_lat, 0.5)));
 
     eprintln!("bench: upstream economy, {} shoppers through the worker", sizes.shoppers);
-    let (before, _) = sim_calls(&stack.sim_url, &http).await;
-    let worker_url = stack.worker_url.clone();
-    let merchant_http = http.clone();
-    let (paid, seen) = shoppers(sizes.shoppers, sizes.shopper_window, move |i| {
-        let (w, h) = (worker_url.clone(), merchant_http.clone());
-        async move {
-            let s: Value = h
-                .post(format!("{w}/v1/sessions"))
-                .bearer_auth(e2e::MERCHANT_API_KEY)
-                .json(&json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("s{i}")}))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            let (id, secret) = (s["id"].as_str()?.to_owned(), s["client_secret"].as_str()?.to_owned());
-            let pay: Value = h
-                .post(format!("{w}/v1/checkout/{id}/pay"))
-                .bearer_auth(&secret)
-                .json(&json!({"pay_type": "800201"}))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            let wallet = pay["qrcode"].as_str()?.to_owned();
-            let status = format!("{w}/v1/checkout/{id}/status");
-            let poll: Poll = Arc::new(move || {
-                let (h, u, s) = (h.clone(), status.clone(), secret.clone());
-                Box::pin(async move {
-                    let v: Value = match h.get(u).bearer_auth(s).send().await {
-                        Ok(r) => r.json().await.unwrap_or(Value::Null),
-                        Err(_) => Value::Null,
-                    };
-                    v["status"] == "paid"
-                })
-            });
-            Some((poll, wallet))
-        }
-    })
-    .await;
-    // Notifications still in flight settle in the next seconds; then count the gateway calls.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let (after, stats) = sim_calls(&stack.sim_url, &http).await;
-    let calls = after.saturating_sub(before);
-    report.insert("checkouts_paid".into(), json!(paid));
-    report.insert("checkouts_seen_paid".into(), json!(seen));
-    report.insert("upstream_calls_per_checkout".into(), json!(calls as f64 / paid.max(1) as f64));
-    report.insert("upstream_peak_per_minute".into(), json!(stats["peak_calls_per_minute"].as_u64().unwrap_or(0)));
-    report.insert("upstream_429".into(), json!(stats["rate_limited"].as_u64().unwrap_or(0)));
+    let usual = economy(&stack, &sizes, "s").await;
+    report.insert("checkouts_paid".into(), json!(usual.paid));
+    report.insert("checkouts_seen_paid".into(), json!(usual.seen));
+    report.insert("upstream_calls_per_checkout".into(), json!(usual.per_checkout()));
+    report.insert("upstream_calls_by_path".into(), usual.by_path.clone());
+    report.insert("upstream_peak_per_minute".into(), json!(usual.stats["peak_calls_per_minute"].as_u64().unwrap_or(0)));
+    report.insert("upstream_429".into(), json!(usual.stats["rate_limited"].as_u64().unwrap_or(0)));
+
+    eprintln!("bench: the same through the worker with every notification dropped (the settler's queries settle)");
+    let (status, _) = stack.sim("POST", "/sim/faults", Some(json!({"notify_drop": 1.0}))).await;
+    assert_eq!(status, 200, "the simulator takes the notify_drop fault");
+    let dropped = economy(&stack, &sizes, "nd").await;
+    stack.sim("POST", "/sim/faults", Some(json!({}))).await;
+    report.insert("checkouts_paid_notify_dropped".into(), json!(dropped.paid));
+    report.insert("checkouts_seen_paid_notify_dropped".into(), json!(dropped.seen));
+    report.insert("upstream_calls_per_checkout_notify_dropped".into(), json!(dropped.per_checkout()));
+    report.insert("upstream_calls_by_path_notify_dropped".into(), dropped.by_path.clone());
+    report.insert(
+        "notifications_dropped_notify_dropped".into(),
+        json!(dropped.stats["notifications_dropped"].as_u64().unwrap_or(0)),
+    );
 
     eprintln!("bench: the same shoppers through a naive signing proxy (every poll is a gateway query)");
     let (baseline_paid, baseline_calls, baseline_429) = baseline(sizes.shoppers, sizes.shopper_window).await;
@@ -303,6 +272,92 @@ async fn main() {
     std::fs::write(dir.join("e2e.json"), serde_json::to_string_pretty(&Value::Object(report)).unwrap())
         .expect("write e2e.json");
     eprintln!("bench: wrote target/bench/e2e.json");
+}
+
+/// What one upstream-economy run through the worker came to.
+struct Economy {
+    /// Checkouts paid at the wallet.
+    paid: usize,
+    /// Of those, seen paid by the shopper's polling.
+    seen: usize,
+    /// Gateway calls made during the run (and the few seconds after it).
+    calls: u64,
+    /// The same, by gateway path.
+    by_path: Value,
+    /// The simulator's counters at the end.
+    stats: Value,
+}
+
+impl Economy {
+    /// Gateway calls per paid checkout.
+    fn per_checkout(&self) -> f64 {
+        self.calls as f64 / self.paid.max(1) as f64
+    }
+}
+
+/// `after - before` for each path of the simulator's `calls_by_path`.
+fn calls_since(before: &Value, after: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (path, n) in after["calls_by_path"].as_object().into_iter().flatten() {
+        let was = before["calls_by_path"][path].as_u64().unwrap_or(0);
+        out.insert(path.clone(), json!(n.as_u64().unwrap_or(0).saturating_sub(was)));
+    }
+    Value::Object(out)
+}
+
+/// Runs the shoppers through the worker (references `{tag}{i}`) and counts the gateway calls
+/// they cost, from the simulator's `/sim/stats`.
+async fn economy(stack: &Stack, sizes: &Sizes, tag: &'static str) -> Economy {
+    let http = stack.http.clone();
+    let (before, before_stats) = sim_calls(&stack.sim_url, &http).await;
+    let worker_url = stack.worker_url.clone();
+    let (paid, seen) = shoppers(sizes.shoppers, sizes.shopper_window, move |i| {
+        worker_checkout(worker_url.clone(), http.clone(), format!("{tag}{i}"))
+    })
+    .await;
+    // Notifications still in flight settle in the next seconds; then count the gateway calls.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (after, stats) = sim_calls(&stack.sim_url, &stack.http).await;
+    Economy { paid, seen, calls: after.saturating_sub(before), by_path: calls_since(&before_stats, &stats), stats }
+}
+
+/// A shopper's checkout through the worker: the merchant creates a session, the widget asks
+/// for a QR code; returns the widget's status poll (true once paid) and the wallet URL.
+async fn worker_checkout(w: String, h: reqwest::Client, reference: String) -> Option<(Poll, String)> {
+    let s: Value = h
+        .post(format!("{w}/v1/sessions"))
+        .bearer_auth(e2e::MERCHANT_API_KEY)
+        .json(&json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": reference}))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let (id, secret) = (s["id"].as_str()?.to_owned(), s["client_secret"].as_str()?.to_owned());
+    let pay: Value = h
+        .post(format!("{w}/v1/checkout/{id}/pay"))
+        .bearer_auth(&secret)
+        .json(&json!({"pay_type": "800201"}))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let wallet = pay["qrcode"].as_str()?.to_owned();
+    let status = format!("{w}/v1/checkout/{id}/status");
+    let poll: Poll = Arc::new(move || {
+        let (h, u, s) = (h.clone(), status.clone(), secret.clone());
+        Box::pin(async move {
+            let v: Value = match h.get(u).bearer_auth(s).send().await {
+                Ok(r) => r.json().await.unwrap_or(Value::Null),
+                Err(_) => Value::Null,
+            };
+            v["status"] == "paid"
+        })
+    });
+    Some((poll, wallet))
 }
 
 /// A naive proxy as the guide's example suggests: it signs and forwards every call, so every
@@ -368,7 +423,10 @@ async fn widget_timings(stack: &Stack, loads: usize) -> (f64, f64) {
             .await;
         interactive.push(t.as_f64().unwrap_or(0.0));
         let w = "document.querySelector('qfpay-checkout').shadowRoot";
-        b.js(&format!("window.__clicked = performance.now(); {w}.querySelector('[data-pay-type=\"800201\"]').click(); return true")).await;
+        b.js(&format!(
+            "window.__clicked = performance.now(); {w}.querySelector('[data-pay-type=\"800201\"]').click(); return true"
+        ))
+        .await;
         let shown = b.wait_js("const m = performance.getEntriesByName('qfpay:qr-shown')[0]; return m && (m.startTime - window.__clicked)", "the QR", Duration::from_secs(30)).await;
         qr.push(shown.as_f64().unwrap_or(0.0));
     }

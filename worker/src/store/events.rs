@@ -48,7 +48,7 @@ struct DeliveryRow {
 
 /// The condition that keeps events of one session in order: none is delivered while an
 /// earlier one of the same session is still pending.
-const IN_ORDER: &str =
+pub(super) const IN_ORDER: &str =
     "NOT EXISTS (SELECT 1 FROM events p WHERE p.session_id = e.session_id AND p.seq < e.seq AND p.delivery = 'pending')";
 
 impl Store {

@@ -223,26 +223,35 @@ impl Store {
     }
 
     /// The earliest time any obligation falls due (an attempt to query or close, a session to
-    /// expire, a refund to settle, an event to deliver), for the settler's next alarm.
+    /// expire or finish closing, a refund to settle, an event to deliver), for the settler's
+    /// next alarm. One row of scalar subqueries: D1 limits compound SELECTs.
     pub async fn earliest_obligation(&self) -> Result<Option<u64>> {
         #[derive(Deserialize)]
-        struct Earliest {
-            at: Option<f64>,
+        struct Due {
+            query: Option<f64>,
+            own_expiry: Option<f64>,
+            closing: Option<f64>,
+            finish: Option<f64>,
+            session_expiry: Option<f64>,
+            refund: Option<f64>,
+            event: Option<f64>,
         }
         let open = quoted(&[AttemptStatus::Creating, AttemptStatus::Pending], AttemptStatus::as_str);
         let sql = format!(
-            "SELECT MIN(t) AS at FROM ( \
-               SELECT MIN(next_check_at) AS t FROM attempts WHERE next_check_at IS NOT NULL \
-               UNION ALL SELECT MIN(MAX(expires_at, next_close_at)) FROM attempts WHERE status IN ({open}) \
-               UNION ALL SELECT MIN(a.next_close_at) FROM attempts a JOIN sessions s ON s.id = a.session_id \
-                 WHERE a.status IN ({open}) AND s.status = 'closing' \
-               UNION ALL SELECT 0 FROM sessions s WHERE s.status = 'closing' AND NOT EXISTS \
-                 (SELECT 1 FROM attempts a WHERE a.session_id = s.id AND a.status IN ({open})) \
-               UNION ALL SELECT MIN(expires_at) FROM sessions WHERE status = 'open' \
-               UNION ALL SELECT MIN(next_try_at) FROM refunds WHERE status = 'pending' \
-               UNION ALL SELECT MIN(e.next_try_at) FROM events e WHERE e.next_try_at IS NOT NULL AND NOT EXISTS \
-                 (SELECT 1 FROM events p WHERE p.session_id = e.session_id AND p.seq < e.seq AND p.delivery = 'pending'))"
+            "SELECT \
+               (SELECT MIN(next_check_at) FROM attempts WHERE next_check_at IS NOT NULL) AS query, \
+               (SELECT MIN(MAX(expires_at, next_close_at)) FROM attempts WHERE status IN ({open})) AS own_expiry, \
+               (SELECT MIN(a.next_close_at) FROM attempts a JOIN sessions s ON s.id = a.session_id \
+                  WHERE a.status IN ({open}) AND s.status != 'open') AS closing, \
+               (SELECT 0 FROM sessions s WHERE s.status = 'closing' AND NOT EXISTS \
+                  (SELECT 1 FROM attempts a WHERE a.session_id = s.id AND a.status IN ({open})) LIMIT 1) AS finish, \
+               (SELECT MIN(expires_at) FROM sessions WHERE status = 'open') AS session_expiry, \
+               (SELECT MIN(next_try_at) FROM refunds WHERE status = 'pending') AS refund, \
+               (SELECT MIN(e.next_try_at) FROM events e WHERE e.next_try_at IS NOT NULL AND {in_order}) AS event",
+            in_order = events::IN_ORDER
         );
-        Ok(self.first::<Earliest>(&sql, &[]).await?.and_then(|e| e.at).map(|t| t as u64))
+        let Some(due) = self.first::<Due>(&sql, &[]).await? else { return Ok(None) };
+        let all = [due.query, due.own_expiry, due.closing, due.finish, due.session_expiry, due.refund, due.event];
+        Ok(all.into_iter().flatten().map(|t| t as u64).min())
     }
 }
