@@ -23,8 +23,10 @@ pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub enum Mode {
     /// 200 to every verified delivery.
     Up,
-    /// 500 to every other delivery (the 1st, 3rd, ...).
+    /// 500 to every other delivery (the 1st, 3rd, ...), whatever the event.
     FailEveryOther,
+    /// 500 to the first delivery of each event, 2xx to the next: half the deliveries fail.
+    FailFirstTry,
     /// 503 to everything: the merchant's server is down.
     Down,
 }
@@ -50,6 +52,7 @@ struct Shared {
     requests: AtomicUsize,
     bad_signatures: AtomicUsize,
     accepted: Mutex<Vec<Received>>,
+    refused_once: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// The running receiver; it stops when dropped.
@@ -140,6 +143,12 @@ async fn deliver(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     match shared.mode.load(Ordering::SeqCst) {
         m if m == Mode::Down as u8 => return StatusCode::SERVICE_UNAVAILABLE,
         m if m == Mode::FailEveryOther as u8 && n % 2 == 0 => return StatusCode::INTERNAL_SERVER_ERROR,
+        m if m == Mode::FailFirstTry as u8 => {
+            let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            if shared.refused_once.lock().expect("not poisoned").insert(id) {
+                return StatusCode::INTERNAL_SERVER_ERROR;
+            }
+        }
         _ => {}
     }
     let Ok(value) = serde_json::from_slice::<Value>(&body) else { return StatusCode::BAD_REQUEST };

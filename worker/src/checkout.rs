@@ -9,9 +9,9 @@ use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest};
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
+use crate::clock;
 use crate::gateway::Outcome;
 use crate::http;
-use crate::clock;
 use crate::random;
 use crate::settle;
 use crate::store::{NewAttempt, SessionRow};
@@ -65,7 +65,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     };
     // One open attempt at a time: close the previous one first. If it turns out paid, say so.
     for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
-        if settle::close_attempt(app, &session, previous).await? == settle::Closed::Paid {
+        if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
             return Err(ApiError::new(409, "already_paid", "this session has just been paid"));
         }
     }

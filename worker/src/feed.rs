@@ -29,11 +29,10 @@ pub async fn list(app: &App<'_>, req: Request) -> Answer {
         match name.as_ref() {
             "after" => after = Some(value.into_owned()),
             "limit" => {
-                limit = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| ApiError::field("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")))?
+                limit =
+                    value.parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+                        ApiError::field("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))
+                    })?
             }
             other => return Err(ApiError::field(other, "is not a parameter of GET /v1/events (after, limit)")),
         }
@@ -59,7 +58,10 @@ pub async fn get(app: &App<'_>, req: Request, id: &str) -> Answer {
     authorize(app, &req)?;
     let row = load(app, id).await?;
     let tries = app.store.deliveries(id).await.or_500()?;
-    ok_json(200, &EventDetail { event: view(&row)?, delivery: row.delivery.clone(), next_try_at: row.next_try_at, tries })
+    ok_json(
+        200,
+        &EventDetail { event: view(&row)?, delivery: row.delivery.clone(), next_try_at: row.next_try_at, tries },
+    )
 }
 
 /// `POST /v1/events/{id}/resend`: one delivery now; the answer is that try.

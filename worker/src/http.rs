@@ -68,7 +68,12 @@ pub fn bearer(req: &Request) -> Option<String> {
 
 /// POSTs `body` to `url` and reads the answer, giving up after `timeout_ms`: the status and
 /// body, or why there was none.
-pub async fn post(url: &str, headers: &[(&str, String)], body: &str, timeout_ms: u64) -> std::result::Result<(u16, Vec<u8>), String> {
+pub async fn post(
+    url: &str,
+    headers: &[(&str, String)],
+    body: &str,
+    timeout_ms: u64,
+) -> std::result::Result<(u16, Vec<u8>), String> {
     let all = Headers::new();
     for (name, value) in headers {
         all.set(name, value).map_err(|e| e.to_string())?;

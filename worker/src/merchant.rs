@@ -2,12 +2,14 @@
 //! close it. `Idempotency-Key` makes creation and refunds safe to retry for 24 hours.
 
 use checkout_api::session::parse_json;
-use checkout_api::{fitting_pay_types, ids, ApiError, CloseReason, CreateRefund, CreateSession, RefundStatus, SessionStatus};
+use checkout_api::{
+    fitting_pay_types, ids, ApiError, CloseReason, CreateRefund, CreateSession, RefundStatus, SessionStatus,
+};
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
-use crate::http;
 use crate::clock;
+use crate::http;
 use crate::random;
 use crate::settle;
 use crate::store::{NewRefund, NewSession};
@@ -228,7 +230,7 @@ pub async fn close_session(app: &App<'_>, req: Request, id: &str) -> Answer {
     app.store.start_closing(id, session.status(), CloseReason::Closed).await.or_500()?;
     let session = load(app, id).await?;
     for attempt in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
-        if settle::close_attempt(app, &session, attempt).await? == settle::Closed::Paid {
+        if settle::close_attempt(app, &session, attempt).await? == settle::CloseOutcome::Paid {
             return Err(ApiError::new(409, "already_paid", "the session was paid while closing; refund it instead"));
         }
     }

@@ -7,8 +7,8 @@ use qfpay::Notification;
 use worker::{Request, Response};
 
 use crate::app::{internal, App, OrInternal};
-use crate::http;
 use crate::clock;
+use crate::http;
 use crate::settle;
 
 /// Handles one notification.

@@ -47,14 +47,10 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
         };
         let view = outbox::paid(app.store.session_view(&session).await.or_500()?, &attempt.id, syssn, paid_at);
         let event = outbox::new_event(app, kind, view, None);
-        let (_, won) = app
-            .store
-            .pay_session(&attempt.id, &session.id, session.status(), syssn, paid_at, &event)
-            .await
-            .or_500()?;
+        let (_, won) =
+            app.store.pay_session(&attempt.id, &session.id, session.status(), syssn, paid_at, &event).await.or_500()?;
         if won {
-            // Its other open attempts are now closed by the settler (a close that finds one
-            // paid too starts its automatic refund), and the event is delivered.
+            close_others(app, &attempt.id, &session.id).await?;
             app.wake_settler(clock::now_ms()).await;
             return Ok(());
         }
@@ -63,6 +59,18 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
         }
     }
     Err(ApiError::new(409, "conflict", "the session kept changing; try again"))
+}
+
+/// Closes a paid session's other open attempts at once, so a second QR code stops being
+/// payable now; a close that finds one paid too starts its automatic refund. A close that
+/// fails is left to the settler, which retries it.
+async fn close_others(app: &App<'_>, paid_attempt: &str, session_id: &str) -> R<()> {
+    let Some(session) = app.store.session(session_id).await.or_500()? else { return Ok(()) };
+    let attempts = app.store.attempts(session_id).await.or_500()?;
+    for other in attempts.iter().filter(|a| a.id != paid_attempt && a.status().is_open()) {
+        Box::pin(close_attempt(app, &session, other)).await?;
+    }
+    Ok(())
 }
 
 /// A paid attempt that did not pay its session: refunded once, automatically, when configured.
@@ -223,9 +231,9 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
 
 /// What closing an attempt at the gateway came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Closed {
+pub enum CloseOutcome {
     /// Confirmed closed (or it was never created).
-    Closed,
+    Confirmed,
     /// It turned out paid: recorded as paid instead.
     Paid,
     /// No confirmation: it stays open and the settler tries again.
@@ -235,9 +243,9 @@ pub enum Closed {
 /// Closes an open attempt at the gateway. If the gateway says it was paid meanwhile (`1260`),
 /// the payment is recorded instead. An attempt closed because its own time ran out ends
 /// `expired`; otherwise `closed`.
-pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<Closed> {
+pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<CloseOutcome> {
     if !attempt.status().is_open() {
-        return Ok(if attempt.status() == AttemptStatus::Paid { Closed::Paid } else { Closed::Closed });
+        return Ok(if attempt.status() == AttemptStatus::Paid { CloseOutcome::Paid } else { CloseOutcome::Confirmed });
     }
     let request = CloseRequest(OrderRef {
         out_trade_no: Some(attempt.out_trade_no.clone()),
@@ -255,27 +263,32 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
                 &qfpay::Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?,
             );
             let signed = query.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-            if let Outcome::Answer(q) = app.gateway().call(&signed, qfpay::QueryAnswer::parse, |a| &a.outcome.respcd).await
+            if let Outcome::Answer(q) =
+                app.gateway().call(&signed, qfpay::QueryAnswer::parse, |a| &a.outcome.respcd).await
             {
                 apply_attempt_row(app, attempt, q.payment(&attempt.out_trade_no)).await?;
             }
-            let paid = app.store.attempt(&attempt.id).await.or_500()?.is_some_and(|a| a.status() == AttemptStatus::Paid);
+            let paid =
+                app.store.attempt(&attempt.id).await.or_500()?.is_some_and(|a| a.status() == AttemptStatus::Paid);
             if !paid {
-                app.store.close_failed(&attempt.id, upstream::order_change_retry_at(now, attempt.close_tries as u32)).await.or_500()?;
+                app.store
+                    .close_failed(&attempt.id, upstream::order_change_retry_at(now, attempt.close_tries as u32))
+                    .await
+                    .or_500()?;
             }
-            Ok(if paid { Closed::Paid } else { Closed::Unconfirmed })
+            Ok(if paid { CloseOutcome::Paid } else { CloseOutcome::Unconfirmed })
         }
         Outcome::Answer(a) if a.outcome.respcd.is_success() || a.outcome.respcd.code() == NO_SUCH_ORDER => {
             let own_time_up = session.status() == SessionStatus::Open && now >= attempt.expires_at;
             let event = if own_time_up { AttemptEvent::Expired } else { AttemptEvent::Closed };
             app.store.end_attempt(&attempt.id, event, None).await.or_500()?;
-            Ok(Closed::Closed)
+            Ok(CloseOutcome::Confirmed)
         }
         // Any other answer or none: the attempt stays open; the settler tries again.
         _ => {
             let at = upstream::order_change_retry_at(now, attempt.close_tries as u32);
             app.store.close_failed(&attempt.id, at).await.or_500()?;
-            Ok(Closed::Unconfirmed)
+            Ok(CloseOutcome::Unconfirmed)
         }
     }
 }
@@ -301,10 +314,7 @@ pub async fn refresh(app: &App<'_>, session: SessionRow) -> R<SessionRow> {
     if session.status() != SessionStatus::Open || clock::now_ms() < session.expires_at {
         return Ok(session);
     }
-    app.store
-        .start_closing(&session.id, SessionStatus::Open, checkout_api::CloseReason::Expired)
-        .await
-        .or_500()?;
+    app.store.start_closing(&session.id, SessionStatus::Open, checkout_api::CloseReason::Expired).await.or_500()?;
     app.wake_settler(clock::now_ms()).await;
     app.store.session(&session.id).await.or_500()?.ok_or_else(gone)
 }

@@ -100,7 +100,8 @@ impl Settler {
         let app = App { env: &self.env, settings, store: Store::new(db), ctx: &ctx, in_settler: true };
         let now = clock::now_ms();
         let last: u64 = self.state.storage().get(RECONCILED_KEY).await.ok().flatten().unwrap_or(0);
-        let reconcile = now >= last + RECONCILE_EVERY_MS && app.store.attempts_since(now - RECONCILE_WINDOW_MS).await.unwrap_or(false);
+        let reconcile = now >= last + RECONCILE_EVERY_MS
+            && app.store.attempts_since(now - RECONCILE_WINDOW_MS).await.unwrap_or(false);
         let started = clock::now_ms();
         let report = sweep::run(&app, reconcile).await?;
         if reconcile {

@@ -109,7 +109,8 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
 /// Plans each queried attempt's next query.
 async fn reschedule(app: &App<'_>, attempts: &[AttemptRow], now: u64) -> R<()> {
     for attempt in attempts {
-        let next = upstream::next_query_at(attempt.created_at, now, attempt.expires_at, app.settings.query_after_seconds);
+        let next =
+            upstream::next_query_at(attempt.created_at, now, attempt.expires_at, app.settings.query_after_seconds);
         app.store.attempt_checked(&attempt.id, now, next).await.or_500()?;
     }
     Ok(())
@@ -138,7 +139,12 @@ async fn reconcile_window(app: &App<'_>, now: u64, report: &mut Report) -> R<()>
         for row in &answer.rows {
             report.reconciled_rows += 1;
             let Some(number) = row.out_trade_no.as_deref() else { continue };
-            if row.order_type.as_deref().is_some_and(|t| t != "payment") || !matches!(row.status(), qfpay::PaymentStatus::Paid | qfpay::PaymentStatus::Refunded | qfpay::PaymentStatus::PartlyRefunded) {
+            if row.order_type.as_deref().is_some_and(|t| t != "payment")
+                || !matches!(
+                    row.status(),
+                    qfpay::PaymentStatus::Paid | qfpay::PaymentStatus::Refunded | qfpay::PaymentStatus::PartlyRefunded
+                )
+            {
                 continue;
             }
             if let Some(attempt) = app.store.attempt_by_out_trade_no(number).await.or_500()? {
@@ -163,7 +169,8 @@ async fn query(app: &App<'_>, numbers: Vec<String>, window: Option<(u64, u64, u3
         // The gateway wants both ends within one calendar month; a window that crosses into a
         // new month starts at the month's first second (the previous runs covered the rest).
         let (start_text, end_text) = (clock::txdtm_at(start), clock::txdtm_at(end));
-        let start_text = if start_text[..7] == end_text[..7] { start_text } else { format!("{}-01 00:00:00", &end_text[..7]) };
+        let start_text =
+            if start_text[..7] == end_text[..7] { start_text } else { format!("{}-01 00:00:00", &end_text[..7]) };
         request.start_time = Some(start_text);
         request.end_time = Some(end_text);
         request.page = Some(page);

@@ -89,7 +89,10 @@ impl CreateSession {
         }
         let seconds = match self.expires_in_seconds {
             Some(_) if self.expires_in_minutes.is_some() => {
-                return Err(ApiError::field("expires_in_seconds", "give expires_in_minutes or expires_in_seconds, not both"))
+                return Err(ApiError::field(
+                    "expires_in_seconds",
+                    "give expires_in_minutes or expires_in_seconds, not both",
+                ))
             }
             Some(s) if !EXPIRY_SECONDS.contains(&s) => {
                 return Err(ApiError::field("expires_in_seconds", "must be from 10 to 7200"))
@@ -110,7 +113,11 @@ impl CreateSession {
                 return Err(ApiError::field("metadata", "at most 20 keys of 1-40 bytes, values of at most 500 bytes"));
             }
         }
-        Ok(NewSession { request: CreateSession { goods_name: goods.to_owned(), ..self }, expires_in_minutes: minutes, expires_in_seconds: seconds })
+        Ok(NewSession {
+            request: CreateSession { goods_name: goods.to_owned(), ..self },
+            expires_in_minutes: minutes,
+            expires_in_seconds: seconds,
+        })
     }
 }
 

@@ -119,8 +119,13 @@ impl SessionStatus {
     }
 
     /// Every status.
-    pub const ALL: [SessionStatus; 5] =
-        [SessionStatus::Open, SessionStatus::Paid, SessionStatus::Closing, SessionStatus::Expired, SessionStatus::Closed];
+    pub const ALL: [SessionStatus; 5] = [
+        SessionStatus::Open,
+        SessionStatus::Paid,
+        SessionStatus::Closing,
+        SessionStatus::Expired,
+        SessionStatus::Closed,
+    ];
 
     /// Reads [`SessionStatus::as_str`].
     pub fn parse(text: &str) -> Option<Self> {

@@ -294,7 +294,9 @@ impl QueryAnswer {
 
     /// The row of the refund with this merchant number, if the gateway knows it.
     pub fn refund(&self, out_trade_no: &str) -> Option<&QueryRow> {
-        self.rows.iter().find(|r| r.out_trade_no.as_deref() == Some(out_trade_no) && r.order_type.as_deref() == Some("refund"))
+        self.rows
+            .iter()
+            .find(|r| r.out_trade_no.as_deref() == Some(out_trade_no) && r.order_type.as_deref() == Some("refund"))
     }
 }
 

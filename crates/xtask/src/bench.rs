@@ -4,7 +4,8 @@
 //! - signing: criterion's median for a 10-parameter payment, next to the guide's algorithm in
 //!   Python (hashlib) timed on the same machine;
 //! - the end-to-end figures from `qfpay-bench` (worker overhead, upstream economy against a naive
-//!   proxy, widget timings, cold start), plus the artefacts' sizes.
+//!   proxy and again with every gateway notification dropped, widget timings, cold start), plus
+//!   the artefacts' sizes.
 
 use std::process::Command;
 
@@ -137,6 +138,13 @@ pub fn all(quick: bool) -> Result<(), String> {
         ratio("baseline_upstream_calls_per_checkout", "upstream_calls_per_checkout")
     );
     println!(
+        "{:<48} {:>14.2} {:>14} {:>8}",
+        "gateway calls per checkout, notifications dropped",
+        f("upstream_calls_per_checkout_notify_dropped"),
+        "",
+        ""
+    );
+    println!(
         "{:<48} {:>14.0} {:>14.0} {:>8}",
         "gateway peak calls/min; 429s (ours, naive)",
         f("upstream_peak_per_minute"),
@@ -148,6 +156,13 @@ pub fn all(quick: bool) -> Result<(), String> {
         "checkouts paid; seen paid by the worker",
         f("checkouts_paid"),
         f("checkouts_seen_paid"),
+        ""
+    );
+    println!(
+        "{:<48} {:>14.0} {:>14.0} {:>8}",
+        "the same, notifications dropped",
+        f("checkouts_paid_notify_dropped"),
+        f("checkouts_seen_paid_notify_dropped"),
         ""
     );
     println!(
@@ -180,7 +195,7 @@ pub fn all(quick: bool) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let row = format!(
-        "| {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} | {:.0}/{:.0} | {:.0} | {:.0} | {:.0} | {:.0} |\n",
+        "| {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0}/{:.0} | {:.0} | {:.0} | {:.0} | {:.0} |\n",
         if quick { "quick" } else { "full" },
         machine(),
         f("sign_ns"),
@@ -191,6 +206,7 @@ pub fn all(quick: bool) -> Result<(), String> {
         f("status_rps"),
         f("upstream_calls_per_checkout"),
         f("baseline_upstream_calls_per_checkout"),
+        f("upstream_calls_per_checkout_notify_dropped"),
         f("upstream_peak_per_minute"),
         f("checkouts_seen_paid"),
         f("checkouts_paid"),

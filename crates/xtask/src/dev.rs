@@ -167,7 +167,9 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
             println!("  Webhooks:           {url}");
             println!("  Webhook secret:     {secret}");
         }
-        None => println!("  Webhooks:           off; WEBHOOK_URL=http://127.0.0.1:9000/hooks cargo xtask dev, or GET /v1/events"),
+        None => println!(
+            "  Webhooks:           off; WEBHOOK_URL=http://127.0.0.1:9000/hooks cargo xtask dev, or GET /v1/events"
+        ),
     }
     println!("  QFPay's sandbox:    QFPAY_ENV=sandbox QFPAY_APPCODE=... QFPAY_KEY=... cargo xtask dev");
     println!("  Stop:               Ctrl-C");

@@ -135,8 +135,11 @@ impl Store {
 
     /// A close that got no confirmation: try again at `at`.
     pub async fn close_failed(&self, id: &str, at: u64) -> Result<()> {
-        self.run("UPDATE attempts SET close_tries = close_tries + 1, next_close_at = ?1 WHERE id = ?2", &[num(at), s(id)])
-            .await?;
+        self.run(
+            "UPDATE attempts SET close_tries = close_tries + 1, next_close_at = ?1 WHERE id = ?2",
+            &[num(at), s(id)],
+        )
+        .await?;
         Ok(())
     }
 

@@ -129,8 +129,12 @@ impl Store {
 
     /// Every delivery try of an event, oldest first.
     pub async fn deliveries(&self, event_id: &str) -> Result<Vec<DeliveryView>> {
-        let rows: Vec<DeliveryRow> =
-            self.all("SELECT at, status, latency_ms, error FROM deliveries WHERE event_id = ?1 ORDER BY try", &[s(event_id)]).await?;
+        let rows: Vec<DeliveryRow> = self
+            .all(
+                "SELECT at, status, latency_ms, error FROM deliveries WHERE event_id = ?1 ORDER BY try",
+                &[s(event_id)],
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| DeliveryView { at: r.at, status: r.status as u16, latency_ms: r.latency_ms, error: r.error })

@@ -2,6 +2,7 @@
 //! event, a failed merchant refund's amount given back once.
 
 use checkout_api::{RefundEvent, RefundStatus};
+use worker::wasm_bindgen::JsValue;
 use worker::Result;
 
 use super::{num, s, text, NewEvent, RefundRow, Store};
@@ -16,6 +17,23 @@ pub struct NewRefund<'a> {
     pub reason: Option<&'a str>,
     pub txdtm: &'a str,
     pub created_at: u64,
+}
+
+impl NewRefund<'_> {
+    /// `?1`..`?9` of the INSERTs below.
+    fn args(&self) -> [JsValue; 9] {
+        [
+            s(self.id),
+            s(self.session_id),
+            s(self.attempt_id),
+            s(self.out_trade_no),
+            num(self.amount),
+            text(self.reason),
+            s(RefundStatus::Pending.as_str()),
+            s(self.txdtm),
+            num(self.created_at),
+        ]
+    }
 }
 
 impl Store {
@@ -39,17 +57,7 @@ impl Store {
             self.stmt(
                 "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, created_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9 FROM sessions WHERE id = ?2 AND amount_refunded + ?5 <= amount",
-                &[
-                    s(new.id),
-                    s(new.session_id),
-                    s(new.attempt_id),
-                    s(new.out_trade_no),
-                    num(new.amount),
-                    text(new.reason),
-                    s(RefundStatus::Pending.as_str()),
-                    s(new.txdtm),
-                    num(new.created_at),
-                ],
+                &new.args(),
             )?,
             self.stmt(
                 "UPDATE sessions SET amount_refunded = amount_refunded + ?1 WHERE id = ?2 AND EXISTS (SELECT 1 FROM refunds WHERE id = ?3)",
@@ -66,17 +74,7 @@ impl Store {
             .run(
                 "INSERT OR IGNORE INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, released, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9)",
-                &[
-                    s(new.id),
-                    s(new.session_id),
-                    s(new.attempt_id),
-                    s(new.out_trade_no),
-                    num(new.amount),
-                    text(new.reason),
-                    s(RefundStatus::Pending.as_str()),
-                    s(new.txdtm),
-                    num(new.created_at),
-                ],
+                &new.args(),
             )
             .await?;
         Ok(inserted == 1)
@@ -148,4 +146,3 @@ impl Store {
         Ok(())
     }
 }
-
