@@ -12,6 +12,8 @@ ALTER TABLE attempts ADD COLUMN next_check_at INTEGER;
 ALTER TABLE attempts ADD COLUMN close_tries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE attempts ADD COLUMN next_close_at INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX attempts_due ON attempts(next_check_at) WHERE next_check_at IS NOT NULL;
+-- Attempts open when this migration runs are taken up by the settler at once.
+UPDATE attempts SET next_check_at = created_at WHERE status IN ('creating', 'pending');
 CREATE INDEX attempts_open ON attempts(status, expires_at);
 
 -- A pending refund is queried, or re-sent identically (same out_trade_no and txdtm), at
@@ -22,6 +24,12 @@ ALTER TABLE refunds ADD COLUMN tries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE refunds ADD COLUMN next_try_at INTEGER;
 ALTER TABLE refunds ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX refunds_due ON refunds(next_try_at) WHERE status = 'pending';
+-- Refunds pending when this migration runs are queried by the settler at once.
+UPDATE refunds SET next_try_at = created_at WHERE status = 'pending';
+UPDATE refunds SET released = 1 WHERE automatic = 1;
+
+-- The settler settles idempotency keys stuck in progress; this keeps that sweep cheap.
+CREATE INDEX idempotency_in_progress ON idempotency(status, created_at);
 
 -- The outbox: one row per event, written in the same batch as the state change that caused it.
 CREATE TABLE events (

@@ -79,7 +79,8 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     // Recorded before the gateway hears of it, so no payment can exist that we do not know;
     // its first background query is planned with it.
     let next_check_at = checkout_api::upstream::next_query_at(now, 0, expires_at, app.settings.query_after_seconds);
-    app.store
+    let recorded = app
+        .store
         .insert_attempt(&NewAttempt {
             id: &attempt_id,
             session_id: id,
@@ -91,6 +92,9 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         })
         .await
         .or_500()?;
+    if !recorded {
+        return Err(session_over());
+    }
     app.wake_settler(next_check_at.unwrap_or(expires_at)).await;
     let request = PaymentRequest {
         txamt: session.amount,
@@ -107,7 +111,8 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
     match app.gateway().call(&signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(answer) if answer.outcome.respcd.is_success() => {
-            app.store
+            let created = app
+                .store
                 .attempt_created(
                     &attempt_id,
                     answer.syssn.as_deref(),
@@ -116,6 +121,13 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
                 )
                 .await
                 .or_500()?;
+            if !created {
+                // The session was closed while the gateway created the order (its close found
+                // no order yet): close the order now, so no shopper can pay it. If that close
+                // fails, the settler's reconciliation still finds a payment of it.
+                settle::send_close(app, session.amount, &out_trade_no).await?;
+                return Err(session_over());
+            }
             ok_json(
                 201,
                 &PayAnswer {
@@ -139,6 +151,10 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
             Err(ApiError::new(503, "gateway_unavailable", "the payment gateway did not answer; try again in a moment"))
         }
     }
+}
+
+fn session_over() -> ApiError {
+    ApiError::new(409, "session_not_open", "the session was closed while the payment was being started")
 }
 
 /// `GET /v1/checkout/{id}/status`: answered from D1 only. The settler queries the gateway on

@@ -113,8 +113,9 @@ fn webhook(env: &Env) -> Result<Option<Webhook>, SettingProblem> {
             None => Ok(None),
         };
     };
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(problem("WEBHOOK_URL", "is not an http(s) URL"));
+    let local = lookup(env, "QFPAY_ENV").is_none_or(|e| e == "local");
+    if !(url.starts_with("https://") || (local && url.starts_with("http://"))) {
+        return Err(problem("WEBHOOK_URL", "must be an https:// URL (http:// only with QFPAY_ENV=local)"));
     }
     let secret = lookup(env, "WEBHOOK_SECRET").ok_or(problem("WEBHOOK_SECRET", "is not set, but WEBHOOK_URL is"))?;
     let secret = WebhookSecret::parse(&secret).map_err(|rule| problem("WEBHOOK_SECRET", rule))?;

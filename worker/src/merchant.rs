@@ -12,7 +12,7 @@ use crate::clock;
 use crate::http;
 use crate::random;
 use crate::settle;
-use crate::store::{NewRefund, NewSession};
+use crate::store::{NewRefund, NewSession, SESSIONS_SCOPE};
 
 /// Checks the merchant's bearer key in constant time.
 pub fn authorize(app: &App<'_>, req: &Request) -> Result<(), ApiError> {
@@ -63,7 +63,8 @@ where
             respond((status, text))
         }
         Err(e) => {
-            // A failure that changed nothing frees the key so the merchant can retry.
+            // A failure that changed nothing frees the key so the merchant can retry (work
+            // that changed something answers Ok, with its error stored under the key).
             app.store.release_idempotent(scope, &key).await.or_500()?;
             Err(e)
         }
@@ -74,7 +75,7 @@ where
 pub async fn create_session(app: &App<'_>, mut req: Request) -> Answer {
     authorize(app, &req)?;
     let body = http::json_body(&mut req).await?;
-    idempotent(app, &req, "sessions", &body, || create_session_inner(app, &body)).await
+    idempotent(app, &req, SESSIONS_SCOPE, &body, || create_session_inner(app, &body)).await
 }
 
 async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String), ApiError> {
@@ -207,15 +208,33 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
     if !reserved {
         return Err(ApiError::new(409, "refund_exceeds_payment", "amount: more than is left to refund"));
     }
-    let refund = app
-        .store
-        .refund(&refund_id)
-        .await
-        .or_500()?
-        .ok_or_else(|| ApiError::new(500, "internal_error", "refund not stored"))?;
-    let done = settle::send_refund(app, &refund, &attempt).await?;
-    let status = if done.status() == RefundStatus::Failed { 402 } else { 201 };
-    Ok((status, serde_json::to_string(&done.view()).unwrap_or_default()))
+    // From here on the refund exists: whatever happens is the answer stored under the key
+    // (which is never freed), and a refund whose sending failed is finished by the settler.
+    Ok(match send_reserved(app, &refund_id, &attempt).await {
+        Ok(done) => {
+            let status = if done.status() == RefundStatus::Failed { 402 } else { 201 };
+            (status, serde_json::to_string(&done.view()).unwrap_or_default())
+        }
+        Err(e) => (e.status, e.body()),
+    })
+}
+
+/// Sends a refund just reserved; if that fails on our side, the refund as it stands (pending,
+/// for the settler to finish).
+async fn send_reserved(
+    app: &App<'_>,
+    refund_id: &str,
+    attempt: &crate::store::AttemptRow,
+) -> Result<crate::store::RefundRow, ApiError> {
+    let missing = || ApiError::new(500, "internal_error", "refund not stored");
+    let refund = app.store.refund(refund_id).await.or_500()?.ok_or_else(missing)?;
+    match settle::send_refund(app, &refund, attempt).await {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            worker::console_error!("refund {refund_id}: {} ({}); the settler finishes it", e.code, e.message);
+            app.store.refund(refund_id).await.or_500()?.ok_or_else(missing)
+        }
+    }
 }
 
 /// `POST /v1/sessions/{id}/close`: the session starts closing and its open QR codes are
@@ -229,6 +248,9 @@ pub async fn close_session(app: &App<'_>, req: Request, id: &str) -> Answer {
     }
     app.store.start_closing(id, session.status(), CloseReason::Closed).await.or_500()?;
     let session = load(app, id).await?;
+    if session.status() == SessionStatus::Paid {
+        return Err(ApiError::new(409, "already_paid", "the session was paid while closing; refund it instead"));
+    }
     for attempt in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
         if settle::close_attempt(app, &session, attempt).await? == settle::CloseOutcome::Paid {
             return Err(ApiError::new(409, "already_paid", "the session was paid while closing; refund it instead"));

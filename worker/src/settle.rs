@@ -28,6 +28,9 @@ const NO_SUCH_ORDER: &str = "1268";
 pub const REFUND_BLACKOUT: &str = "1265";
 /// `1181`: the order's time ran out.
 const ORDER_EXPIRED: &str = "1181";
+/// Answers to a close that mean the order cannot be paid any more: no such order, already
+/// closed (`1142`), already expired.
+const CLOSED_FOR_GOOD: [&str; 3] = [NO_SUCH_ORDER, "1142", ORDER_EXPIRED];
 
 fn gone() -> ApiError {
     ApiError::new(404, "not_found", "no session with this id")
@@ -38,23 +41,35 @@ fn gone() -> ApiError {
 /// one (a shopper who paid two QR codes) is refunded automatically when configured.
 pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&str>, paid_at: u64) -> R<()> {
     // A session that changes between our read and our write is read again.
-    for _ in 0..3 {
+    for _ in 0..5 {
         let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(gone)?;
-        let kind = match session.status().on_attempt_paid(session.closing_reason()) {
+        let how = session.status().on_attempt_paid(session.closing_reason());
+        let kind = match how {
             Some(PaidHow::InTime) => EventType::SessionPaid,
             Some(PaidHow::Late) => EventType::SessionLatePayment,
-            None => EventType::SessionPaid, // already paid: the event's condition will not hold
+            // Paid already by another attempt: a second payment. With automatic refunds on,
+            // the merchant hears of it as `payment.duplicate_refunded` once refunded.
+            None => EventType::DuplicatePayment,
         };
         let view = outbox::paid(app.store.session_view(&session).await.or_500()?, &attempt.id, syssn, paid_at);
-        let event = outbox::new_event(app, kind, view, None);
-        let (_, won) =
-            app.store.pay_session(&attempt.id, &session.id, session.status(), syssn, paid_at, &event).await.or_500()?;
+        let mut event = outbox::new_event(app, kind, view, None);
+        let duplicate = how.is_none();
+        if duplicate {
+            // Once per second payment, not once per session.
+            event.once_key = kind.once_key(&attempt.id);
+        }
+        let (_, won) = app
+            .store
+            .pay_session(&attempt.id, &session.id, session.status(), syssn, paid_at, &event, duplicate)
+            .await
+            .or_500()?;
         if won {
             close_others(app, &attempt.id, &session.id).await?;
             app.wake_settler(clock::now_ms()).await;
             return Ok(());
         }
-        if session.status() == SessionStatus::Paid {
+        if duplicate {
+            app.wake_settler(clock::now_ms()).await;
             return double_payment(app, &session, attempt).await;
         }
     }
@@ -170,7 +185,9 @@ pub async fn end_refund(
         (RefundEvent::Failed, _) => EventType::RefundFailed,
     };
     let event = outbox::new_event(app, kind, session_view, Some(refund_view));
-    app.store.end_refund(refund, outcome, syssn, respcd, &event).await.or_500()?;
+    if app.store.end_refund(refund, outcome, syssn, respcd, &event).await.or_500()? {
+        app.wake_settler(clock::now_ms()).await;
+    }
     Ok(())
 }
 
@@ -247,15 +264,8 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
     if !attempt.status().is_open() {
         return Ok(if attempt.status() == AttemptStatus::Paid { CloseOutcome::Paid } else { CloseOutcome::Confirmed });
     }
-    let request = CloseRequest(OrderRef {
-        out_trade_no: Some(attempt.out_trade_no.clone()),
-        txamt: session.amount,
-        txdtm: clock::txdtm_now(),
-        ..Default::default()
-    });
-    let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
     let now = clock::now_ms();
-    let answer = app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await;
+    let answer = send_close(app, session.amount, &attempt.out_trade_no).await?;
     match answer {
         Outcome::Answer(a) if a.outcome.respcd.code() == ALREADY_PAID => {
             let query = qfpay::QueryRequest::by_out_trade_no(
@@ -278,7 +288,9 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
             }
             Ok(if paid { CloseOutcome::Paid } else { CloseOutcome::Unconfirmed })
         }
-        Outcome::Answer(a) if a.outcome.respcd.is_success() || a.outcome.respcd.code() == NO_SUCH_ORDER => {
+        // Closed now, never created, already closed (`1142`) or already expired (`1181`): the
+        // order cannot be paid any more.
+        Outcome::Answer(a) if a.outcome.respcd.is_success() || CLOSED_FOR_GOOD.contains(&a.outcome.respcd.code()) => {
             let own_time_up = session.status() == SessionStatus::Open && now >= attempt.expires_at;
             let event = if own_time_up { AttemptEvent::Expired } else { AttemptEvent::Closed };
             app.store.end_attempt(&attempt.id, event, None).await.or_500()?;
@@ -291,6 +303,18 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
             Ok(CloseOutcome::Unconfirmed)
         }
     }
+}
+
+/// Sends a close for an order at the gateway and returns what it said.
+pub async fn send_close(app: &App<'_>, amount: u64, out_trade_no: &str) -> R<Outcome<OrderChangeAnswer>> {
+    let request = CloseRequest(OrderRef {
+        out_trade_no: Some(out_trade_no.to_owned()),
+        txamt: amount,
+        txdtm: clock::txdtm_now(),
+        ..Default::default()
+    });
+    let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
+    Ok(app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await)
 }
 
 /// Ends a closing session (`expired` or `closed`, as its reason says) with its event, if the

@@ -111,6 +111,6 @@ impl Settler {
             "{}",
             serde_json::json!({"settler": report, "upstream_respcd": ctx.upstream_codes(), "duration_ms": clock::now_ms() - started})
         );
-        app.store.earliest_obligation().await.map_err(crate::app::internal)
+        app.store.earliest_obligation(app.settings.webhook.is_some()).await.map_err(crate::app::internal)
     }
 }

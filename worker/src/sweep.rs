@@ -41,16 +41,29 @@ pub struct Report {
 pub async fn run(app: &App<'_>, reconcile: bool) -> R<Report> {
     let mut report = Report::default();
     let now = clock::now_ms();
-    app.store.free_stuck_idempotency(now.saturating_sub(STUCK_IDEMPOTENCY_MS)).await.or_500()?;
-    report.expired = app.store.expire_due_sessions(now).await.or_500()?;
-    close_due(app, now, &mut report).await?;
-    query_due(app, now, &mut report).await?;
-    refunds_in_blackout(app, now, &mut report).await?;
+    // Each step runs whatever the one before it did: one failing obligation must not hold up
+    // the others (a webhook delivery behind a refund the gateway keeps refusing, say).
+    let stuck = app.store.free_stuck_idempotency(now.saturating_sub(STUCK_IDEMPOTENCY_MS)).await.or_500();
+    keep_going("idempotency", stuck);
+    let expired = app.store.expire_due_sessions(now).await.or_500();
+    report.expired = expired.clone().unwrap_or(0);
+    keep_going("expiry", expired.map(|_| ()));
+    keep_going("closes", close_due(app, now, &mut report).await);
+    keep_going("queries", query_due(app, now, &mut report).await);
+    keep_going("blackout refunds", refunds_in_blackout(app, now, &mut report).await);
     if reconcile {
-        reconcile_window(app, now, &mut report).await?;
+        keep_going("reconciliation", reconcile_window(app, now, &mut report).await);
     }
-    webhooks::deliver_due(app, &mut report).await?;
+    keep_going("webhooks", webhooks::deliver_due(app, &mut report).await);
     Ok(report)
+}
+
+/// Logs a step's or an item's failure and goes on; the item keeps its due time and is tried
+/// again at the next sweep.
+fn keep_going(what: &str, result: R<()>) {
+    if let Err(e) = result {
+        worker::console_error!("settler: {what}: {} ({})", e.code, e.message);
+    }
 }
 
 /// Closes at the gateway the open attempts of sessions that are over (and attempts whose own
@@ -58,12 +71,14 @@ pub async fn run(app: &App<'_>, reconcile: bool) -> R<Report> {
 async fn close_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     for attempt in app.store.attempts_to_close(now, STEP_LIMIT).await.or_500()? {
         let Some(session) = app.store.session(&attempt.session_id).await.or_500()? else { continue };
-        settle::close_attempt(app, &session, &attempt).await?;
+        keep_going("close", settle::close_attempt(app, &session, &attempt).await.map(|_| ()));
         report.closes += 1;
     }
-    for session in app.store.closing_sessions(STEP_LIMIT).await.or_500()? {
-        if settle::finish_closing(app, &session).await? {
-            report.finished += 1;
+    for session in app.store.sessions_ready_to_finish(STEP_LIMIT).await.or_500()? {
+        match settle::finish_closing(app, &session).await {
+            Ok(true) => report.finished += 1,
+            Ok(false) => {}
+            Err(e) => keep_going("finish", Err(e)),
         }
     }
     Ok(())
@@ -89,17 +104,25 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
         attempts.iter().map(|a| a.out_trade_no.clone()).chain(refunds.iter().map(|r| r.out_trade_no.clone())).collect();
     for chunk in numbers.chunks(upstream::QUERY_BATCH) {
         let Some(answer) = query(app, chunk.to_vec(), None).await? else {
-            // No answer: each keeps its place and is tried at its next time.
+            // No answer: each is tried again at its next time.
             reschedule(app, &attempts, now).await?;
+            for refund in &refunds {
+                let at = upstream::order_change_retry_at(now, refund.tries as u32);
+                let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(now));
+                app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500()?;
+            }
             return Ok(());
         };
         report.query_calls += 1;
         for attempt in attempts.iter().filter(|a| chunk.contains(&a.out_trade_no)) {
-            settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;
+            keep_going(
+                "query row",
+                settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await,
+            );
             report.queried += 1;
         }
         for refund in refunds.iter().filter(|r| chunk.contains(&r.out_trade_no)) {
-            settle::apply_refund_row(app, refund, answer.refund(&refund.out_trade_no)).await?;
+            keep_going("refund row", settle::apply_refund_row(app, refund, answer.refund(&refund.out_trade_no)).await);
             report.refunds += 1;
         }
     }
@@ -123,7 +146,7 @@ async fn refunds_in_blackout(app: &App<'_>, now: u64, report: &mut Report) -> R<
     for refund in due.into_iter().filter(|r| r.respcd.as_deref() == Some(settle::REFUND_BLACKOUT)) {
         let Some(attempt) = app.store.attempt(&refund.attempt_id).await.or_500()? else { continue };
         let fresh = RefundRow { txdtm: Some(clock::txdtm_at(now)), ..refund };
-        settle::send_refund(app, &fresh, &attempt).await?;
+        keep_going("blackout refund", settle::send_refund(app, &fresh, &attempt).await.map(|_| ()));
         report.refunds += 1;
     }
     Ok(())
@@ -149,7 +172,7 @@ async fn reconcile_window(app: &App<'_>, now: u64, report: &mut Report) -> R<()>
             }
             if let Some(attempt) = app.store.attempt_by_out_trade_no(number).await.or_500()? {
                 if attempt.status() != checkout_api::AttemptStatus::Paid {
-                    settle::apply_attempt_row(app, &attempt, Some(row)).await?;
+                    keep_going("reconciled row", settle::apply_attempt_row(app, &attempt, Some(row)).await);
                 }
             }
         }

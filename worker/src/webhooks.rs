@@ -15,8 +15,9 @@ use crate::sweep::Report;
 
 type R<T> = std::result::Result<T, ApiError>;
 
-/// Events delivered per sweep at most.
-const PER_SWEEP: u32 = 100;
+/// Events delivered per sweep at most: a slow receiver (10 s a try) must not hold up the
+/// next sweep's closes and queries for long.
+const PER_SWEEP: u32 = 20;
 
 /// Delivers every event that is due, oldest first, one session's events in order.
 pub async fn deliver_due(app: &App<'_>, report: &mut Report) -> R<()> {

@@ -36,11 +36,16 @@ pub enum EventType {
     /// automatically.
     #[serde(rename = "payment.duplicate_refunded")]
     DuplicateRefunded,
+    /// A second payment of a paid session arrived (a shopper who paid two QR codes). With
+    /// `AUTO_REFUND_DOUBLE_PAYMENTS` on (the default) it is refunded and
+    /// `payment.duplicate_refunded` follows; with it off, refund it yourself.
+    #[serde(rename = "payment.duplicate")]
+    DuplicatePayment,
 }
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::SessionPaid,
         EventType::SessionExpired,
         EventType::SessionClosed,
@@ -48,6 +53,7 @@ impl EventType {
         EventType::RefundSucceeded,
         EventType::RefundFailed,
         EventType::DuplicateRefunded,
+        EventType::DuplicatePayment,
     ];
 
     /// The name in JSON and in D1.
@@ -60,6 +66,7 @@ impl EventType {
             EventType::RefundSucceeded => "refund.succeeded",
             EventType::RefundFailed => "refund.failed",
             EventType::DuplicateRefunded => "payment.duplicate_refunded",
+            EventType::DuplicatePayment => "payment.duplicate",
         }
     }
 
@@ -76,6 +83,7 @@ impl EventType {
             EventType::SessionPaid | EventType::SessionLatePayment => "session.paid",
             EventType::SessionExpired | EventType::SessionClosed => "session.over",
             EventType::RefundSucceeded | EventType::DuplicateRefunded | EventType::RefundFailed => "refund.final",
+            EventType::DuplicatePayment => "payment.duplicate",
         };
         format!("{cause}:{subject}")
     }

@@ -198,6 +198,9 @@ impl AttemptStatus {
         [Creating, Pending, Paid, Failed, Closed, Expired].into_iter().find(|s| s.as_str() == text)
     }
 
+    /// The statuses in which an attempt is open.
+    pub const OPEN: [AttemptStatus; 2] = [AttemptStatus::Creating, AttemptStatus::Pending];
+
     /// True while the gateway may still report it paid without our doing.
     pub fn is_open(self) -> bool {
         matches!(self, AttemptStatus::Creating | AttemptStatus::Pending)

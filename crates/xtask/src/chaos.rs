@@ -1,5 +1,8 @@
 //! `cargo xtask chaos [--quick]`: the bounded fault run of `tests/src/bin/qfpay-chaos.rs`
-//! (a short one runs in `cargo xtask test`); it exits non-zero when a promise is broken.
+//! (a short one runs in `cargo xtask test`): checkouts through a failing gateway, shoppers who
+//! leave before paying or without waiting, a worker restart and a flaky webhook receiver, then
+//! the settler's own work, reconciled. It writes `target/chaos/report.json` and exits non-zero
+//! when a promise is broken.
 
 use crate::run::{cargo, run};
 use crate::{build, setup};

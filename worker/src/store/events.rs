@@ -100,7 +100,6 @@ impl Store {
 
     /// Records one delivery try and where it leaves the event, in one transaction.
     pub async fn record_delivery(&self, event: &EventRow, try_: &DeliveryView, outcome: DeliveryOutcome) -> Result<()> {
-        let number = event.tries + 1;
         let (delivery, next, delivered_at) = match outcome {
             DeliveryOutcome::Delivered => ("delivered", JsValue::NULL, num(try_.at)),
             DeliveryOutcome::RetryAt(at) => ("pending", num(at), JsValue::NULL),
@@ -108,10 +107,10 @@ impl Store {
         };
         let statements = vec![
             self.stmt(
-                "INSERT OR REPLACE INTO deliveries (event_id, try, at, status, latency_ms, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO deliveries (event_id, try, at, status, latency_ms, error) \
+                 SELECT ?1, tries + 1, ?2, ?3, ?4, ?5 FROM events WHERE id = ?1",
                 &[
                     s(&event.id),
-                    num(number),
                     num(try_.at),
                     num(u64::from(try_.status)),
                     num(try_.latency_ms),
@@ -119,8 +118,8 @@ impl Store {
                 ],
             )?,
             self.stmt(
-                "UPDATE events SET tries = ?1, delivery = ?2, next_try_at = ?3, delivered_at = COALESCE(?4, delivered_at) WHERE id = ?5",
-                &[num(number), s(delivery), next, delivered_at, s(&event.id)],
+                "UPDATE events SET tries = tries + 1, delivery = ?1, next_try_at = ?2, delivered_at = COALESCE(delivered_at, ?3) WHERE id = ?4",
+                &[s(delivery), next, delivered_at, s(&event.id)],
             )?,
         ];
         self.batch(statements).await?;

@@ -13,6 +13,9 @@ pub struct IdempotencyRow {
     pub response: String,
 }
 
+/// The scope of `POST /v1/sessions` keys.
+pub const SESSIONS_SCOPE: &str = "sessions";
+
 /// Keys are honoured this long (ms).
 const KEPT_MS: u64 = 86_400_000;
 
@@ -63,9 +66,27 @@ impl Store {
         Ok(())
     }
 
-    /// Frees keys whose first request never finished (its isolate died half way) after
-    /// `before`, so the merchant's retry is not refused as "in progress" for a day.
-    pub async fn free_stuck_idempotency(&self, before: u64) -> Result<usize> {
-        self.run("DELETE FROM idempotency WHERE status = 0 AND created_at < ?1", &[num(before)]).await
+    /// Settles keys whose first request never finished (its isolate died half way) before
+    /// `before`, so the merchant's retry is not refused as "in progress" for a day. A session
+    /// key is freed (a retry creates the session; an unused one just expires). A refund key is
+    /// not: the refund may exist and the settler finishes it, so a retry gets a 409 that says to
+    /// read the session, never a second refund.
+    pub async fn free_stuck_idempotency(&self, before: u64) -> Result<()> {
+        self.run(
+            "DELETE FROM idempotency WHERE status = 0 AND created_at < ?1 AND scope = ?2",
+            &[num(before), s(SESSIONS_SCOPE)],
+        )
+        .await?;
+        let interrupted = checkout_api::ApiError::new(
+            409,
+            "idempotency_interrupted",
+            "the first request with this Idempotency-Key was interrupted; its refund, if any, is in GET /v1/sessions/{id} and settles on its own",
+        );
+        self.run(
+            "UPDATE idempotency SET status = 409, response = ?1 WHERE status = 0 AND created_at < ?2",
+            &[s(&interrupted.body()), num(before)],
+        )
+        .await?;
+        Ok(())
     }
 }

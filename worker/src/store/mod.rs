@@ -13,6 +13,7 @@ mod sessions;
 
 pub use attempts::NewAttempt;
 pub use events::{DeliveryOutcome, EventRow, NewEvent};
+pub use idempotency::SESSIONS_SCOPE;
 pub use refunds::NewRefund;
 pub use sessions::NewSession;
 
@@ -180,10 +181,15 @@ fn bind(db: &D1Database, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatem
     db.prepare(sql).bind(args)
 }
 
-/// `?1, ?2, ...` style list of quoted statuses for an `IN (...)`: statuses are our own words,
-/// never input.
+/// A list of quoted SQL literals for an `IN (...)`, e.g. `'creating','pending'`: statuses are
+/// our own words from `checkout_api::states`, never input.
 fn quoted<T: Copy>(items: &[T], text: fn(T) -> &'static str) -> String {
     items.iter().map(|i| format!("'{}'", text(*i))).collect::<Vec<_>>().join(",")
+}
+
+/// `'creating','pending'`: the statuses of an open attempt, for SQL.
+fn open_attempts() -> String {
+    quoted(&AttemptStatus::OPEN, AttemptStatus::as_str)
 }
 
 impl Store {
@@ -225,7 +231,7 @@ impl Store {
     /// The earliest time any obligation falls due (an attempt to query or close, a session to
     /// expire or finish closing, a refund to settle, an event to deliver), for the settler's
     /// next alarm. One row of scalar subqueries: D1 limits compound SELECTs.
-    pub async fn earliest_obligation(&self) -> Result<Option<u64>> {
+    pub async fn earliest_obligation(&self, webhooks_on: bool) -> Result<Option<u64>> {
         #[derive(Deserialize)]
         struct Due {
             query: Option<f64>,
@@ -236,22 +242,26 @@ impl Store {
             refund: Option<f64>,
             event: Option<f64>,
         }
-        let open = quoted(&[AttemptStatus::Creating, AttemptStatus::Pending], AttemptStatus::as_str);
+        let open = open_attempts();
         let sql = format!(
             "SELECT \
-               (SELECT MIN(next_check_at) FROM attempts WHERE next_check_at IS NOT NULL) AS query, \
+               (SELECT MIN(next_check_at) FROM attempts WHERE next_check_at IS NOT NULL AND status IN ({open})) AS query, \
                (SELECT MIN(MAX(expires_at, next_close_at)) FROM attempts WHERE status IN ({open})) AS own_expiry, \
                (SELECT MIN(a.next_close_at) FROM attempts a JOIN sessions s ON s.id = a.session_id \
-                  WHERE a.status IN ({open}) AND s.status != 'open') AS closing, \
-               (SELECT 0 FROM sessions s WHERE s.status = 'closing' AND NOT EXISTS \
+                  WHERE a.status IN ({open}) AND s.status != '{open_session}') AS closing, \
+               (SELECT 0 FROM sessions s WHERE s.status = '{closing}' AND NOT EXISTS \
                   (SELECT 1 FROM attempts a WHERE a.session_id = s.id AND a.status IN ({open})) LIMIT 1) AS finish, \
-               (SELECT MIN(expires_at) FROM sessions WHERE status = 'open') AS session_expiry, \
-               (SELECT MIN(next_try_at) FROM refunds WHERE status = 'pending') AS refund, \
+               (SELECT MIN(expires_at) FROM sessions WHERE status = '{open_session}') AS session_expiry, \
+               (SELECT MIN(next_try_at) FROM refunds WHERE status = '{pending_refund}') AS refund, \
                (SELECT MIN(e.next_try_at) FROM events e WHERE e.next_try_at IS NOT NULL AND {in_order}) AS event",
-            in_order = events::IN_ORDER
+            in_order = events::IN_ORDER,
+            closing = SessionStatus::Closing.as_str(),
+            open_session = SessionStatus::Open.as_str(),
+            pending_refund = RefundStatus::Pending.as_str(),
         );
         let Some(due) = self.first::<Due>(&sql, &[]).await? else { return Ok(None) };
-        let all = [due.query, due.own_expiry, due.closing, due.finish, due.session_expiry, due.refund, due.event];
+        let event = due.event.filter(|_| webhooks_on);
+        let all = [due.query, due.own_expiry, due.closing, due.finish, due.session_expiry, due.refund, event];
         Ok(all.into_iter().flatten().map(|t| t as u64).min())
     }
 }

@@ -19,9 +19,13 @@ pub struct NewRefund<'a> {
     pub created_at: u64,
 }
 
+/// A refund whose sending request died is taken up by the settler after this long (ms).
+const ORPHAN_AFTER_MS: u64 = 30_000;
+
 impl NewRefund<'_> {
-    /// `?1`..`?9` of the INSERTs below.
-    fn args(&self) -> [JsValue; 9] {
+    /// `?1`..`?10` of the INSERTs below. The settler takes the refund up at `?10` should the
+    /// request that sends it die first.
+    fn args(&self) -> [JsValue; 10] {
         [
             s(self.id),
             s(self.session_id),
@@ -32,6 +36,7 @@ impl NewRefund<'_> {
             s(RefundStatus::Pending.as_str()),
             s(self.txdtm),
             num(self.created_at),
+            num(self.created_at + ORPHAN_AFTER_MS),
         ]
     }
 }
@@ -55,8 +60,8 @@ impl Store {
     pub async fn reserve_refund(&self, new: &NewRefund<'_>) -> Result<bool> {
         let statements = vec![
             self.stmt(
-                "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, created_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9 FROM sessions WHERE id = ?2 AND amount_refunded + ?5 <= amount",
+                "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, created_at, next_try_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10 FROM sessions WHERE id = ?2 AND amount_refunded + ?5 <= amount",
                 &new.args(),
             )?,
             self.stmt(
@@ -72,8 +77,8 @@ impl Store {
     pub async fn insert_automatic_refund(&self, new: &NewRefund<'_>) -> Result<bool> {
         let inserted = self
             .run(
-                "INSERT OR IGNORE INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, released, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9)",
+                "INSERT OR IGNORE INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, released, created_at, next_try_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9, ?10)",
                 &new.args(),
             )
             .await?;
@@ -110,10 +115,11 @@ impl Store {
     }
 
     /// A refund whose outcome is still unknown (or refused during the blackout): try again at
-    /// `at`, with `txdtm` (the one the next send must carry) and the gateway's last code.
+    /// `at`, with `txdtm` (the one the next send must carry) and the gateway's last code, `None`
+    /// when no answer came (then the next step is a query, never a fresh send).
     pub async fn refund_retry_at(&self, id: &str, at: u64, txdtm: &str, respcd: Option<&str>) -> Result<()> {
         self.run(
-            "UPDATE refunds SET tries = tries + 1, next_try_at = ?1, txdtm = ?2, respcd = COALESCE(?3, respcd) WHERE id = ?4 AND status = ?5",
+            "UPDATE refunds SET tries = tries + 1, next_try_at = ?1, txdtm = ?2, respcd = ?3 WHERE id = ?4 AND status = ?5",
             &[num(at), s(txdtm), text(respcd), s(id), s(RefundStatus::Pending.as_str())],
         )
         .await?;

@@ -48,9 +48,13 @@ impl Store {
         Ok(())
     }
 
-    /// Records an attempt paid and, if the session was not paid yet and is still as `seen`,
-    /// pays the session with it and writes `event`, all in one transaction. Returns whether
-    /// the attempt changed and whether the session was paid by it.
+    /// Records an attempt paid, in one transaction with what it means for its session: if the
+    /// session is not paid yet and is still as `seen`, this attempt pays it; if another
+    /// attempt paid it, this one is a second payment. Either way the attempt is paid only
+    /// together with a paid session (a stale `seen` changes nothing, and the caller reads
+    /// again), and `event` is written only when its cause happened: the session paid by this
+    /// attempt, or (`duplicate`) this attempt paid after another. Returns whether the attempt
+    /// changed and whether the session was paid by it.
     pub async fn pay_session(
         &self,
         attempt_id: &str,
@@ -59,28 +63,31 @@ impl Store {
         syssn: Option<&str>,
         paid_at: u64,
         event: &NewEvent,
+        duplicate: bool,
     ) -> Result<(bool, bool)> {
         let from = quoted(&AttemptStatus::sources(AttemptEvent::Paid), AttemptStatus::as_str);
+        let paid = AttemptStatus::Paid.as_str();
+        let cause = if duplicate {
+            format!("SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id != ?10 AND EXISTS (SELECT 1 FROM attempts WHERE id = ?10 AND status = '{paid}')")
+        } else {
+            "SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id = ?10".to_owned()
+        };
         let statements = vec![
-            self.stmt(
-                &format!(
-                    "UPDATE attempts SET status = ?1, paid_at = ?2, syssn = COALESCE(?3, syssn), respcd = '0000', next_check_at = NULL \
-                     WHERE id = ?4 AND status IN ({from})"
-                ),
-                &[s(AttemptStatus::Paid.as_str()), num(paid_at), text(syssn), s(attempt_id)],
-            )?,
             self.stmt(
                 "UPDATE sessions SET status = ?1, paid_at = ?2, paid_attempt_id = ?3 WHERE id = ?4 AND paid_attempt_id IS NULL AND status = ?5",
                 &[s(SessionStatus::Paid.as_str()), num(paid_at), s(attempt_id), s(session_id), s(seen.as_str())],
             )?,
-            self.event_stmt(
-                event,
-                "SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id = ?10",
-                &[s(session_id), s(attempt_id)],
+            self.stmt(
+                &format!(
+                    "UPDATE attempts SET status = ?1, paid_at = ?2, syssn = COALESCE(?3, syssn), respcd = '0000', next_check_at = NULL \
+                     WHERE id = ?4 AND status IN ({from}) AND EXISTS (SELECT 1 FROM sessions WHERE id = ?5 AND paid_attempt_id IS NOT NULL)"
+                ),
+                &[s(paid), num(paid_at), text(syssn), s(attempt_id), s(session_id)],
             )?,
+            self.event_stmt(event, &cause, &[s(session_id), s(attempt_id)])?,
         ];
         let changed = self.batch(statements).await?;
-        Ok((changed[0] == 1, changed[1] == 1))
+        Ok((changed[1] == 1, changed[0] == 1))
     }
 
     /// Moves every open session whose time is up to `closing` (reason `expired`); no event yet:
@@ -110,10 +117,14 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// Sessions that are closing, oldest first.
-    pub async fn closing_sessions(&self, limit: u32) -> Result<Vec<SessionRow>> {
+    /// Closing sessions none of whose attempts is open any more: ready to end.
+    pub async fn sessions_ready_to_finish(&self, limit: u32) -> Result<Vec<SessionRow>> {
         self.all(
-            "SELECT * FROM sessions WHERE status = ?1 ORDER BY expires_at LIMIT ?2",
+            &format!(
+                "SELECT * FROM sessions s WHERE s.status = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM attempts a WHERE a.session_id = s.id AND a.status IN ({})) ORDER BY s.expires_at LIMIT ?2",
+                super::open_attempts()
+            ),
             &[s(SessionStatus::Closing.as_str()), num(u64::from(limit))],
         )
         .await
@@ -122,7 +133,7 @@ impl Store {
     /// Ends a closing session as `to` (expired or closed) with its event, only if no attempt
     /// of it is open any more: the gateway has confirmed each one closed. True if this call did.
     pub async fn finish_closing(&self, id: &str, to: SessionStatus, event: &NewEvent) -> Result<bool> {
-        let open = quoted(&[AttemptStatus::Creating, AttemptStatus::Pending], AttemptStatus::as_str);
+        let open = super::open_attempts();
         let statements = vec![
             self.stmt(
                 &format!(
