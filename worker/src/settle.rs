@@ -16,7 +16,7 @@ use crate::clock;
 use crate::gateway::Outcome;
 use crate::outbox;
 use crate::random;
-use crate::store::{AttemptRow, NewRefund, RefundRow, SessionRow};
+use crate::store::{AttemptRow, NewRefund, PaidAttempt, RefundRow, SessionRow};
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -58,11 +58,15 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
             // Once per second payment, not once per session.
             event.once_key = kind.once_key(&attempt.id);
         }
-        let (_, won) = app
-            .store
-            .pay_session(&attempt.id, &session.id, session.status(), syssn, paid_at, &event, duplicate)
-            .await
-            .or_500()?;
+        let paid = PaidAttempt {
+            attempt_id: &attempt.id,
+            session_id: &session.id,
+            seen: session.status(),
+            syssn,
+            paid_at,
+            duplicate,
+        };
+        let (_, won) = app.store.pay_session(&paid, &event).await.or_500()?;
         if won {
             close_others(app, &attempt.id, &session.id).await?;
             app.wake_settler(clock::now_ms()).await;

@@ -15,7 +15,7 @@ pub use attempts::NewAttempt;
 pub use events::{DeliveryOutcome, EventRow, NewEvent};
 pub use idempotency::SESSIONS_SCOPE;
 pub use refunds::NewRefund;
-pub use sessions::NewSession;
+pub use sessions::{NewSession, PaidAttempt};
 
 use checkout_api::views::{AttemptView, RefundView, SessionView};
 use checkout_api::{AttemptStatus, CloseReason, RefundStatus, SessionStatus};

@@ -20,6 +20,19 @@ pub struct NewSession<'a> {
     pub expires_at: u64,
 }
 
+/// An attempt the gateway says is paid, and the session as it was read.
+#[derive(Clone, Copy)]
+pub struct PaidAttempt<'a> {
+    pub attempt_id: &'a str,
+    pub session_id: &'a str,
+    /// The session's status when read: the write happens only if it is unchanged.
+    pub seen: SessionStatus,
+    pub syssn: Option<&'a str>,
+    pub paid_at: u64,
+    /// The session was paid by another attempt: this one is a second payment.
+    pub duplicate: bool,
+}
+
 impl Store {
     pub async fn session(&self, id: &str) -> Result<Option<SessionRow>> {
         self.first("SELECT * FROM sessions WHERE id = ?1", &[s(id)]).await
@@ -55,20 +68,12 @@ impl Store {
     /// again), and `event` is written only when its cause happened: the session paid by this
     /// attempt, or (`duplicate`) this attempt paid after another. Returns whether the attempt
     /// changed and whether the session was paid by it.
-    pub async fn pay_session(
-        &self,
-        attempt_id: &str,
-        session_id: &str,
-        seen: SessionStatus,
-        syssn: Option<&str>,
-        paid_at: u64,
-        event: &NewEvent,
-        duplicate: bool,
-    ) -> Result<(bool, bool)> {
+    pub async fn pay_session(&self, paid: &PaidAttempt<'_>, event: &NewEvent) -> Result<(bool, bool)> {
+        let PaidAttempt { attempt_id, session_id, seen, syssn, paid_at, duplicate } = *paid;
         let from = quoted(&AttemptStatus::sources(AttemptEvent::Paid), AttemptStatus::as_str);
-        let paid = AttemptStatus::Paid.as_str();
+        let paid_status = AttemptStatus::Paid.as_str();
         let cause = if duplicate {
-            format!("SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id != ?10 AND EXISTS (SELECT 1 FROM attempts WHERE id = ?10 AND status = '{paid}')")
+            format!("SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id != ?10 AND EXISTS (SELECT 1 FROM attempts WHERE id = ?10 AND status = '{paid_status}')")
         } else {
             "SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id = ?10".to_owned()
         };
@@ -82,7 +87,7 @@ impl Store {
                     "UPDATE attempts SET status = ?1, paid_at = ?2, syssn = COALESCE(?3, syssn), respcd = '0000', next_check_at = NULL \
                      WHERE id = ?4 AND status IN ({from}) AND EXISTS (SELECT 1 FROM sessions WHERE id = ?5 AND paid_attempt_id IS NOT NULL)"
                 ),
-                &[s(paid), num(paid_at), text(syssn), s(attempt_id), s(session_id)],
+                &[s(paid_status), num(paid_at), text(syssn), s(attempt_id), s(session_id)],
             )?,
             self.event_stmt(event, &cause, &[s(session_id), s(attempt_id)])?,
         ];
