@@ -1,6 +1,6 @@
 //! What every handler works with: settings, the database, the gateway, the log context.
 
-use checkout_api::ApiError;
+use checkout_api::{ApiError, ErrorCode};
 use worker::{Env, Response, Result};
 
 use crate::config::Settings;
@@ -44,8 +44,7 @@ pub type Answer = std::result::Result<Response, ApiError>;
 pub fn internal(e: worker::Error) -> ApiError {
     worker::console_error!("internal error: {e}");
     ApiError::new(
-        500,
-        "internal_error",
+        ErrorCode::InternalError,
         "something went wrong on our side; the request changed nothing it could not finish",
     )
 }

@@ -4,7 +4,7 @@
 
 use checkout_api::session::parse_json;
 use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
-use checkout_api::{fitting_pay_types, ids, ApiError, AttemptEvent, PayRequest};
+use checkout_api::{fitting_pay_types, ids, ApiError, AttemptEvent, ErrorCode, PayRequest};
 use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest};
 use worker::Request;
 
@@ -20,7 +20,10 @@ use crate::store::{NewAttempt, SessionRow};
 /// id get the same answer, so the API says nothing about which sessions exist.
 async fn authorize(app: &App<'_>, req: &Request, id: &str) -> Result<SessionRow, ApiError> {
     let denied = || {
-        ApiError::new(401, "unauthorized", "Authorization: Bearer <client_secret> of this session is missing or wrong")
+        ApiError::new(
+            ErrorCode::Unauthorized,
+            "Authorization: Bearer <client_secret> of this session is missing or wrong",
+        )
     };
     let secret = http::bearer(req).ok_or_else(denied)?;
     app.ctx.note_session(id);
@@ -57,7 +60,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     let body = http::json_body(&mut req).await?;
     let choice = parse_json::<PayRequest>(&body)?;
     if !session.status().accepts_attempts() {
-        return Err(ApiError::new(409, "session_not_open", format!("the session is {}", session.status().as_str())));
+        return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));
     }
     let offered = fitting_pay_types(&session.currency, session.amount, Some(&session.pay_type_list()));
     let Some(option) = offered.iter().find(|p| p.pay_type == choice.pay_type) else {
@@ -66,7 +69,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     // One open attempt at a time: close the previous one first. If it turns out paid, say so.
     for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
         if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
-            return Err(ApiError::new(409, "already_paid", "this session has just been paid"));
+            return Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid"));
         }
     }
     let now = clock::now_ms();
@@ -143,18 +146,24 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
             let code = answer.outcome.respcd.code().to_owned();
             app.store.end_attempt(&attempt_id, AttemptEvent::Failed, Some(&code)).await.or_500()?;
             let reason = answer.outcome.respcd.info().map_or("refused by the payment gateway", |i| i.text_en);
-            Err(ApiError::new(402, "payment_refused", format!("{reason} (respcd {code}); choose another way to pay")))
+            Err(ApiError::new(
+                ErrorCode::PaymentRefused,
+                format!("{reason} (respcd {code}); choose another way to pay"),
+            ))
         }
         // No answer: the attempt stays `creating`, and the settler asks the gateway about it.
         Outcome::Unknown(why) => {
             worker::console_error!("payment {out_trade_no}: no gateway answer ({why}); left for a status check");
-            Err(ApiError::new(503, "gateway_unavailable", "the payment gateway did not answer; try again in a moment"))
+            Err(ApiError::new(
+                ErrorCode::GatewayUnavailable,
+                "the payment gateway did not answer; try again in a moment",
+            ))
         }
     }
 }
 
 fn session_over() -> ApiError {
-    ApiError::new(409, "session_not_open", "the session was closed while the payment was being started")
+    ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the payment was being started")
 }
 
 /// `GET /v1/checkout/{id}/status`: answered from D1 only. The settler queries the gateway on

@@ -5,6 +5,7 @@
 //! `WEBHOOK_SECRET` (`whsec_...`). A problem names the setting, never its value.
 
 use checkout_api::events::WebhookSecret;
+use checkout_api::{ApiError, ErrorCode};
 use qfpay::{Config as GatewayConfig, Environment};
 use worker::Env;
 
@@ -33,6 +34,17 @@ pub struct Webhook {
 pub struct SettingProblem {
     pub setting: String,
     pub problem: String,
+}
+
+impl SettingProblem {
+    /// The API's answer while the worker is misconfigured: the setting's name, never its value.
+    pub fn to_error(&self) -> ApiError {
+        ApiError::new(
+            ErrorCode::Misconfigured,
+            format!("the worker is not configured: {} {}", self.setting, self.problem),
+        )
+        .about(self.setting.clone())
+    }
 }
 
 /// Reads a binding whether it was set as a secret or a plain var.

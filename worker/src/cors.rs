@@ -2,7 +2,7 @@
 //! own origin, which serves the demo shop) may call `/v1/checkout/*` from a browser. A request
 //! from any other origin is refused before it can change anything.
 
-use checkout_api::ApiError;
+use checkout_api::{ApiError, ErrorCode};
 use worker::{Request, Response, Result};
 
 use crate::config::Settings;
@@ -20,7 +20,7 @@ pub fn check(req: &Request, settings: &Settings) -> std::result::Result<(), ApiE
     if settings.allowed_origins.contains(&origin) || own_origin(req).as_deref() == Some(origin.as_str()) {
         return Ok(());
     }
-    Err(ApiError::new(403, "origin_not_allowed", "this origin is not in the worker's ALLOWED_ORIGINS"))
+    Err(ApiError::new(ErrorCode::OriginNotAllowed, "this origin is not in the worker's ALLOWED_ORIGINS"))
 }
 
 /// Adds the CORS headers to a widget API answer for an allowed origin.

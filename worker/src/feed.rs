@@ -4,7 +4,7 @@
 //! sends one again now.
 
 use checkout_api::events::{EventDetail, EventList, EventView};
-use checkout_api::ApiError;
+use checkout_api::{ApiError, ErrorCode};
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
@@ -16,7 +16,8 @@ use crate::webhooks;
 const MAX_LIMIT: u32 = 100;
 
 fn view(row: &EventRow) -> Result<EventView, ApiError> {
-    serde_json::from_str(&row.payload).map_err(|_| ApiError::new(500, "internal_error", "an event could not be read"))
+    serde_json::from_str(&row.payload)
+        .map_err(|_| ApiError::new(ErrorCode::InternalError, "an event could not be read"))
 }
 
 /// `GET /v1/events`.
@@ -50,7 +51,7 @@ pub async fn list(app: &App<'_>, req: Request) -> Answer {
 }
 
 async fn load(app: &App<'_>, id: &str) -> Result<EventRow, ApiError> {
-    app.store.event(id).await.or_500()?.ok_or_else(|| ApiError::new(404, "not_found", "no event with this id"))
+    app.store.event(id).await.or_500()?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no event with this id"))
 }
 
 /// `GET /v1/events/{id}`.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use checkout_api::ApiError;
+use checkout_api::{ApiError, ErrorCode};
 use futures_util::future::{select, Either};
 use serde::Serialize;
 use worker::wasm_bindgen::JsValue;
@@ -38,8 +38,10 @@ pub async fn body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
             return Err(too_large());
         }
     }
-    let bytes =
-        req.bytes().await.map_err(|_| ApiError::new(400, "unreadable_body", "the request body could not be read"))?;
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::UnreadableBody, "the request body could not be read"))?;
     if bytes.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
@@ -47,14 +49,14 @@ pub async fn body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(413, "body_too_large", format!("the request body is larger than {MAX_BODY_BYTES} bytes"))
+    ApiError::new(ErrorCode::BodyTooLarge, format!("the request body is larger than {MAX_BODY_BYTES} bytes"))
 }
 
 /// A JSON body: content type checked, size limited.
 pub async fn json_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
     if !content_type.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
-        return Err(ApiError::new(415, "unsupported_media_type", "Content-Type must be application/json"));
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "Content-Type must be application/json"));
     }
     body(req).await
 }

@@ -4,7 +4,7 @@
 //! upstream calls within QFPay's rate limits. Static files (the widget, the demo shop) are
 //! served by the platform's assets binding.
 
-use checkout_api::ApiError;
+use checkout_api::{ApiError, ErrorCode};
 use worker::{event, Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 mod app;
@@ -68,12 +68,7 @@ async fn route(
     if segments == ["healthz"] {
         return health(settings.as_ref().err());
     }
-    let settings = settings.map_err(|p| ApiError {
-        status: 503,
-        code: "misconfigured",
-        message: format!("the worker is not configured: {} {}", p.setting, p.problem),
-        field: Some(p.setting),
-    })?;
+    let settings = settings.map_err(|p| p.to_error())?;
     if segments.first() == Some(&"v1") && segments.get(1) == Some(&"checkout") {
         cors::check(&req, &settings)?;
         if req.method() == Method::Options {
@@ -95,7 +90,7 @@ async fn route(
         (Method::Get, ["v1", "checkout", id, "status"]) => checkout::status(&app, req, id).await,
         (Method::Post, ["v1", "qfpay", "notify"]) => notify::receive(&app, req).await,
         (Method::Post, ["demo", "sessions"]) if app.settings.demo_enabled() => demo::create_session(&app).await,
-        _ => Err(ApiError::new(404, "not_found", format!("no route for {} {path}", req.method()))),
+        _ => Err(ApiError::new(ErrorCode::NotFound, format!("no route for {} {path}", req.method()))),
     }
 }
 

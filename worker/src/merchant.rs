@@ -3,7 +3,7 @@
 
 use checkout_api::session::parse_json;
 use checkout_api::{
-    fitting_pay_types, ids, ApiError, CloseReason, CreateRefund, CreateSession, RefundStatus, SessionStatus,
+    fitting_pay_types, ids, ApiError, CloseReason, CreateRefund, CreateSession, ErrorCode, RefundStatus, SessionStatus,
 };
 use worker::Request;
 
@@ -20,7 +20,7 @@ pub fn authorize(app: &App<'_>, req: &Request) -> Result<(), ApiError> {
     if qfpay::sign::secret_eq(&app.settings.merchant_api_key, &given) {
         Ok(())
     } else {
-        Err(ApiError::new(401, "unauthorized", "Authorization: Bearer <MERCHANT_API_KEY> is missing or wrong"))
+        Err(ApiError::new(ErrorCode::Unauthorized, "Authorization: Bearer <MERCHANT_API_KEY> is missing or wrong"))
     }
 }
 
@@ -43,15 +43,13 @@ where
         None => {}
         Some(record) if record.body_hash != hash => {
             return Err(ApiError::new(
-                409,
-                "idempotency_conflict",
+                ErrorCode::IdempotencyConflict,
                 "this Idempotency-Key was used with a different body",
             ))
         }
         Some(record) if record.status == 0 => {
             return Err(ApiError::new(
-                409,
-                "idempotency_in_progress",
+                ErrorCode::IdempotencyInProgress,
                 "a request with this Idempotency-Key is still being processed; retry shortly",
             ))
         }
@@ -127,7 +125,7 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
         .session(&id)
         .await
         .or_500()?
-        .ok_or_else(|| ApiError::new(500, "internal_error", "session not stored"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "session not stored"))?;
     let mut view = row.view(Vec::new(), Vec::new());
     view.client_secret = Some(secret);
     Ok((201, serde_json::to_string(&view).unwrap_or_default()))
@@ -140,7 +138,7 @@ async fn load(app: &App<'_>, id: &str) -> Result<crate::store::SessionRow, ApiEr
         .session(id)
         .await
         .or_500()?
-        .ok_or_else(|| ApiError::new(404, "not_found", "no session with this id"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no session with this id"))?;
     settle::refresh(app, row).await
 }
 
@@ -162,7 +160,7 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
     let request = parse_json::<CreateRefund>(body)?;
     let session = load(app, id).await?;
     if session.status() != SessionStatus::Paid {
-        return Err(ApiError::new(409, "not_paid", "only a paid session can be refunded"));
+        return Err(ApiError::new(ErrorCode::NotPaid, "only a paid session can be refunded"));
     }
     let attempt_id = session.paid_attempt_id.clone().unwrap_or_default();
     let attempt = app
@@ -170,19 +168,17 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
         .attempt(&attempt_id)
         .await
         .or_500()?
-        .ok_or_else(|| ApiError::new(500, "internal_error", "paid attempt missing"))?;
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "paid attempt missing"))?;
     if let Some(info) = qfpay::tables::pay_type(&attempt.pay_type).filter(|i| !i.refundable) {
         return Err(ApiError::new(
-            409,
-            "not_refundable",
+            ErrorCode::NotRefundable,
             format!("payments by {} ({}) cannot be refunded", info.code, info.name_en),
         ));
     }
     request.validate(session.amount - session.amount_refunded.min(session.amount))?;
     if attempt.syssn.is_none() {
         return Err(ApiError::new(
-            409,
-            "payment_not_settled",
+            ErrorCode::PaymentNotSettled,
             "the payment's gateway number is not known yet; try again shortly",
         ));
     }
@@ -206,7 +202,7 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
         .await
         .or_500()?;
     if !reserved {
-        return Err(ApiError::new(409, "refund_exceeds_payment", "amount: more than is left to refund"));
+        return Err(ApiError::new(ErrorCode::RefundExceedsPayment, "amount: more than is left to refund"));
     }
     // From here on the refund exists: whatever happens is the answer stored under the key
     // (which is never freed), and a refund whose sending failed is finished by the settler.
@@ -226,7 +222,7 @@ async fn send_reserved(
     refund_id: &str,
     attempt: &crate::store::AttemptRow,
 ) -> Result<crate::store::RefundRow, ApiError> {
-    let missing = || ApiError::new(500, "internal_error", "refund not stored");
+    let missing = || ApiError::new(ErrorCode::InternalError, "refund not stored");
     let refund = app.store.refund(refund_id).await.or_500()?.ok_or_else(missing)?;
     match settle::send_refund(app, &refund, attempt).await {
         Ok(done) => Ok(done),
@@ -244,16 +240,16 @@ pub async fn close_session(app: &App<'_>, req: Request, id: &str) -> Answer {
     authorize(app, &req)?;
     let session = load(app, id).await?;
     if session.status().on_close().is_err() {
-        return Err(ApiError::new(409, "already_paid", "the session is paid; refund it instead"));
+        return Err(ApiError::new(ErrorCode::AlreadyPaid, "the session is paid; refund it instead"));
     }
     app.store.start_closing(id, session.status(), CloseReason::Closed).await.or_500()?;
     let session = load(app, id).await?;
     if session.status() == SessionStatus::Paid {
-        return Err(ApiError::new(409, "already_paid", "the session was paid while closing; refund it instead"));
+        return Err(ApiError::new(ErrorCode::AlreadyPaid, "the session was paid while closing; refund it instead"));
     }
     for attempt in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
         if settle::close_attempt(app, &session, attempt).await? == settle::CloseOutcome::Paid {
-            return Err(ApiError::new(409, "already_paid", "the session was paid while closing; refund it instead"));
+            return Err(ApiError::new(ErrorCode::AlreadyPaid, "the session was paid while closing; refund it instead"));
         }
     }
     let session = load(app, id).await?;

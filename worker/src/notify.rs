@@ -2,7 +2,7 @@
 //! the raw body bytes (MD5(body + key), constant time) before anything is read; a notification
 //! is stored once by `syssn`, so repeats and replays change nothing; the answer is `SUCCESS`.
 
-use checkout_api::{ApiError, RefundEvent};
+use checkout_api::{ApiError, ErrorCode, RefundEvent};
 use qfpay::Notification;
 use worker::{Request, Response};
 
@@ -16,9 +16,9 @@ pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiErr
     let body = http::body(&mut req).await?;
     let signature = req.headers().get("X-QF-SIGN").ok().flatten().unwrap_or_default();
     if !qfpay::sign::verify_notification(&body, &app.settings.gateway.credentials.key, &signature) {
-        return Err(ApiError::new(401, "bad_signature", "X-QF-SIGN does not match the body"));
+        return Err(ApiError::new(ErrorCode::BadSignature, "X-QF-SIGN does not match the body"));
     }
-    let note = Notification::parse(&body).map_err(|e| ApiError::new(400, "invalid_body", e.to_string()))?;
+    let note = Notification::parse(&body).map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
     if !note.is_success() {
         return Response::ok("SUCCESS").map_err(internal);
     }
@@ -50,7 +50,7 @@ async fn payment(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
     let session = app.store.session(&attempt.session_id).await.or_500()?;
     if session.as_ref().is_some_and(|s| s.amount != note.txamt) {
         worker::console_error!("notification amount differs from the session: out_trade_no {}", note.out_trade_no);
-        return Err(ApiError::new(400, "amount_mismatch", "txamt differs from the payment"));
+        return Err(ApiError::new(ErrorCode::AmountMismatch, "txamt differs from the payment"));
     }
     settle::attempt_paid(app, &attempt, Some(&note.syssn), clock::now_ms()).await
 }
@@ -58,5 +58,5 @@ async fn payment(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
 async fn refund(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
     let Some(refund) = app.store.refund_by_out_trade_no(&note.out_trade_no).await.or_500()? else { return Ok(()) };
     app.ctx.note_session(&refund.session_id);
-    settle::end_refund(app, &refund, RefundEvent::Succeeded, Some(&note.syssn), Some("0000")).await
+    settle::end_refund(app, &refund, RefundEvent::Succeeded, Some(&note.syssn), Some(qfpay::RespCode::SUCCESS)).await
 }

@@ -38,7 +38,7 @@ pub fn paid(mut view: SessionView, attempt_id: &str, syssn: Option<&str>, paid_a
     for attempt in view.attempts.iter_mut().filter(|a| a.id == attempt_id) {
         attempt.status = AttemptStatus::Paid;
         attempt.paid_at = Some(paid_at);
-        attempt.respcd = Some("0000".into());
+        attempt.respcd = Some(qfpay::RespCode::SUCCESS.into());
         if let Some(syssn) = syssn {
             attempt.syssn = Some(syssn.to_owned());
         }

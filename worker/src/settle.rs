@@ -6,9 +6,12 @@
 //! written with its event.
 
 use checkout_api::events::EventType;
-use checkout_api::{ids, upstream, ApiError, AttemptEvent, AttemptStatus, PaidHow, RefundEvent, SessionStatus};
+use checkout_api::{
+    ids, upstream, ApiError, AttemptEvent, AttemptStatus, ErrorCode, PaidHow, RefundEvent, SessionStatus,
+};
 use qfpay::{
     CloseRequest, GatewayRequest, OrderChangeAnswer, OrderRef, PaymentStatus, QueryRow, RefundRequest, RespClass,
+    RespCode,
 };
 
 use crate::app::{App, OrInternal};
@@ -20,20 +23,12 @@ use crate::store::{AttemptRow, NewRefund, PaidAttempt, RefundRow, SessionRow};
 
 type R<T> = std::result::Result<T, ApiError>;
 
-/// `1260`: the order was paid meanwhile (the answer to a close).
-const ALREADY_PAID: &str = "1260";
-/// `1268`: the gateway has no such order.
-const NO_SUCH_ORDER: &str = "1268";
-/// `1265`: refunds are refused 23:30-00:30 Hong Kong time.
-pub const REFUND_BLACKOUT: &str = "1265";
-/// `1181`: the order's time ran out.
-const ORDER_EXPIRED: &str = "1181";
 /// Answers to a close that mean the order cannot be paid any more: no such order, already
-/// closed (`1142`), already expired.
-const CLOSED_FOR_GOOD: [&str; 3] = [NO_SUCH_ORDER, "1142", ORDER_EXPIRED];
+/// closed, already expired.
+const CLOSED_FOR_GOOD: [&str; 3] = [RespCode::NO_SUCH_ORDER, RespCode::ORDER_CLOSED, RespCode::ORDER_EXPIRED];
 
 fn gone() -> ApiError {
-    ApiError::new(404, "not_found", "no session with this id")
+    ApiError::new(ErrorCode::NotFound, "no session with this id")
 }
 
 /// Records that an attempt was paid. The first paid attempt of a session pays it and the
@@ -77,7 +72,7 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
             return double_payment(app, &session, attempt).await;
         }
     }
-    Err(ApiError::new(409, "conflict", "the session kept changing; try again"))
+    Err(ApiError::new(ErrorCode::Conflict, "the session kept changing; try again"))
 }
 
 /// Closes a paid session's other open attempts at once, so a second QR code stops being
@@ -126,8 +121,7 @@ async fn double_payment(app: &App<'_>, session: &SessionRow, attempt: &AttemptRo
 pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow) -> R<RefundRow> {
     let Some(syssn) = attempt.syssn.clone() else {
         return Err(ApiError::new(
-            409,
-            "payment_not_settled",
+            ErrorCode::PaymentNotSettled,
             "the payment's gateway number is not known yet; try again shortly",
         ));
     };
@@ -144,12 +138,12 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
     let now = clock::now_ms();
     match app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(a) if a.outcome.respcd.is_success() => {
-            end_refund(app, refund, RefundEvent::Succeeded, a.syssn.as_deref(), Some("0000")).await?
+            end_refund(app, refund, RefundEvent::Succeeded, a.syssn.as_deref(), Some(RespCode::SUCCESS)).await?
         }
-        Outcome::Answer(a) if a.outcome.respcd.code() == REFUND_BLACKOUT => {
+        Outcome::Answer(a) if a.outcome.respcd.is(RespCode::REFUND_BLACKOUT) => {
             // Not a final failure: sent again, with a new txdtm, once the window is over.
             let at = upstream::refund_blackout_end(now).unwrap_or(now + 60_000);
-            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(REFUND_BLACKOUT)).await.or_500()?;
+            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(RespCode::REFUND_BLACKOUT)).await.or_500()?;
         }
         Outcome::Answer(a) if a.outcome.respcd.class() == RespClass::PendingAskAgain => {
             let code = a.outcome.respcd.code().to_owned();
@@ -167,7 +161,11 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
         }
     }
     app.wake_settler(now).await;
-    app.store.refund(&refund.id).await.or_500()?.ok_or_else(|| ApiError::new(500, "internal_error", "refund vanished"))
+    app.store
+        .refund(&refund.id)
+        .await
+        .or_500()?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "refund vanished"))
 }
 
 /// Ends a refund with the gateway's final word and its event, in one transaction.
@@ -201,7 +199,7 @@ pub async fn apply_attempt_row(app: &App<'_>, attempt: &AttemptRow, row: Option<
     let Some(row) = row else {
         // The gateway never created this order: a lost request, not a payment.
         if attempt.status() == AttemptStatus::Creating && now > attempt.created_at + 60_000 {
-            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, Some(NO_SUCH_ORDER)).await.or_500()?;
+            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, Some(RespCode::NO_SUCH_ORDER)).await.or_500()?;
         }
         return Ok(());
     };
@@ -212,8 +210,11 @@ pub async fn apply_attempt_row(app: &App<'_>, attempt: &AttemptRow, row: Option<
         }
         PaymentStatus::Pending => {}
         PaymentStatus::Failed => {
-            let event =
-                if respcd.as_deref() == Some(ORDER_EXPIRED) { AttemptEvent::Expired } else { AttemptEvent::Failed };
+            let event = if respcd.as_deref() == Some(RespCode::ORDER_EXPIRED) {
+                AttemptEvent::Expired
+            } else {
+                AttemptEvent::Failed
+            };
             app.store.end_attempt(&attempt.id, event, respcd.as_deref()).await.or_500()?;
         }
         PaymentStatus::Closed => {
@@ -236,7 +237,7 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
     let respcd = row.respcd.as_ref().map(|r| r.code().to_owned());
     match row.status() {
         PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartlyRefunded => {
-            end_refund(app, refund, RefundEvent::Succeeded, row.syssn.as_deref(), Some("0000")).await
+            end_refund(app, refund, RefundEvent::Succeeded, row.syssn.as_deref(), Some(RespCode::SUCCESS)).await
         }
         PaymentStatus::Pending => {
             let now = clock::now_ms();
@@ -271,7 +272,7 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
     let now = clock::now_ms();
     let answer = send_close(app, session.amount, &attempt.out_trade_no).await?;
     match answer {
-        Outcome::Answer(a) if a.outcome.respcd.code() == ALREADY_PAID => {
+        Outcome::Answer(a) if a.outcome.respcd.is(RespCode::ALREADY_PAID) => {
             let query = qfpay::QueryRequest::by_out_trade_no(
                 attempt.out_trade_no.clone(),
                 &qfpay::Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?,

@@ -92,9 +92,7 @@ impl Settler {
 
     /// One sweep; returns when the next obligation falls due.
     async fn sweep(&self) -> std::result::Result<Option<u64>, ApiError> {
-        let settings = Settings::load(&self.env).map_err(|p| {
-            ApiError::new(503, "misconfigured", format!("the worker is not configured: {} {}", p.setting, p.problem))
-        })?;
+        let settings = Settings::load(&self.env).map_err(|p| p.to_error())?;
         let db = self.env.d1("DB").map_err(crate::app::internal)?;
         let ctx = Ctx::default();
         let app = App { env: &self.env, settings, store: Store::new(db), ctx: &ctx, in_settler: true };

@@ -3,7 +3,7 @@
 //! every `out_trade_no` due within a few seconds, attempts and refunds alike.
 
 use checkout_api::{upstream, ApiError};
-use qfpay::{GatewayRequest, QueryAnswer, QueryRequest, Txdtm};
+use qfpay::{GatewayRequest, QueryAnswer, QueryRequest, RespCode, Txdtm};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
@@ -98,7 +98,7 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
         .await
         .or_500()?
         .into_iter()
-        .filter(|r| r.respcd.as_deref() != Some(settle::REFUND_BLACKOUT))
+        .filter(|r| r.respcd.as_deref() != Some(RespCode::REFUND_BLACKOUT))
         .collect();
     let numbers: Vec<String> =
         attempts.iter().map(|a| a.out_trade_no.clone()).chain(refunds.iter().map(|r| r.out_trade_no.clone())).collect();
@@ -143,7 +143,7 @@ async fn reschedule(app: &App<'_>, attempts: &[AttemptRow], now: u64) -> R<()> {
 /// `txdtm` (the first send was refused, so this is a new request, not a repeat).
 async fn refunds_in_blackout(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     let due = app.store.refunds_due(now, STEP_LIMIT as usize).await.or_500()?;
-    for refund in due.into_iter().filter(|r| r.respcd.as_deref() == Some(settle::REFUND_BLACKOUT)) {
+    for refund in due.into_iter().filter(|r| r.respcd.as_deref() == Some(RespCode::REFUND_BLACKOUT)) {
         let Some(attempt) = app.store.attempt(&refund.attempt_id).await.or_500()? else { continue };
         let fresh = RefundRow { txdtm: Some(clock::txdtm_at(now)), ..refund };
         keep_going("blackout refund", settle::send_refund(app, &fresh, &attempt).await.map(|_| ()));

@@ -4,7 +4,7 @@
 //! Any non-2xx answer or a timeout is retried with back-off for 3 days; every try is recorded.
 
 use checkout_api::events::{next_delivery_at, DeliveryView, DELIVERY_TIMEOUT_MS};
-use checkout_api::ApiError;
+use checkout_api::{ApiError, ErrorCode};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
@@ -59,7 +59,7 @@ pub async fn deliver_due(app: &App<'_>, report: &mut Report) -> R<()> {
 /// failed event that gets through is delivered; a delivered one stays delivered either way.
 pub async fn resend(app: &App<'_>, event: &EventRow) -> R<DeliveryView> {
     let webhook = app.settings.webhook.as_ref().ok_or_else(|| {
-        ApiError::new(409, "webhooks_disabled", "WEBHOOK_URL is not set; read the events at GET /v1/events instead")
+        ApiError::new(ErrorCode::WebhooksDisabled, "WEBHOOK_URL is not set; read the events at GET /v1/events instead")
     })?;
     let try_ = send(webhook, event).await;
     let outcome = match (try_.error.is_none(), event.delivery.as_str()) {

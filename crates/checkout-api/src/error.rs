@@ -1,6 +1,202 @@
-//! The one error shape of the API: `{"error": {"code", "message", "field"?}}`, never internals.
+//! The one error shape of the API: `{"error": {"code", "message", "field"?}}`, never internals,
+//! and the one list of every error the worker can answer ([`ErrorCode`]): its HTTP status, its
+//! code and what it means. The README's error table is checked against this list.
 
 use serde::Serialize;
+
+/// Every error the API can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 400 `invalid_field`: A field breaks a rule; `field` names it and `message` gives the rule.
+    InvalidField,
+    /// 400 `invalid_body`: The body is not the JSON the endpoint takes (a wrong type, an unknown or missing field).
+    InvalidBody,
+    /// 400 `unreadable_body`: The request body could not be read.
+    UnreadableBody,
+    /// 401 `unauthorized`: The bearer key (merchant API key or client secret) is missing or wrong.
+    Unauthorized,
+    /// 401 `bad_signature`: A gateway notification's `X-QF-SIGN` does not match its body.
+    BadSignature,
+    /// 400 `amount_mismatch`: A gateway notification's amount differs from the payment's (it is logged and not applied).
+    AmountMismatch,
+    /// 402 `payment_refused`: The gateway refused the payment; the shopper can choose another way to pay.
+    PaymentRefused,
+    /// 403 `origin_not_allowed`: The page's origin is not in `ALLOWED_ORIGINS`.
+    OriginNotAllowed,
+    /// 404 `not_found`: No such session, event or route.
+    NotFound,
+    /// 409 `already_paid`: The session is paid: refund it instead.
+    AlreadyPaid,
+    /// 409 `not_paid`: Only a paid session can be refunded.
+    NotPaid,
+    /// 409 `not_refundable`: Payments of this pay type cannot be refunded.
+    NotRefundable,
+    /// 409 `payment_not_settled`: The payment's gateway number is not known yet; try again shortly.
+    PaymentNotSettled,
+    /// 409 `refund_exceeds_payment`: The amount is more than is left to refund.
+    RefundExceedsPayment,
+    /// 409 `session_not_open`: The session no longer takes payments (it is paid, closing, expired or closed).
+    SessionNotOpen,
+    /// 409 `idempotency_conflict`: The `Idempotency-Key` was used with a different body.
+    IdempotencyConflict,
+    /// 409 `idempotency_in_progress`: A request with this `Idempotency-Key` is still being processed.
+    IdempotencyInProgress,
+    /// 409 `idempotency_interrupted`: The first request with this refund's `Idempotency-Key` was interrupted; read the session.
+    IdempotencyInterrupted,
+    /// 409 `webhooks_disabled`: No `WEBHOOK_URL` is set, so there is nothing to resend to.
+    WebhooksDisabled,
+    /// 409 `conflict`: The session kept changing under the request; try again.
+    Conflict,
+    /// 413 `body_too_large`: The body is larger than 16 KiB.
+    BodyTooLarge,
+    /// 415 `unsupported_media_type`: `Content-Type` must be `application/json`.
+    UnsupportedMediaType,
+    /// 500 `internal_error`: Something failed on our side; the request changed nothing it could not finish.
+    InternalError,
+    /// 503 `gateway_unavailable`: The payment gateway did not answer; try again in a moment.
+    GatewayUnavailable,
+    /// 503 `misconfigured`: The worker is missing a setting; `field` names it (never its value).
+    Misconfigured,
+}
+
+impl ErrorCode {
+    /// Every error, in the README's order.
+    pub const ALL: [ErrorCode; 25] = [
+        ErrorCode::InvalidField,
+        ErrorCode::InvalidBody,
+        ErrorCode::UnreadableBody,
+        ErrorCode::AmountMismatch,
+        ErrorCode::Unauthorized,
+        ErrorCode::BadSignature,
+        ErrorCode::PaymentRefused,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::NotFound,
+        ErrorCode::AlreadyPaid,
+        ErrorCode::NotPaid,
+        ErrorCode::NotRefundable,
+        ErrorCode::PaymentNotSettled,
+        ErrorCode::RefundExceedsPayment,
+        ErrorCode::SessionNotOpen,
+        ErrorCode::IdempotencyConflict,
+        ErrorCode::IdempotencyInProgress,
+        ErrorCode::IdempotencyInterrupted,
+        ErrorCode::WebhooksDisabled,
+        ErrorCode::Conflict,
+        ErrorCode::BodyTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::InternalError,
+        ErrorCode::GatewayUnavailable,
+        ErrorCode::Misconfigured,
+    ];
+
+    /// Its HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidField => 400,
+            ErrorCode::InvalidBody => 400,
+            ErrorCode::UnreadableBody => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::BadSignature => 401,
+            ErrorCode::AmountMismatch => 400,
+            ErrorCode::PaymentRefused => 402,
+            ErrorCode::OriginNotAllowed => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::AlreadyPaid => 409,
+            ErrorCode::NotPaid => 409,
+            ErrorCode::NotRefundable => 409,
+            ErrorCode::PaymentNotSettled => 409,
+            ErrorCode::RefundExceedsPayment => 409,
+            ErrorCode::SessionNotOpen => 409,
+            ErrorCode::IdempotencyConflict => 409,
+            ErrorCode::IdempotencyInProgress => 409,
+            ErrorCode::IdempotencyInterrupted => 409,
+            ErrorCode::WebhooksDisabled => 409,
+            ErrorCode::Conflict => 409,
+            ErrorCode::BodyTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::InternalError => 500,
+            ErrorCode::GatewayUnavailable => 503,
+            ErrorCode::Misconfigured => 503,
+        }
+    }
+
+    /// The stable machine-readable code in the answer.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::UnreadableBody => "unreadable_body",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::AmountMismatch => "amount_mismatch",
+            ErrorCode::PaymentRefused => "payment_refused",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AlreadyPaid => "already_paid",
+            ErrorCode::NotPaid => "not_paid",
+            ErrorCode::NotRefundable => "not_refundable",
+            ErrorCode::PaymentNotSettled => "payment_not_settled",
+            ErrorCode::RefundExceedsPayment => "refund_exceeds_payment",
+            ErrorCode::SessionNotOpen => "session_not_open",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::IdempotencyInProgress => "idempotency_in_progress",
+            ErrorCode::IdempotencyInterrupted => "idempotency_interrupted",
+            ErrorCode::WebhooksDisabled => "webhooks_disabled",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::GatewayUnavailable => "gateway_unavailable",
+            ErrorCode::Misconfigured => "misconfigured",
+        }
+    }
+
+    /// What it means, for the README's table.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidField => "A field breaks a rule; `field` names it and `message` gives the rule.",
+            ErrorCode::InvalidBody => {
+                "The body is not the JSON the endpoint takes (a wrong type, an unknown or missing field)."
+            }
+            ErrorCode::UnreadableBody => "The request body could not be read.",
+            ErrorCode::Unauthorized => "The bearer key (merchant API key or client secret) is missing or wrong.",
+            ErrorCode::BadSignature => "A gateway notification's `X-QF-SIGN` does not match its body.",
+            ErrorCode::AmountMismatch => {
+                "A gateway notification's amount differs from the payment's (it is logged and not applied)."
+            }
+            ErrorCode::PaymentRefused => "The gateway refused the payment; the shopper can choose another way to pay.",
+            ErrorCode::OriginNotAllowed => "The page's origin is not in `ALLOWED_ORIGINS`.",
+            ErrorCode::NotFound => "No such session, event or route.",
+            ErrorCode::AlreadyPaid => "The session is paid: refund it instead.",
+            ErrorCode::NotPaid => "Only a paid session can be refunded.",
+            ErrorCode::NotRefundable => "Payments of this pay type cannot be refunded.",
+            ErrorCode::PaymentNotSettled => "The payment's gateway number is not known yet; try again shortly.",
+            ErrorCode::RefundExceedsPayment => "The amount is more than is left to refund.",
+            ErrorCode::SessionNotOpen => {
+                "The session no longer takes payments (it is paid, closing, expired or closed)."
+            }
+            ErrorCode::IdempotencyConflict => "The `Idempotency-Key` was used with a different body.",
+            ErrorCode::IdempotencyInProgress => "A request with this `Idempotency-Key` is still being processed.",
+            ErrorCode::IdempotencyInterrupted => {
+                "The first request with this refund's `Idempotency-Key` was interrupted; read the session."
+            }
+            ErrorCode::WebhooksDisabled => "No `WEBHOOK_URL` is set, so there is nothing to resend to.",
+            ErrorCode::Conflict => "The session kept changing under the request; try again.",
+            ErrorCode::BodyTooLarge => "The body is larger than 16 KiB.",
+            ErrorCode::UnsupportedMediaType => "`Content-Type` must be `application/json`.",
+            ErrorCode::InternalError => {
+                "Something failed on our side; the request changed nothing it could not finish."
+            }
+            ErrorCode::GatewayUnavailable => "The payment gateway did not answer; try again in a moment.",
+            ErrorCode::Misconfigured => "The worker is missing a setting; `field` names it (never its value).",
+        }
+    }
+
+    /// The error with this code, if there is one.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.code() == code)
+    }
+}
 
 /// An API error with its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -12,26 +208,27 @@ pub struct ApiError {
     pub code: &'static str,
     /// A sentence for the developer.
     pub message: String,
-    /// The request field at fault, when there is one.
+    /// The request field (or setting) at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 
 impl ApiError {
-    /// A field that breaks a rule (422... here 400, since the body is the problem).
+    /// A field that breaks a rule (400: the body is the problem).
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let field = field.into();
-        ApiError {
-            status: 400,
-            code: "invalid_field",
-            message: format!("{field}: {}", message.into()),
-            field: Some(field),
-        }
+        let message = format!("{field}: {}", message.into());
+        ApiError { field: Some(field), ..ApiError::new(ErrorCode::InvalidField, message) }
     }
 
     /// Any other error.
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+    pub fn new(error: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { status: error.status(), code: error.code(), message: message.into(), field: None }
+    }
+
+    /// The error with the field (or setting) it is about.
+    pub fn about(self, field: impl Into<String>) -> Self {
+        ApiError { field: Some(field.into()), ..self }
     }
 
     /// The JSON body.
@@ -43,5 +240,29 @@ impl ApiError {
 impl From<qfpay::InvalidField> for ApiError {
     fn from(e: qfpay::InvalidField) -> Self {
         ApiError::field(e.field, e.rule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        for e in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(e.code()), Some(e));
+            assert!((400..600).contains(&e.status()));
+            assert!(!e.meaning().is_empty());
+        }
+    }
+
+    #[test]
+    fn the_answer_carries_the_code_and_field() {
+        let e = ApiError::field("amount", "must be at least 1");
+        assert_eq!(e.status, 400);
+        assert_eq!(
+            e.body(),
+            r#"{"error":{"code":"invalid_field","field":"amount","message":"amount: must be at least 1"}}"#
+        );
     }
 }

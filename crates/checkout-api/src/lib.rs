@@ -13,7 +13,7 @@ pub mod states;
 pub mod upstream;
 pub mod views;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use pay_options::{fitting_pay_types, PayOption};
 pub use session::{CreateRefund, CreateSession, NewSession, PayRequest};
 pub use states::{AttemptEvent, AttemptStatus, CloseReason, PaidHow, RefundEvent, RefundStatus, SessionStatus};

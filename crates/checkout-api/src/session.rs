@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::pay_options::how;
 
 /// The largest amount (`Int(11)` at the gateway).
@@ -174,8 +174,7 @@ impl CreateRefund {
         }
         if self.amount > refundable {
             return Err(ApiError::new(
-                409,
-                "refund_exceeds_payment",
+                ErrorCode::RefundExceedsPayment,
                 format!("amount: {} is more than the {refundable} left to refund", self.amount),
             ));
         }
@@ -192,7 +191,7 @@ pub fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiErr
         let text = e.to_string();
         let field = text.split('`').nth(1).map(str::to_owned);
         let message = format!("the body is not valid for this endpoint: {text}");
-        ApiError { status: 400, code: "invalid_body", message, field }
+        ApiError { field, ..ApiError::new(ErrorCode::InvalidBody, message) }
     })
 }
 

@@ -8,7 +8,7 @@ use core::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::tables::RespCode;
+use crate::tables::{RespClass, RespCode};
 
 /// Why an answer could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,10 +239,14 @@ impl QueryRow {
             Some(5) => return PaymentStatus::PartlyRefunded,
             _ => {}
         }
-        match self.respcd.as_ref().map(RespCode::code) {
-            Some("0000") => PaymentStatus::Paid,
-            Some("1143") | Some("1145") | Some("1298") => PaymentStatus::Pending,
-            Some("1142") | Some("1263") | Some("1264") => PaymentStatus::Closed,
+        // The table's class decides; only "closed" needs the codes themselves, since closed
+        // and declined orders share the declined class.
+        let Some(code) = self.respcd.as_ref() else { return PaymentStatus::Failed };
+        match code.class() {
+            RespClass::Success => PaymentStatus::Paid,
+            // Not final: a transient code in a row says nothing about the order either.
+            RespClass::PendingAskAgain | RespClass::TransientRetry => PaymentStatus::Pending,
+            _ if code.is_closed_order() => PaymentStatus::Closed,
             _ => PaymentStatus::Failed,
         }
     }

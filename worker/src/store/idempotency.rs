@@ -1,5 +1,6 @@
 //! Idempotency records: a merchant request's answer kept for 24 hours under its key.
 
+use checkout_api::ErrorCode;
 use serde::Deserialize;
 use worker::Result;
 
@@ -77,9 +78,7 @@ impl Store {
             &[num(before), s(SESSIONS_SCOPE)],
         )
         .await?;
-        let interrupted = checkout_api::ApiError::new(
-            409,
-            "idempotency_interrupted",
+        let interrupted = checkout_api::ApiError::new(ErrorCode::IdempotencyInterrupted,
             "the first request with this Idempotency-Key was interrupted; its refund, if any, is in GET /v1/sessions/{id} and settles on its own",
         );
         self.run(
