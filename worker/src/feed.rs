@@ -59,10 +59,7 @@ pub async fn get(app: &App<'_>, req: Request, id: &str) -> Answer {
     authorize(app, &req)?;
     let row = load(app, id).await?;
     let tries = app.store.deliveries(id).await.or_500()?;
-    ok_json(
-        200,
-        &EventDetail { event: view(&row)?, delivery: row.delivery.clone(), next_try_at: row.next_try_at, tries },
-    )
+    ok_json(200, &EventDetail { event: view(&row)?, delivery: row.delivery(), next_try_at: row.next_try_at, tries })
 }
 
 /// `POST /v1/events/{id}/resend`: one delivery now; the answer is that try.

@@ -3,7 +3,7 @@
 //! once, in order per session: an event waits while an earlier one of its session is pending.
 //! Any non-2xx answer or a timeout is retried with back-off for 3 days; every try is recorded.
 
-use checkout_api::events::{next_delivery_at, DeliveryView, DELIVERY_TIMEOUT_MS};
+use checkout_api::events::{next_delivery_at, DeliveryStatus, DeliveryView, DELIVERY_TIMEOUT_MS};
 use checkout_api::{ApiError, ErrorCode};
 
 use crate::app::{App, OrInternal};
@@ -62,8 +62,8 @@ pub async fn resend(app: &App<'_>, event: &EventRow) -> R<DeliveryView> {
         ApiError::new(ErrorCode::WebhooksDisabled, "WEBHOOK_URL is not set; read the events at GET /v1/events instead")
     })?;
     let try_ = send(webhook, event).await;
-    let outcome = match (try_.error.is_none(), event.delivery.as_str()) {
-        (true, _) | (false, "delivered") => DeliveryOutcome::Delivered,
+    let outcome = match (try_.error.is_none(), event.delivery()) {
+        (true, _) | (false, DeliveryStatus::Delivered) => DeliveryOutcome::Delivered,
         (false, _) => match next_delivery_at(event.created_at, event.tries as u32 + 1, try_.at) {
             Some(at) => DeliveryOutcome::RetryAt(at),
             None => DeliveryOutcome::GaveUp,

@@ -89,6 +89,39 @@ impl EventType {
     }
 }
 
+/// Where an event's delivery to `WEBHOOK_URL` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Being tried (its next try is planned).
+    Pending,
+    /// A try got a 2xx answer.
+    Delivered,
+    /// Every try failed for 3 days; it stays in the feed and can be resent.
+    Failed,
+    /// No `WEBHOOK_URL` was set when it happened: read it from the feed.
+    Disabled,
+}
+
+impl DeliveryStatus {
+    /// The text stored in D1 and sent in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Reads [`DeliveryStatus::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [DeliveryStatus::Pending, DeliveryStatus::Delivered, DeliveryStatus::Failed, DeliveryStatus::Disabled]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
 /// An event as delivered and listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventView {
@@ -141,9 +174,8 @@ pub struct DeliveryView {
 pub struct EventDetail {
     /// The event.
     pub event: EventView,
-    /// `pending` (being tried), `delivered`, `failed` (gave up after 3 days) or `disabled`
-    /// (no `WEBHOOK_URL`).
-    pub delivery: String,
+    /// Where its delivery is.
+    pub delivery: DeliveryStatus,
     /// Unix ms of the next try, when one is planned.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub next_try_at: Option<u64>,

@@ -1,6 +1,6 @@
 //! The outbox of merchant events and their delivery tries.
 
-use checkout_api::events::DeliveryView;
+use checkout_api::events::{DeliveryStatus, DeliveryView};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, Result};
@@ -25,7 +25,7 @@ pub struct EventRow {
     pub id: String,
     pub payload: String,
     pub created_at: u64,
-    pub delivery: String,
+    delivery: String,
     pub tries: u64,
     pub next_try_at: Option<u64>,
 }
@@ -48,14 +48,26 @@ struct DeliveryRow {
 
 /// The condition that keeps events of one session in order: none is delivered while an
 /// earlier one of the same session is still pending.
-pub(super) const IN_ORDER: &str =
-    "NOT EXISTS (SELECT 1 FROM events p WHERE p.session_id = e.session_id AND p.seq < e.seq AND p.delivery = 'pending')";
+pub(super) fn in_order() -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM events p WHERE p.session_id = e.session_id AND p.seq < e.seq AND p.delivery = '{}')",
+        DeliveryStatus::Pending.as_str()
+    )
+}
+
+impl EventRow {
+    /// Where its delivery is.
+    pub fn delivery(&self) -> DeliveryStatus {
+        DeliveryStatus::parse(&self.delivery).unwrap_or(DeliveryStatus::Pending)
+    }
+}
 
 impl Store {
     /// The INSERT of `event`, made only when `condition` (a `SELECT 1 ...` whose arguments are
     /// `?9` onwards) finds a row: the state change it reports has happened. Once per cause.
     pub fn event_stmt(&self, event: &NewEvent, condition: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
-        let delivery = if event.deliver_at.is_some() { "pending" } else { "disabled" };
+        let delivery =
+            if event.deliver_at.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::Disabled }.as_str();
         let mut all = vec![
             s(&event.id),
             s(event.kind),
@@ -92,7 +104,7 @@ impl Store {
     /// Events due for delivery at `now`, each the oldest pending one of its session.
     pub async fn due_events(&self, now: u64, limit: u32) -> Result<Vec<EventRow>> {
         self.all(
-            &format!("SELECT * FROM events e WHERE e.next_try_at <= ?1 AND {IN_ORDER} ORDER BY e.seq LIMIT ?2"),
+            &format!("SELECT * FROM events e WHERE e.next_try_at <= ?1 AND {} ORDER BY e.seq LIMIT ?2", in_order()),
             &[num(now), num(u64::from(limit))],
         )
         .await
@@ -101,9 +113,9 @@ impl Store {
     /// Records one delivery try and where it leaves the event, in one transaction.
     pub async fn record_delivery(&self, event: &EventRow, try_: &DeliveryView, outcome: DeliveryOutcome) -> Result<()> {
         let (delivery, next, delivered_at) = match outcome {
-            DeliveryOutcome::Delivered => ("delivered", JsValue::NULL, num(try_.at)),
-            DeliveryOutcome::RetryAt(at) => ("pending", num(at), JsValue::NULL),
-            DeliveryOutcome::GaveUp => ("failed", JsValue::NULL, JsValue::NULL),
+            DeliveryOutcome::Delivered => (DeliveryStatus::Delivered, JsValue::NULL, num(try_.at)),
+            DeliveryOutcome::RetryAt(at) => (DeliveryStatus::Pending, num(at), JsValue::NULL),
+            DeliveryOutcome::GaveUp => (DeliveryStatus::Failed, JsValue::NULL, JsValue::NULL),
         };
         let statements = vec![
             self.stmt(
@@ -119,7 +131,7 @@ impl Store {
             )?,
             self.stmt(
                 "UPDATE events SET tries = tries + 1, delivery = ?1, next_try_at = ?2, delivered_at = COALESCE(delivered_at, ?3) WHERE id = ?4",
-                &[s(delivery), next, delivered_at, s(&event.id)],
+                &[s(delivery.as_str()), next, delivered_at, s(&event.id)],
             )?,
         ];
         self.batch(statements).await?;

@@ -254,7 +254,7 @@ impl Store {
                (SELECT MIN(expires_at) FROM sessions WHERE status = '{open_session}') AS session_expiry, \
                (SELECT MIN(next_try_at) FROM refunds WHERE status = '{pending_refund}') AS refund, \
                (SELECT MIN(e.next_try_at) FROM events e WHERE e.next_try_at IS NOT NULL AND {in_order}) AS event",
-            in_order = events::IN_ORDER,
+            in_order = events::in_order(),
             closing = SessionStatus::Closing.as_str(),
             open_session = SessionStatus::Open.as_str(),
             pending_refund = RefundStatus::Pending.as_str(),
