@@ -5,7 +5,7 @@
 use checkout_api::session::parse_json;
 use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
 use checkout_api::{fitting_pay_types, ids, ApiError, AttemptEvent, ErrorCode, PayRequest};
-use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest};
+use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest, RespClass};
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
@@ -142,6 +142,18 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
                 },
             )
         }
+        // `1143`/`1145`/`1298`: the gateway is still confirming. Not a refusal: telling the
+        // shopper "refused" could make them pay again. The attempt stays open and the settler
+        // queries it in a few seconds (the guide: ask again in 3-5 s).
+        Outcome::Answer(answer) if answer.outcome.respcd.class() == RespClass::PendingAskAgain => {
+            let code = answer.outcome.respcd.code().to_owned();
+            app.store.attempt_pending(&attempt_id, &code, clock::now_ms() + PENDING_QUERY_AFTER_MS).await.or_500()?;
+            app.wake_settler(clock::now_ms() + PENDING_QUERY_AFTER_MS).await;
+            Err(ApiError::new(
+                ErrorCode::PaymentPending,
+                format!("the gateway is still confirming this payment (respcd {code}); do not pay again, follow the status"),
+            ))
+        }
         Outcome::Answer(answer) => {
             let code = answer.outcome.respcd.code().to_owned();
             app.store.end_attempt(&attempt_id, AttemptEvent::Failed, Some(&code)).await.or_500()?;
@@ -161,6 +173,9 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         }
     }
 }
+
+/// How soon an attempt the gateway answered "still confirming" is queried (ms).
+const PENDING_QUERY_AFTER_MS: u64 = 3_000;
 
 fn session_over() -> ApiError {
     ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the payment was being started")

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use qfpay::{AnswerError, RespClass, RespCode, SignedRequest};
+use qfpay::{AnswerError, RespClass, RespCode, SignType, SignedRequest};
 use worker::{Delay, Env};
 
 use crate::config::Settings;
@@ -20,6 +20,14 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const TRIES: u32 = 3;
 /// The longest the worker waits for the gate before giving up on a call.
 const GATE_PATIENCE_MS: u64 = 3000;
+
+/// Why a try did not give an answer.
+enum Retry {
+    /// Try again (no answer, HTTP error, transient code, bad signature).
+    Again(String),
+    /// Stop: the outcome is unknown and only a query can tell it.
+    SettleByQuery(String),
+}
 
 /// What a gateway call came to.
 pub enum Outcome<T> {
@@ -53,27 +61,53 @@ impl Gateway<'_> {
                 last = why;
                 continue;
             }
-            match self.send(signed).await {
-                Ok((200, body)) => match parse(&body) {
-                    Ok(answer) => {
-                        let code = respcd(&answer).clone();
-                        self.ctx.note_upstream(code.code());
-                        if code.class() == RespClass::TransientRetry {
-                            last = format!("transient respcd {code}");
-                            continue;
-                        }
-                        return Outcome::Answer(answer);
-                    }
-                    Err(e) => last = e.to_string(),
-                },
-                Ok((status, _)) => {
-                    self.ctx.note_upstream(&format!("http {status}"));
-                    last = format!("HTTP {status}");
-                }
-                Err(why) => last = why,
+            match self.send(signed).await.and_then(|reply| self.judge(reply, parse, respcd)) {
+                Ok(answer) => return Outcome::Answer(answer),
+                Err(Retry::Again(why)) => last = why,
+                Err(Retry::SettleByQuery(why)) => return Outcome::Unknown(why),
             }
         }
         Outcome::Unknown(last)
+    }
+
+    /// What one reply comes to: an answer, a reason to try again, or a reason to stop and let
+    /// a query settle it.
+    fn judge<T>(
+        &self,
+        reply: http::Reply,
+        parse: fn(&[u8]) -> Result<T, AnswerError>,
+        respcd: fn(&T) -> &RespCode,
+    ) -> Result<T, Retry> {
+        if reply.status != 200 {
+            self.ctx.note_upstream(&format!("http {}", reply.status));
+            return Err(Retry::Again(format!("HTTP {}", reply.status)));
+        }
+        if !self.signature_holds(&reply) {
+            // Guide, 签名验证: an answer whose signature does not verify is not the gateway's
+            // word; it counts as no answer, and a query settles the order.
+            worker::console_error!("gateway answer with a bad X-QF-SIGN ({} bytes); treated as no answer", reply.body.len());
+            return Err(Retry::Again("the answer's X-QF-SIGN did not verify".into()));
+        }
+        let answer = parse(&reply.body).map_err(|e| Retry::Again(e.to_string()))?;
+        let code = respcd(&answer).clone();
+        self.ctx.note_upstream(code.code());
+        match code.class() {
+            RespClass::TransientRetry => Err(Retry::Again(format!("transient respcd {code}"))),
+            // A real gateway may answer an identical retry "order exists" instead of replaying
+            // its first answer: what happened is then learnt by query, never taken as a refusal.
+            _ if code.is(RespCode::DUPLICATE_REQUEST) || code.is(RespCode::DUPLICATE_SERIAL) => {
+                Err(Retry::SettleByQuery(format!("the gateway answered {code} (order exists); settled by query")))
+            }
+            _ => Ok(answer),
+        }
+    }
+
+    /// True when the reply carries no `X-QF-SIGN` or one that verifies over its fields (MD5
+    /// unless `X-QF-SIGNTYPE` says otherwise, as the guide says).
+    fn signature_holds(&self, reply: &http::Reply) -> bool {
+        let Some(signature) = reply.header("X-QF-SIGN") else { return true };
+        let sign_type = reply.header("X-QF-SIGNTYPE").and_then(|t| SignType::parse(&t)).unwrap_or(SignType::Md5);
+        qfpay::sign::verify_answer(&reply.body, &self.settings.gateway.credentials.key, sign_type, &signature)
     }
 
     /// Waits for the merchant's upstream gate to grant a call.
@@ -99,10 +133,10 @@ impl Gateway<'_> {
         }
     }
 
-    async fn send(&self, signed: &SignedRequest) -> Result<(u16, Vec<u8>), String> {
+    async fn send(&self, signed: &SignedRequest) -> Result<http::Reply, Retry> {
         let headers: Vec<(&str, String)> = signed.headers.iter().map(|(n, v)| (*n, v.clone())).collect();
         let url = signed.url(&self.settings.gateway.base_url);
-        http::post(&url, &headers, &signed.body, TIMEOUT.as_millis() as u64).await
+        http::post(&url, &headers, &signed.body, TIMEOUT.as_millis() as u64).await.map_err(Retry::Again)
     }
 }
 

@@ -68,14 +68,23 @@ pub fn bearer(req: &Request) -> Option<String> {
     Some(token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
-/// POSTs `body` to `url` and reads the answer, giving up after `timeout_ms`: the status and
-/// body, or why there was none.
-pub async fn post(
-    url: &str,
-    headers: &[(&str, String)],
-    body: &str,
-    timeout_ms: u64,
-) -> std::result::Result<(u16, Vec<u8>), String> {
+/// An answer to an outgoing request.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    headers: Headers,
+}
+
+impl Reply {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
+}
+
+/// POSTs `body` to `url` and reads the answer, giving up after `timeout_ms`: the reply, or
+/// why there was none.
+pub async fn post(url: &str, headers: &[(&str, String)], body: &str, timeout_ms: u64) -> std::result::Result<Reply, String> {
     let all = Headers::new();
     for (name, value) in headers {
         all.set(name, value).map_err(|e| e.to_string())?;
@@ -86,8 +95,9 @@ pub async fn post(
     let exchange = Box::pin(async move {
         let mut resp = Fetch::Request(request).send().await.map_err(|e| format!("network error: {e}"))?;
         let status = resp.status_code();
-        let bytes = resp.bytes().await.map_err(|e| e.to_string())?;
-        Ok::<_, String>((status, bytes))
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(Reply { status, body, headers })
     });
     let timeout = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
     match select(exchange, timeout).await {

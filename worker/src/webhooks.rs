@@ -88,8 +88,10 @@ async fn send(webhook: &Webhook, event: &EventRow) -> DeliveryView {
     let result = http::post(&webhook.url, &headers, &event.payload, DELIVERY_TIMEOUT_MS).await;
     let latency_ms = clock::now_ms().saturating_sub(at);
     match result {
-        Ok((status, _)) if (200..300).contains(&status) => DeliveryView { at, status, latency_ms, error: None },
-        Ok((status, _)) => DeliveryView { at, status, latency_ms, error: Some(format!("HTTP {status}")) },
+        Ok(reply) if (200..300).contains(&reply.status) => {
+            DeliveryView { at, status: reply.status, latency_ms, error: None }
+        }
+        Ok(reply) => DeliveryView { at, status: reply.status, latency_ms, error: Some(format!("HTTP {}", reply.status)) },
         Err(why) => DeliveryView { at, status: 0, latency_ms, error: Some(why) },
     }
 }

@@ -7,6 +7,8 @@ use serde::Serialize;
 /// Every error the API can answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    /// 202 `payment_pending`: The gateway is still confirming the payment (`1143`/`1145`/`1298`): not refused; do not pay again, follow the status.
+    PaymentPending,
     /// 400 `invalid_field`: A field breaks a rule; `field` names it and `message` gives the rule.
     InvalidField,
     /// 400 `invalid_body`: The body is not the JSON the endpoint takes (a wrong type, an unknown or missing field).
@@ -61,7 +63,8 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every error, in the README's order.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
+        ErrorCode::PaymentPending,
         ErrorCode::InvalidField,
         ErrorCode::InvalidBody,
         ErrorCode::UnreadableBody,
@@ -92,6 +95,7 @@ impl ErrorCode {
     /// Its HTTP status.
     pub fn status(self) -> u16 {
         match self {
+            ErrorCode::PaymentPending => 202,
             ErrorCode::InvalidField => 400,
             ErrorCode::InvalidBody => 400,
             ErrorCode::UnreadableBody => 400,
@@ -123,6 +127,7 @@ impl ErrorCode {
     /// The stable machine-readable code in the answer.
     pub fn code(self) -> &'static str {
         match self {
+            ErrorCode::PaymentPending => "payment_pending",
             ErrorCode::InvalidField => "invalid_field",
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::UnreadableBody => "unreadable_body",
@@ -154,6 +159,7 @@ impl ErrorCode {
     /// What it means, for the README's table.
     pub fn meaning(self) -> &'static str {
         match self {
+            ErrorCode::PaymentPending => "The gateway is still confirming the payment (`1143`/`1145`/`1298`): not refused; do not pay again, follow the status.",
             ErrorCode::InvalidField => "A field breaks a rule; `field` names it and `message` gives the rule.",
             ErrorCode::InvalidBody => {
                 "The body is not the JSON the endpoint takes (a wrong type, an unknown or missing field)."
@@ -251,7 +257,7 @@ mod tests {
     fn codes_are_unique_and_round_trip() {
         for e in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(e.code()), Some(e));
-            assert!((400..600).contains(&e.status()));
+            assert!((200..600).contains(&e.status()));
             assert!(!e.meaning().is_empty());
         }
     }

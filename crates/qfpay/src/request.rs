@@ -351,6 +351,21 @@ pub struct RefundRequest {
     pub original_pay_type: Option<String>,
 }
 
+/// The refunded payment's QFPay number: `syssn`, or `qf_trade_no` as the guide's own refund
+/// example writes it (the guide wins over the endpoint pages here; both name the same number).
+fn original_transaction(form: &Form) -> Result<String, InvalidField> {
+    match (form.optional("syssn"), form.optional("qf_trade_no")) {
+        (Some(syssn), Some(alias)) if syssn != alias => {
+            Err(InvalidField::new("qf_trade_no", "names another transaction than syssn; send one of them"))
+        }
+        (Some(number), _) | (None, Some(number)) => Ok(number),
+        (None, None) => Err(InvalidField::new(
+            "syssn",
+            "is required: the QFPay number of the payment to refund (syssn, or qf_trade_no as the guide writes it)",
+        )),
+    }
+}
+
 impl GatewayRequest for RefundRequest {
     const PATH: &'static str = "/trade/v1/refund";
 
@@ -385,7 +400,7 @@ impl RefundRequest {
     /// Reads a form as the gateway receives it, then validates it.
     pub fn from_form(form: &Form) -> Result<Self, InvalidField> {
         let req = RefundRequest {
-            syssn: form.required("syssn")?.to_owned(),
+            syssn: original_transaction(form)?,
             out_trade_no: form.required("out_trade_no")?.to_owned(),
             txamt: form.amount("txamt")?,
             txdtm: form.required("txdtm")?.to_owned(),

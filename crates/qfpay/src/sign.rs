@@ -130,6 +130,32 @@ pub fn verify_notification(body: &[u8], key: &ClientKey, signature: &str) -> boo
     hex_eq_ignore_case(&sign_notification(body, key), signature)
 }
 
+/// The fields of a gateway answer that its `X-QF-SIGN` covers (guide, "签名验证": the data
+/// fields, in name order, as `name=value` joined by `&`): the answer's top-level fields whose
+/// value is a string or a number, as text. Nested objects and arrays (the guide's `data`
+/// wrapper, query rows) are not fields of the answer itself and are left out; empty values
+/// are dropped as in request signing. `None` when the body is not a JSON object.
+pub fn answer_fields(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let serde_json::Value::Object(map) = serde_json::from_slice(body).ok()? else { return None };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    Some(map.iter().filter_map(|(k, v)| text(v).map(|t| (k.clone(), t))).collect())
+}
+
+/// Signs a gateway answer as the guide describes (what the simulator sends as `X-QF-SIGN`).
+pub fn sign_answer(body: &[u8], key: &ClientKey, sign_type: SignType) -> Option<String> {
+    let fields = answer_fields(body)?;
+    Some(sign(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())), key, sign_type))
+}
+
+/// Checks a gateway answer's `X-QF-SIGN` (MD5 unless `X-QF-SIGNTYPE` says otherwise).
+pub fn verify_answer(body: &[u8], key: &ClientKey, sign_type: SignType, signature: &str) -> bool {
+    sign_answer(body, key, sign_type).is_some_and(|expected| hex_eq_ignore_case(&expected, signature))
+}
+
 fn md5_hex(parts: &[&[u8]]) -> String {
     let mut hasher = Md5::new();
     parts.iter().for_each(|p| hasher.update(p));
@@ -195,5 +221,24 @@ mod tests {
         assert_eq!(SignType::parse("sha256"), Some(SignType::Sha256));
         assert_eq!(SignType::parse("MD5"), Some(SignType::Md5));
         assert_eq!(SignType::parse("sha1"), None);
+    }
+}
+
+#[cfg(test)]
+mod answer_signature_tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_signed_over_its_own_fields_in_name_order() {
+        let key = ClientKey::new("abcd1234");
+        let body = br#"{"respcd":"0000","txamt":"100","data":{"x":"1"},"resperr":"","page":2}"#;
+        let fields = answer_fields(body).unwrap();
+        let text = canonical_string(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(text, "page=2&respcd=0000&txamt=100", "nested and empty values are not signed");
+        let signature = sign_answer(body, &key, SignType::Md5).unwrap();
+        assert!(verify_answer(body, &key, SignType::Md5, &signature.to_lowercase()));
+        let tampered = br#"{"respcd":"0000","txamt":"1000","data":{"x":"1"},"resperr":"","page":2}"#;
+        assert!(!verify_answer(tampered, &key, SignType::Md5, &signature));
+        assert!(!verify_answer(b"not json", &key, SignType::Md5, &signature));
     }
 }

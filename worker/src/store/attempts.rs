@@ -82,6 +82,17 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// The gateway answered the payment "still confirming" (`code`): the attempt stays open
+    /// (still `creating`, with no QR code) and is queried at `query_at`.
+    pub async fn attempt_pending(&self, id: &str, code: &str, query_at: u64) -> Result<()> {
+        self.run(
+            &format!("UPDATE attempts SET respcd = ?1, next_check_at = ?2 WHERE id = ?3 AND status IN ({})", open_list()),
+            &[s(code), num(query_at), s(id)],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Applies `event` (not `Paid`: see `pay_session`) as the state machine says; true if
     /// this call changed the attempt. A final attempt needs no more queries.
     pub async fn end_attempt(&self, id: &str, event: AttemptEvent, respcd: Option<&str>) -> Result<bool> {

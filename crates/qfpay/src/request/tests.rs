@@ -160,3 +160,16 @@ fn close_needs_an_order() {
     let r = ReversalRequest(c.0.clone());
     assert_eq!(r.sign(&creds(None)).unwrap().path, "/trade/v1/reversal");
 }
+
+#[test]
+fn a_refund_names_its_payment_by_syssn_or_by_the_guides_qf_trade_no() {
+    let form = |body: &str| RefundRequest::from_form(&Form::parse(body.as_bytes()));
+    let base = "out_trade_no=R1&txamt=100&txdtm=2026-01-01 10:00:00";
+    assert_eq!(form(&format!("{base}&syssn=20260101000001")).unwrap().syssn, "20260101000001");
+    assert_eq!(form(&format!("{base}&qf_trade_no=20260101000001")).unwrap().syssn, "20260101000001");
+    let neither = form(base).unwrap_err();
+    assert_eq!(neither.field, "syssn");
+    assert!(neither.rule.contains("qf_trade_no"), "the error names both: {}", neither.rule);
+    let both = form(&format!("{base}&syssn=1&qf_trade_no=2")).unwrap_err();
+    assert_eq!(both.field, "qf_trade_no");
+}
