@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use qfpay::{PayMode, Txdtm, HONG_KONG_OFFSET_SECONDS};
+use qfpay::{PayMode, RespCode, Txdtm, HONG_KONG_OFFSET_SECONDS};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -108,12 +108,12 @@ impl Order {
     /// The respcd a query row shows for this order.
     pub fn row_respcd(&self, now: f64) -> String {
         match self.state_at(now) {
-            OrderState::Created => "1143".into(),
-            OrderState::Processing(_) => "1145".into(),
-            OrderState::Paid | OrderState::Reversed => "0000".into(),
+            OrderState::Created => RespCode::AWAITING_PASSWORD.into(),
+            OrderState::Processing(_) => RespCode::PROCESSING.into(),
+            OrderState::Paid | OrderState::Reversed => RespCode::SUCCESS.into(),
             OrderState::Failed(code) => code,
-            OrderState::Closed => "1142".into(),
-            OrderState::Expired => "1181".into(),
+            OrderState::Closed => RespCode::ORDER_CLOSED.into(),
+            OrderState::Expired => RespCode::ORDER_EXPIRED.into(),
         }
     }
 
@@ -139,8 +139,9 @@ impl Order {
             Kind::Payment => "payment",
             Kind::Refund => "refund",
         };
-        let respcd = self.row_respcd(now);
-        let errmsg = qfpay::RespCode::new(respcd.clone()).info().map_or("", |i| i.text_en);
+        let respcd = RespCode::new(self.row_respcd(now));
+        // A paid row has no error message; the table's text for 0000 is "Success".
+        let errmsg = if respcd.is_success() { "" } else { respcd.info().map_or("", |i| i.text_en) };
         json!({
             "out_trade_no": self.out_trade_no,
             "syssn": self.syssn,
@@ -152,8 +153,8 @@ impl Order {
             "sysdtm": hk_time(self.created_at),
             "paydtm": self.paid_at.map(hk_time).unwrap_or_default(),
             "goods_name": self.goods_name,
-            "respcd": respcd,
-            "errmsg": if self.row_respcd(now) == "0000" { "" } else { errmsg },
+            "respcd": respcd.code(),
+            "errmsg": errmsg,
             "cancel": self.cancel(now).to_string(),
             "origssn": self.orig_syssn.clone().unwrap_or_default(),
         })
@@ -229,7 +230,7 @@ impl Ledger {
         &self.orders
     }
 
-    /// Orders with the given merchant numbers (every merchant order when the list is empty).
+    /// Every order and refund of one merchant, oldest first.
     pub fn of_merchant<'a>(&'a self, appcode: &'a str) -> impl Iterator<Item = &'a Order> + 'a {
         self.orders.iter().filter(move |o| o.appcode == appcode)
     }

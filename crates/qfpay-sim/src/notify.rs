@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use qfpay::sign::sign_notification;
+use qfpay::RespCode;
 
 use crate::ledger::{hk_time, Kind, OrderId};
 use crate::{lock, python_json_dumps, Sim};
@@ -97,7 +98,7 @@ fn message(sim: &Sim, id: OrderId) -> Option<(String, String, String)> {
         ("sysdtm", hk_time(order.created_at)),
         ("paydtm", order.paid_at.map(hk_time).unwrap_or_default()),
         ("cancel", order.cancel(now).to_string()),
-        ("respcd", "0000".into()),
+        ("respcd", RespCode::SUCCESS.into()),
         ("goods_name", order.goods_name.clone()),
         ("chnlsn", String::new()),
         ("chnlsn2", String::new()),

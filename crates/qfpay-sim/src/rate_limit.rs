@@ -1,33 +1,43 @@
 //! QFPay's per-merchant limits: 100 requests in any second, 400 in any minute.
+//!
+//! The window arithmetic is `qfpay::ratelimit`, shared with the worker's upstream gate; this
+//! keeps one set of windows per merchant and reads time from the simulator's real clock.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use qfpay::ratelimit::{Limits, SlidingWindows};
+
 /// Requests per second allowed per merchant.
-pub const PER_SECOND: usize = 100;
+pub const PER_SECOND: usize = Limits::QFPAY.per_second();
 /// Requests per minute allowed per merchant.
-pub const PER_MINUTE: usize = 400;
+pub const PER_MINUTE: usize = Limits::QFPAY.per_minute();
 
 /// Sliding windows of accepted requests, per merchant.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RateLimiter {
-    accepted: HashMap<String, VecDeque<Instant>>,
+    /// Time zero of the windows' millisecond clock.
+    started: Instant,
+    accepted: HashMap<String, SlidingWindows>,
+}
+
+impl Default for RateLimiter {
+    fn default() -> Self {
+        RateLimiter { started: Instant::now(), accepted: HashMap::new() }
+    }
 }
 
 impl RateLimiter {
     /// Records a request at `now` if it is within the limits; false means answer 429.
     pub fn admit(&mut self, appcode: &str, now: Instant) -> bool {
-        let window = self.accepted.entry(appcode.to_owned()).or_default();
-        while window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60)) {
-            window.pop_front();
-        }
-        let last_second = window.iter().rev().take_while(|t| now.duration_since(**t) < Duration::from_secs(1)).count();
-        if window.len() >= PER_MINUTE || last_second >= PER_SECOND {
-            return false;
-        }
-        window.push_back(now);
-        true
+        let now_ms = millis(now.saturating_duration_since(self.started));
+        self.accepted.entry(appcode.to_owned()).or_default().acquire(Limits::QFPAY, now_ms) == 0
     }
+}
+
+/// Whole milliseconds: the windows' unit (the gateway's limits are not finer than that).
+fn millis(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use qfpay::RespCode;
 use serde_json::json;
 
 use crate::{control, gateway, wallet, Sim};
@@ -40,8 +41,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({"respcd": "1103", "respmsg": "not found", "resperr": "no such path"})))
-        .into_response()
+    let body = json!({"respcd": RespCode::MALFORMED_REQUEST, "respmsg": "not found", "resperr": "no such path"});
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
 /// The `answer-drop` fault: a gateway call is carried out, then its answer is lost, as when a

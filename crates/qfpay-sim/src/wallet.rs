@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
+use qfpay::RespCode;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -16,7 +17,7 @@ use crate::ledger::{Order, OrderId, OrderState, PayRefusal};
 use crate::{lock, Sim};
 
 /// The respcd a shopper's "Decline" gives the order unless the form says otherwise.
-pub const DECLINE_RESPCD: &str = "1201";
+pub const DECLINE_RESPCD: &str = RespCode::INSUFFICIENT_BALANCE;
 
 /// Optional `?respcd=NNNN` on decline, to fail with a chosen code.
 #[derive(Debug, Deserialize, Default)]

@@ -9,10 +9,12 @@
 //! - [`request`]: typed, validated requests that turn into a [`request::SignedRequest`].
 //! - [`answer`]: lenient parsing of the gateway's answers and notifications.
 //! - [`config`]: environments and credentials from any lookup function.
+//! - [`ratelimit`]: the per-merchant rate limits as sliding windows, time as an argument.
 #![forbid(unsafe_code)]
 
 pub mod answer;
 pub mod config;
+pub mod ratelimit;
 pub mod request;
 pub mod secret;
 pub mod sign;
