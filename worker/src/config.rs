@@ -18,6 +18,9 @@ pub struct Settings {
     pub session_ttl_minutes: u32,
     pub query_after_seconds: u64,
     pub auto_refund_double_payments: bool,
+    /// Refund every paid session at once (`AUTO_REFUND_TEST_PAYMENTS`): the guide asks that
+    /// test-environment payments be refunded immediately.
+    pub refund_payments_at_once: bool,
     pub merchant_name: String,
     /// Where events are delivered; `None`: only the feed (`GET /v1/events`).
     pub webhook: Option<Webhook>,
@@ -78,6 +81,7 @@ impl Settings {
     pub fn load(env: &Env) -> Result<Settings, SettingProblem> {
         let gateway = GatewayConfig::from_lookup(|name| lookup(env, name), Environment::Local)
             .map_err(|e| SettingProblem { setting: e.setting, problem: e.problem.into() })?;
+        let refund_payments_at_once = refund_at_once(env, gateway.environment)?;
         let merchant_api_key = lookup(env, "MERCHANT_API_KEY").filter(|k| k.len() >= 8).ok_or(SettingProblem {
             setting: "MERCHANT_API_KEY".into(),
             problem: "is not set (or shorter than 8 characters)".into(),
@@ -105,6 +109,7 @@ impl Settings {
                 |s| (1..=600).contains(s),
             )?,
             auto_refund_double_payments: lookup(env, "AUTO_REFUND_DOUBLE_PAYMENTS").is_none_or(|v| v != "false"),
+            refund_payments_at_once,
             merchant_name: lookup(env, "MERCHANT_NAME").unwrap_or_else(|| "Merchant".into()),
             webhook: webhook(env)?,
         })
@@ -113,6 +118,20 @@ impl Settings {
     /// Whether the demo routes are on: only against the local simulator.
     pub fn demo_enabled(&self) -> bool {
         self.gateway.environment == Environment::Local
+    }
+}
+
+/// `AUTO_REFUND_TEST_PAYMENTS`: on by default in QFPay's test environment (guide: "确保测试交易
+/// 立即触发退款", make sure test transactions are refunded at once), off elsewhere; never in
+/// production, where it would refund every sale.
+fn refund_at_once(env: &Env, environment: Environment) -> Result<bool, SettingProblem> {
+    let problem = |p: &str| SettingProblem { setting: "AUTO_REFUND_TEST_PAYMENTS".into(), problem: p.into() };
+    match (lookup(env, "AUTO_REFUND_TEST_PAYMENTS").as_deref(), environment) {
+        (None, env) => Ok(env == Environment::Test),
+        (Some("false"), _) => Ok(false),
+        (Some("true"), Environment::Prod) => Err(problem("must not be true with QFPAY_ENV=prod: it refunds every sale")),
+        (Some("true"), _) => Ok(true),
+        (Some(_), _) => Err(problem("must be true or false")),
     }
 }
 

@@ -47,12 +47,11 @@ async fn payment(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
         return Ok(());
     };
     app.ctx.note_session(&attempt.session_id);
-    let session = app.store.session(&attempt.session_id).await.or_500()?;
-    if session.as_ref().is_some_and(|s| s.amount != note.txamt) {
-        worker::console_error!("notification amount differs from the session: out_trade_no {}", note.out_trade_no);
-        return Err(ApiError::new(ErrorCode::AmountMismatch, "txamt differs from the payment"));
-    }
-    settle::attempt_paid(app, &attempt, Some(&note.syssn), clock::now_ms()).await
+    // A wrong amount or currency is recorded (held) and acknowledged, so the gateway stops
+    // retrying; the merchant hears `payment.held`.
+    let reported =
+        settle::Reported { syssn: Some(&note.syssn), txamt: Some(note.txamt), txcurrcd: note.txcurrcd.as_deref() };
+    settle::payment_reported(app, &attempt, &reported).await
 }
 
 async fn refund(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {

@@ -64,6 +64,9 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
         let (_, won) = app.store.pay_session(&paid, &event).await.or_500()?;
         if won {
             close_others(app, &attempt.id, &session.id).await?;
+            if app.settings.refund_payments_at_once {
+                refund_test_payment(app, &session.id).await?;
+            }
             app.wake_settler(clock::now_ms()).await;
             return Ok(());
         }
@@ -73,6 +76,44 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
         }
     }
     Err(ApiError::new(ErrorCode::Conflict, "the session kept changing; try again"))
+}
+
+/// What the gateway reported of a payment: its number, amount and currency, as far as the
+/// report carries them.
+pub struct Reported<'a> {
+    pub syssn: Option<&'a str>,
+    pub txamt: Option<u64>,
+    pub txcurrcd: Option<&'a str>,
+}
+
+/// Applies a payment the gateway reports (notification, query row, close answer): paid when
+/// amount and currency are the session's; otherwise `held`, never paid silently, and the
+/// merchant is told (`payment.held`).
+pub async fn payment_reported(app: &App<'_>, attempt: &AttemptRow, reported: &Reported<'_>) -> R<()> {
+    let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(gone)?;
+    let amount_differs = reported.txamt.is_some_and(|a| a != session.amount);
+    let currency_differs = reported.txcurrcd.is_some_and(|c| !c.eq_ignore_ascii_case(&session.currency));
+    if !(amount_differs || currency_differs) {
+        return attempt_paid(app, attempt, reported.syssn, clock::now_ms()).await;
+    }
+    worker::console_error!(
+        "payment {} reported for {:?} {:?}, the session is {} {}: held",
+        attempt.out_trade_no,
+        reported.txamt,
+        reported.txcurrcd,
+        session.amount,
+        session.currency
+    );
+    let mut view = app.store.session_view(&session).await.or_500()?;
+    for a in view.attempts.iter_mut().filter(|a| a.id == attempt.id) {
+        a.status = AttemptStatus::Held;
+    }
+    let mut event = outbox::new_event(app, EventType::PaymentHeld, view, None);
+    event.once_key = EventType::PaymentHeld.once_key(&attempt.id);
+    if app.store.hold_attempt(&attempt.id, reported.syssn, &event).await.or_500()? {
+        app.wake_settler(clock::now_ms()).await;
+    }
+    Ok(())
 }
 
 /// Closes a paid session's other open attempts at once, so a second QR code stops being
@@ -86,6 +127,37 @@ async fn close_others(app: &App<'_>, paid_attempt: &str, session_id: &str) -> R<
     }
     Ok(())
 }
+
+/// Refunds a paid session in full at once (QFPay's test environment: the guide asks that test
+/// payments be refunded immediately). The merchant sees the refund in the session and hears
+/// `refund.succeeded`, like any refund.
+async fn refund_test_payment(app: &App<'_>, session_id: &str) -> R<()> {
+    let Some(session) = app.store.session(session_id).await.or_500()? else { return Ok(()) };
+    let Some(attempt) = session.paid_attempt_id.as_deref() else { return Ok(()) };
+    let Some(attempt) = app.store.attempt(attempt).await.or_500()? else { return Ok(()) };
+    let id = ids::refund_id(&random::bytes());
+    let out_trade_no = ids::refund_out_trade_no(&random::bytes());
+    let txdtm = clock::txdtm_now();
+    let new = NewRefund {
+        id: &id,
+        session_id,
+        attempt_id: &attempt.id,
+        out_trade_no: &out_trade_no,
+        amount: session.amount.saturating_sub(session.amount_refunded),
+        reason: Some(TEST_REFUND_REASON),
+        txdtm: &txdtm,
+        created_at: clock::now_ms(),
+    };
+    if new.amount > 0 && app.store.reserve_refund(&new).await.or_500()? {
+        if let Some(refund) = app.store.refund(&id).await.or_500()? {
+            send_refund(app, &refund, &attempt).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why a test-environment payment was refunded.
+const TEST_REFUND_REASON: &str = "test environment: refunded at once (AUTO_REFUND_TEST_PAYMENTS)";
 
 /// A paid attempt that did not pay its session: refunded once, automatically, when configured.
 async fn double_payment(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<()> {
@@ -206,7 +278,9 @@ pub async fn apply_attempt_row(app: &App<'_>, attempt: &AttemptRow, row: Option<
     let respcd = row.respcd.as_ref().map(|r| r.code().to_owned());
     match row.status() {
         PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartlyRefunded => {
-            attempt_paid(app, attempt, row.syssn.as_deref(), now).await?
+            let reported =
+                Reported { syssn: row.syssn.as_deref(), txamt: row.txamt, txcurrcd: row.txcurrcd.as_deref() };
+            payment_reported(app, attempt, &reported).await?
         }
         PaymentStatus::Pending => {}
         PaymentStatus::Failed => {

@@ -19,8 +19,6 @@ pub enum ErrorCode {
     Unauthorized,
     /// 401 `bad_signature`: A gateway notification's `X-QF-SIGN` does not match its body.
     BadSignature,
-    /// 400 `amount_mismatch`: A gateway notification's amount differs from the payment's (it is logged and not applied).
-    AmountMismatch,
     /// 402 `payment_refused`: The gateway refused the payment; the shopper can choose another way to pay.
     PaymentRefused,
     /// 403 `origin_not_allowed`: The page's origin is not in `ALLOWED_ORIGINS`.
@@ -63,12 +61,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every error, in the README's order.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::PaymentPending,
         ErrorCode::InvalidField,
         ErrorCode::InvalidBody,
         ErrorCode::UnreadableBody,
-        ErrorCode::AmountMismatch,
         ErrorCode::Unauthorized,
         ErrorCode::BadSignature,
         ErrorCode::PaymentRefused,
@@ -101,7 +98,6 @@ impl ErrorCode {
             ErrorCode::UnreadableBody => 400,
             ErrorCode::Unauthorized => 401,
             ErrorCode::BadSignature => 401,
-            ErrorCode::AmountMismatch => 400,
             ErrorCode::PaymentRefused => 402,
             ErrorCode::OriginNotAllowed => 403,
             ErrorCode::NotFound => 404,
@@ -133,7 +129,6 @@ impl ErrorCode {
             ErrorCode::UnreadableBody => "unreadable_body",
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::BadSignature => "bad_signature",
-            ErrorCode::AmountMismatch => "amount_mismatch",
             ErrorCode::PaymentRefused => "payment_refused",
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::NotFound => "not_found",
@@ -167,9 +162,6 @@ impl ErrorCode {
             ErrorCode::UnreadableBody => "The request body could not be read.",
             ErrorCode::Unauthorized => "The bearer key (merchant API key or client secret) is missing or wrong.",
             ErrorCode::BadSignature => "A gateway notification's `X-QF-SIGN` does not match its body.",
-            ErrorCode::AmountMismatch => {
-                "A gateway notification's amount differs from the payment's (it is logged and not applied)."
-            }
             ErrorCode::PaymentRefused => "The gateway refused the payment; the shopper can choose another way to pay.",
             ErrorCode::OriginNotAllowed => "The page's origin is not in `ALLOWED_ORIGINS`.",
             ErrorCode::NotFound => "No such session, event or route.",

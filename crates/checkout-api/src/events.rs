@@ -41,11 +41,15 @@ pub enum EventType {
     /// `payment.duplicate_refunded` follows; with it off, refund it yourself.
     #[serde(rename = "payment.duplicate")]
     DuplicatePayment,
+    /// The gateway reported a payment for another amount or currency than the session's: it
+    /// is not counted as paid (the attempt is `held`); check it with QFPay.
+    #[serde(rename = "payment.held")]
+    PaymentHeld,
 }
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::SessionPaid,
         EventType::SessionExpired,
         EventType::SessionClosed,
@@ -54,6 +58,7 @@ impl EventType {
         EventType::RefundFailed,
         EventType::DuplicateRefunded,
         EventType::DuplicatePayment,
+        EventType::PaymentHeld,
     ];
 
     /// The name in JSON and in D1.
@@ -67,6 +72,7 @@ impl EventType {
             EventType::RefundFailed => "refund.failed",
             EventType::DuplicateRefunded => "payment.duplicate_refunded",
             EventType::DuplicatePayment => "payment.duplicate",
+            EventType::PaymentHeld => "payment.held",
         }
     }
 
@@ -84,6 +90,7 @@ impl EventType {
             EventType::SessionExpired | EventType::SessionClosed => "session.over",
             EventType::RefundSucceeded | EventType::DuplicateRefunded | EventType::RefundFailed => "refund.final",
             EventType::DuplicatePayment => "payment.duplicate",
+            EventType::PaymentHeld => "payment.held",
         };
         format!("{cause}:{subject}")
     }

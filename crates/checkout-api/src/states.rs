@@ -89,6 +89,9 @@ pub enum AttemptStatus {
     Closed,
     /// Its time ran out unpaid.
     Expired,
+    /// The gateway reports it paid, but for another amount or currency than the session's:
+    /// never counted as paid; the merchant checks it with QFPay (`payment.held`). Final.
+    Held,
 }
 
 /// What happened to an attempt.
@@ -104,6 +107,8 @@ pub enum AttemptEvent {
     Closed,
     /// Its time ran out unpaid.
     Expired,
+    /// The gateway reports a payment whose amount or currency differs from the session's.
+    Mismatch,
 }
 
 impl SessionStatus {
@@ -189,13 +194,14 @@ impl AttemptStatus {
             AttemptStatus::Failed => "failed",
             AttemptStatus::Closed => "closed",
             AttemptStatus::Expired => "expired",
+            AttemptStatus::Held => "held",
         }
     }
 
     /// Reads [`AttemptStatus::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
         use AttemptStatus::*;
-        [Creating, Pending, Paid, Failed, Closed, Expired].into_iter().find(|s| s.as_str() == text)
+        [Creating, Pending, Paid, Failed, Closed, Expired, Held].into_iter().find(|s| s.as_str() == text)
     }
 
     /// The statuses in which an attempt is open.
@@ -210,7 +216,7 @@ impl AttemptStatus {
     /// conditional UPDATE that applies it, so the database applies exactly these rules.
     pub fn sources(event: AttemptEvent) -> Vec<AttemptStatus> {
         use AttemptStatus::*;
-        [Creating, Pending, Paid, Failed, Closed, Expired].into_iter().filter(|s| s.on(event).is_some()).collect()
+        [Creating, Pending, Paid, Failed, Closed, Expired, Held].into_iter().filter(|s| s.on(event).is_some()).collect()
     }
 
     /// The state after `event`, or `None` when the event cannot change it (it is kept).
@@ -221,7 +227,9 @@ impl AttemptStatus {
         use AttemptEvent as E;
         use AttemptStatus as S;
         match (self, event) {
-            (S::Paid, _) => None,
+            (S::Paid | S::Held, _) => None,
+            // A wrong amount is news of money moving too, and wins like a payment does.
+            (_, E::Mismatch) => Some(S::Held),
             (_, E::Paid) => Some(S::Paid),
             (S::Creating, E::Created) => Some(S::Pending),
             (S::Creating | S::Pending, E::Failed) => Some(S::Failed),
@@ -286,6 +294,7 @@ mod tests {
             Just(AttemptStatus::Failed),
             Just(AttemptStatus::Closed),
             Just(AttemptStatus::Expired),
+            Just(AttemptStatus::Held),
         ]
     }
 
@@ -296,6 +305,7 @@ mod tests {
             Just(AttemptEvent::Failed),
             Just(AttemptEvent::Closed),
             Just(AttemptEvent::Expired),
+            Just(AttemptEvent::Mismatch),
         ]
     }
 
@@ -332,6 +342,13 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_amount_is_held_never_paid() {
+        assert_eq!(AttemptStatus::Pending.on(AttemptEvent::Mismatch), Some(AttemptStatus::Held));
+        assert_eq!(AttemptStatus::Held.on(AttemptEvent::Paid), None, "held is final");
+        assert_eq!(AttemptStatus::Paid.on(AttemptEvent::Mismatch), None, "paid is final");
+    }
+
+    #[test]
     fn refunds_end_once() {
         assert_eq!(RefundStatus::Pending.on(RefundEvent::Succeeded), Some(RefundStatus::Succeeded));
         assert_eq!(RefundStatus::Pending.on(RefundEvent::Failed), Some(RefundStatus::Failed));
@@ -355,6 +372,7 @@ mod tests {
             AttemptStatus::Failed,
             AttemptStatus::Closed,
             AttemptStatus::Expired,
+            AttemptStatus::Held,
         ] {
             assert_eq!(AttemptStatus::parse(s.as_str()), Some(s));
         }
@@ -380,19 +398,22 @@ mod tests {
         }
 
         #[test]
-        fn any_paid_event_ends_paid(start in status(), before in proptest::collection::vec(event(), 0..6), after in proptest::collection::vec(event(), 0..6)) {
+        fn any_paid_event_ends_paid_unless_a_wrong_amount_came_first(start in status(), before in proptest::collection::vec(event(), 0..6), after in proptest::collection::vec(event(), 0..6)) {
+            let first_money_news = before.iter().find(|e| matches!(e, AttemptEvent::Paid | AttemptEvent::Mismatch));
+            let held_first = start == AttemptStatus::Held
+                || (start != AttemptStatus::Paid && first_money_news == Some(&AttemptEvent::Mismatch));
             let mut s = start;
             for e in before.into_iter().chain([AttemptEvent::Paid]).chain(after) {
                 s = s.on(e).unwrap_or(s);
             }
-            prop_assert_eq!(s, AttemptStatus::Paid);
+            prop_assert_eq!(s, if held_first { AttemptStatus::Held } else { AttemptStatus::Paid });
         }
 
         #[test]
         fn closed_states_only_open_again_by_payment(start in status(), e in event()) {
             if let Some(next) = start.on(e) {
                 if !start.is_open() {
-                    prop_assert_eq!(next, AttemptStatus::Paid);
+                    prop_assert!(matches!(next, AttemptStatus::Paid | AttemptStatus::Held));
                 }
             }
         }

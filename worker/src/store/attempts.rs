@@ -82,6 +82,23 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// Holds an attempt the gateway reported paid for another amount or currency, with its
+    /// event, in one transaction. True if this call held it.
+    pub async fn hold_attempt(&self, id: &str, syssn: Option<&str>, event: &super::NewEvent) -> Result<bool> {
+        let from = quoted(&AttemptStatus::sources(AttemptEvent::Mismatch), AttemptStatus::as_str);
+        let held = AttemptStatus::Held.as_str();
+        let statements = vec![
+            self.stmt(
+                &format!(
+                    "UPDATE attempts SET status = ?1, syssn = COALESCE(?2, syssn), next_check_at = NULL WHERE id = ?3 AND status IN ({from})"
+                ),
+                &[s(held), text(syssn), s(id)],
+            )?,
+            self.event_stmt(event, "SELECT 1 FROM attempts WHERE id = ?9 AND status = ?10", &[s(id), s(held)])?,
+        ];
+        Ok(self.batch(statements).await?[0] == 1)
+    }
+
     /// The gateway answered the payment "still confirming" (`code`): the attempt stays open
     /// (still `creating`, with no QR code) and is queried at `query_at`.
     pub async fn attempt_pending(&self, id: &str, code: &str, query_at: u64) -> Result<()> {
