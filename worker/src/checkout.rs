@@ -128,7 +128,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
                 // The session was closed while the gateway created the order (its close found
                 // no order yet): close the order now, so no shopper can pay it. If that close
                 // fails, the settler's reconciliation still finds a payment of it.
-                settle::send_close(app, session.amount, &out_trade_no).await?;
+                settle::send_close(app, session.amount, &out_trade_no, &option.pay_type).await?;
                 return Err(session_over());
             }
             ok_json(

@@ -26,6 +26,7 @@ mod settle;
 mod settler;
 mod store;
 mod sweep;
+mod till;
 mod webhooks;
 
 pub use gate::UpstreamGate;
@@ -82,6 +83,7 @@ async fn route(
         (Method::Get, ["v1", "sessions", id]) => merchant::get_session(&app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "refunds"]) => merchant::create_refund(&app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "close"]) => merchant::close_session(&app, req, id).await,
+        (Method::Post, ["v1", "sessions", id, "charge"]) => till::charge(&app, req, id).await,
         (Method::Get, ["v1", "events"]) => feed::list(&app, req).await,
         (Method::Get, ["v1", "events", id]) => feed::get(&app, req, id).await,
         (Method::Post, ["v1", "events", id, "resend"]) => feed::resend(&app, req, id).await,

@@ -26,7 +26,7 @@ pub fn authorize(app: &App<'_>, req: &Request) -> Result<(), ApiError> {
 
 /// Runs `work` (which answers a status and a JSON text) at most once per `Idempotency-Key`:
 /// the same key with the same body gets the stored answer; with another body, 409.
-async fn idempotent<'a, F, Fut>(app: &'a App<'a>, req: &Request, scope: &str, body: &[u8], work: F) -> Answer
+pub async fn idempotent<'a, F, Fut>(app: &'a App<'a>, req: &Request, scope: &str, body: &[u8], work: F) -> Answer
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(u16, String), ApiError>>,
@@ -131,7 +131,7 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
     Ok((201, serde_json::to_string(&view).unwrap_or_default()))
 }
 
-async fn load(app: &App<'_>, id: &str) -> Result<crate::store::SessionRow, ApiError> {
+pub async fn load(app: &App<'_>, id: &str) -> Result<crate::store::SessionRow, ApiError> {
     app.ctx.note_session(id);
     let row = app
         .store

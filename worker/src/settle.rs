@@ -10,8 +10,8 @@ use checkout_api::{
     ids, upstream, ApiError, AttemptEvent, AttemptStatus, ErrorCode, PaidHow, RefundEvent, SessionStatus,
 };
 use qfpay::{
-    CloseRequest, GatewayRequest, OrderChangeAnswer, OrderRef, PaymentStatus, QueryRow, RefundRequest, RespClass,
-    RespCode,
+    CloseRequest, GatewayRequest, OrderChangeAnswer, OrderRef, PaymentStatus, QueryAnswer, QueryRequest, QueryRow,
+    RefundRequest, RespClass, RespCode, ReversalRequest, Txdtm,
 };
 
 use crate::app::{App, OrInternal};
@@ -344,17 +344,10 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
         return Ok(if attempt.status() == AttemptStatus::Paid { CloseOutcome::Paid } else { CloseOutcome::Confirmed });
     }
     let now = clock::now_ms();
-    let answer = send_close(app, session.amount, &attempt.out_trade_no).await?;
+    let answer = send_close(app, session.amount, &attempt.out_trade_no, &attempt.pay_type).await?;
     match answer {
         Outcome::Answer(a) if a.outcome.respcd.is(RespCode::ALREADY_PAID) => {
-            let query = qfpay::QueryRequest::by_out_trade_no(
-                attempt.out_trade_no.clone(),
-                &qfpay::Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?,
-            );
-            let signed = query.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-            if let Outcome::Answer(q) =
-                app.gateway().call(&signed, qfpay::QueryAnswer::parse, |a| &a.outcome.respcd).await
-            {
+            if let Some(q) = query_order(app, &attempt.out_trade_no).await? {
                 apply_attempt_row(app, attempt, q.payment(&attempt.out_trade_no)).await?;
             }
             let paid =
@@ -384,16 +377,37 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
     }
 }
 
-/// Sends a close for an order at the gateway and returns what it said.
-pub async fn send_close(app: &App<'_>, amount: u64, out_trade_no: &str) -> R<Outcome<OrderChangeAnswer>> {
-    let request = CloseRequest(OrderRef {
+/// Ends an order at the gateway and returns what it said: a close for a QR or wallet-page
+/// order, a reversal for a CPM charge (spec: close ends an unpaid MPM order, reversal undoes a
+/// CPM payment, so a till that gave up never leaves the shopper charged).
+pub async fn send_close(app: &App<'_>, amount: u64, out_trade_no: &str, pay_type: &str) -> R<Outcome<OrderChangeAnswer>> {
+    let order = OrderRef {
         out_trade_no: Some(out_trade_no.to_owned()),
         txamt: amount,
         txdtm: clock::txdtm_now(),
         ..Default::default()
-    });
-    let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
+    };
+    let cpm = qfpay::tables::pay_type(pay_type).is_some_and(|p| p.mode == qfpay::tables::PayMode::Cpm);
+    let signed = if cpm {
+        ReversalRequest(order).sign(&app.settings.gateway.credentials)
+    } else {
+        CloseRequest(order).sign(&app.settings.gateway.credentials)
+    }
+    .map_err(ApiError::from)?;
     Ok(app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await)
+}
+
+/// One query for an order by its number; `None` when no answer came.
+pub async fn query_order(app: &App<'_>, out_trade_no: &str) -> R<Option<QueryAnswer>> {
+    let query = QueryRequest::by_out_trade_no(
+        out_trade_no.to_owned(),
+        &Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?,
+    );
+    let signed = query.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
+    Ok(match app.gateway().call(&signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
+        Outcome::Answer(answer) if answer.outcome.respcd.is_success() => Some(answer),
+        _ => None,
+    })
 }
 
 /// Ends a closing session (`expired` or `closed`, as its reason says) with its event, if the

@@ -15,5 +15,5 @@ pub mod views;
 
 pub use error::{ApiError, ErrorCode};
 pub use pay_options::{fitting_pay_types, PayOption};
-pub use session::{CreateRefund, CreateSession, NewSession, PayRequest};
+pub use session::{ChargeRequest, CreateRefund, CreateSession, NewSession, PayRequest};
 pub use states::{AttemptEvent, AttemptStatus, CloseReason, PaidHow, RefundEvent, RefundStatus, SessionStatus};

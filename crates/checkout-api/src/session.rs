@@ -155,6 +155,39 @@ pub struct PayRequest {
     pub pay_type: String,
 }
 
+/// `POST /v1/sessions/{id}/charge`, from a shop's till: charge the shopper's wallet code
+/// (CPM) for the session.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeRequest {
+    /// The code the till scanned from the shopper's wallet (1-128 letters or digits).
+    pub auth_code: String,
+    /// The wallet's CPM pay type, e.g. `800208` (WeChat Pay CPM); it must accept the session's
+    /// currency and amount.
+    pub pay_type: String,
+}
+
+impl ChargeRequest {
+    /// Checks both fields against the session's currency and amount.
+    pub fn validate(&self, currency: &str, amount: u64) -> Result<(), ApiError> {
+        let code_ok = (1..=128).contains(&self.auth_code.len()) && self.auth_code.chars().all(|c| c.is_ascii_alphanumeric());
+        if !code_ok {
+            return Err(ApiError::field("auth_code", "must be the scanned wallet code: 1 to 128 letters or digits"));
+        }
+        let Some(info) = qfpay::tables::pay_type(&self.pay_type) else {
+            return Err(ApiError::field("pay_type", "is not a pay type of the guide's table"));
+        };
+        if info.mode != qfpay::tables::PayMode::Cpm {
+            return Err(ApiError::field("pay_type", format!("{} ({}) is not a CPM (scan the shopper's code) pay type", info.code, info.name_en)));
+        }
+        let floor_ok = info.min_amount.is_none_or(|f| f.currency != currency || amount > f.more_than);
+        if !info.accepts_currency(currency) || !floor_ok {
+            return Err(ApiError::field("pay_type", format!("{} does not accept this session's currency and amount", info.code)));
+        }
+        Ok(())
+    }
+}
+
 /// `POST /v1/sessions/{id}/refunds`, from the merchant's server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

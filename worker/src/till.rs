@@ -1,0 +1,145 @@
+//! In-store payments through the same worker: a shop's till scans the shopper's wallet code
+//! and calls `POST /v1/sessions/{id}/charge {auth_code, pay_type}` with the merchant key
+//! (`Idempotency-Key` honoured). The worker signs the CPM payment and answers at once when it
+//! is final. While the shopper confirms in the wallet (`1143`/`1145`) it queries every few
+//! seconds, up to a limit, then answers `202` with the session to poll. An outcome still unknown
+//! at the attempt's end (a minute and a half) is reversed by the settler, so no shopper is
+//! charged for a sale the till abandoned.
+
+use checkout_api::session::parse_json;
+use checkout_api::{ids, ApiError, AttemptEvent, AttemptStatus, ChargeRequest, ErrorCode, SessionStatus};
+use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest, RespClass};
+use worker::Request;
+
+use crate::app::{Answer, App, OrInternal};
+use crate::clock;
+use crate::gateway::{sleep, Outcome};
+use crate::http;
+use crate::merchant::{authorize, idempotent, load};
+use crate::random;
+use crate::settle::{self, Reported};
+use crate::store::{AttemptRow, NewAttempt};
+
+/// How long the request waits for the shopper's confirmation before answering `202` (ms).
+const WAIT_MS: u64 = 20_000;
+/// The gap between two queries while waiting (the guide: ask again in 3-5 s).
+const QUERY_EVERY_MS: u64 = 3_000;
+/// When an unconfirmed charge is reversed, after it started (ms).
+const REVERSE_AFTER_MS: u64 = 90_000;
+
+type R<T> = std::result::Result<T, ApiError>;
+
+/// `POST /v1/sessions/{id}/charge`.
+pub async fn charge(app: &App<'_>, mut req: Request, id: &str) -> Answer {
+    authorize(app, &req)?;
+    let body = http::json_body(&mut req).await?;
+    idempotent(app, &req, &format!("charge:{id}"), &body, || charge_inner(app, id, &body)).await
+}
+
+async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> {
+    let request = parse_json::<ChargeRequest>(body)?;
+    let session = load(app, id).await?;
+    if !session.status().accepts_attempts() {
+        return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));
+    }
+    request.validate(&session.currency, session.amount)?;
+    for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
+        if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
+            return Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid"));
+        }
+    }
+    let attempt = record_attempt(app, id, &request.pay_type).await?;
+    // From here on the charge exists: whatever happens is the answer stored under the key.
+    Ok(match send_and_wait(app, &attempt, &request, session.amount, &session.currency).await {
+        Ok(()) => answer(app, id).await?,
+        Err(e) => (e.status, e.body()),
+    })
+}
+
+/// Records the CPM attempt before the gateway hears of it; the settler reverses it at its end
+/// if it is still open.
+async fn record_attempt(app: &App<'_>, session_id: &str, pay_type: &str) -> R<AttemptRow> {
+    let now = clock::now_ms();
+    let attempt_id = ids::attempt_id(&random::bytes());
+    let out_trade_no = ids::payment_out_trade_no(&random::bytes());
+    let new = NewAttempt {
+        id: &attempt_id,
+        session_id,
+        out_trade_no: &out_trade_no,
+        pay_type,
+        created_at: now,
+        expires_at: now + REVERSE_AFTER_MS,
+        next_check_at: now + QUERY_EVERY_MS,
+    };
+    if !app.store.insert_attempt(&new).await.or_500()? {
+        return Err(ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the charge was starting"));
+    }
+    app.wake_settler(now + REVERSE_AFTER_MS).await;
+    app.store.attempt(&attempt_id).await.or_500()?.ok_or_else(|| ApiError::new(ErrorCode::InternalError, "attempt not stored"))
+}
+
+/// Sends the CPM payment and, while its outcome is pending or unknown, queries it until it is
+/// final or the wait is over.
+async fn send_and_wait(app: &App<'_>, attempt: &AttemptRow, request: &ChargeRequest, amount: u64, currency: &str) -> R<()> {
+    let payment = PaymentRequest {
+        txamt: amount,
+        txcurrcd: currency.to_owned(),
+        pay_type: request.pay_type.clone(),
+        out_trade_no: attempt.out_trade_no.clone(),
+        txdtm: clock::txdtm_now(),
+        auth_code: Some(request.auth_code.clone()),
+        notify_url: Some(format!("{}/v1/qfpay/notify", app.settings.public_url)),
+        ..Default::default()
+    };
+    let signed = payment.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
+    match app.gateway().call(&signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
+        Outcome::Answer(a) if a.outcome.respcd.is_success() => {
+            let reported = Reported { syssn: a.syssn.as_deref(), txamt: a.txamt, txcurrcd: a.txcurrcd.as_deref() };
+            return settle::payment_reported(app, attempt, &reported).await;
+        }
+        Outcome::Answer(a) if a.outcome.respcd.class() == RespClass::PendingAskAgain => {
+            let code = a.outcome.respcd.code().to_owned();
+            app.store.attempt_pending(&attempt.id, &code, clock::now_ms() + QUERY_EVERY_MS).await.or_500()?;
+        }
+        Outcome::Answer(a) => {
+            let code = a.outcome.respcd.code().to_owned();
+            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, Some(&code)).await.or_500()?;
+            let reason = a.outcome.respcd.info().map_or("refused by the payment gateway", |i| i.text_en);
+            return Err(ApiError::new(ErrorCode::PaymentRefused, format!("{reason} (respcd {code})")));
+        }
+        Outcome::Unknown(why) => {
+            worker::console_error!("charge {}: no gateway answer ({why}); asking by query", attempt.out_trade_no);
+        }
+    }
+    wait_for_outcome(app, attempt).await
+}
+
+/// Queries the charge every few seconds until it is final or the wait is over.
+async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
+    let started = clock::now_ms();
+    while clock::now_ms() < started + WAIT_MS {
+        sleep(QUERY_EVERY_MS).await;
+        if let Some(answer) = settle::query_order(app, &attempt.out_trade_no).await? {
+            settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;
+        }
+        let now = app.store.attempt(&attempt.id).await.or_500()?;
+        match now.as_ref().map(AttemptRow::status) {
+            Some(AttemptStatus::Failed) => {
+                let code = now.and_then(|a| a.respcd).unwrap_or_default();
+                return Err(ApiError::new(ErrorCode::PaymentRefused, format!("the wallet refused it (respcd {code})")));
+            }
+            Some(status) if !status.is_open() => return Ok(()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The session as it stands: `200` when paid, `202` while the charge is still unconfirmed
+/// (poll `GET /v1/sessions/{id}`; the webhook tells the outcome).
+async fn answer(app: &App<'_>, id: &str) -> R<(u16, String)> {
+    let row = app.store.session(id).await.or_500()?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no session with this id"))?;
+    let status = if row.status() == SessionStatus::Paid { 200 } else { 202 };
+    let view = app.store.session_view(&row).await.or_500()?;
+    Ok((status, serde_json::to_string(&view).unwrap_or_default()))
+}
