@@ -35,6 +35,8 @@ pub struct Options {
     pub omit_setting: Option<&'static str>,
     /// Where the worker delivers webhooks (signed with [`receiver::WEBHOOK_SECRET`]).
     pub webhook_url: Option<String>,
+    /// More worker settings, `NAME=value` each.
+    pub extra_settings: Vec<String>,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             query_after_seconds: 2,
             omit_setting: None,
             webhook_url: None,
+            extra_settings: Vec::new(),
         }
     }
 }
@@ -136,6 +139,7 @@ impl Stack {
             Some(url) => format!("{settings}WEBHOOK_URL={url}\nWEBHOOK_SECRET={}\n", receiver::WEBHOOK_SECRET),
             None => settings,
         };
+        let settings = options.extra_settings.iter().fold(settings, |all, line| format!("{all}{line}\n"));
         let omitted = options.omit_setting.map(|name| format!("{name}="));
         let kept: Vec<&str> =
             settings.lines().filter(|l| omitted.as_ref().is_none_or(|o| !l.starts_with(o.as_str()))).collect();

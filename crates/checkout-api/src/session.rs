@@ -170,7 +170,8 @@ pub struct ChargeRequest {
 impl ChargeRequest {
     /// Checks both fields against the session's currency and amount.
     pub fn validate(&self, currency: &str, amount: u64) -> Result<(), ApiError> {
-        let code_ok = (1..=128).contains(&self.auth_code.len()) && self.auth_code.chars().all(|c| c.is_ascii_alphanumeric());
+        let code_ok =
+            (1..=128).contains(&self.auth_code.len()) && self.auth_code.chars().all(|c| c.is_ascii_alphanumeric());
         if !code_ok {
             return Err(ApiError::field("auth_code", "must be the scanned wallet code: 1 to 128 letters or digits"));
         }
@@ -178,11 +179,17 @@ impl ChargeRequest {
             return Err(ApiError::field("pay_type", "is not a pay type of the guide's table"));
         };
         if info.mode != qfpay::tables::PayMode::Cpm {
-            return Err(ApiError::field("pay_type", format!("{} ({}) is not a CPM (scan the shopper's code) pay type", info.code, info.name_en)));
+            return Err(ApiError::field(
+                "pay_type",
+                format!("{} ({}) is not a CPM (scan the shopper's code) pay type", info.code, info.name_en),
+            ));
         }
         let floor_ok = info.min_amount.is_none_or(|f| f.currency != currency || amount > f.more_than);
         if !info.accepts_currency(currency) || !floor_ok {
-            return Err(ApiError::field("pay_type", format!("{} does not accept this session's currency and amount", info.code)));
+            return Err(ApiError::field(
+                "pay_type",
+                format!("{} does not accept this session's currency and amount", info.code),
+            ));
         }
         Ok(())
     }

@@ -40,7 +40,20 @@ fn production_sources() -> Vec<(PathBuf, String)> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         name != "tests.rs" && !path.ends_with("tables/respcd.rs") && !path.ends_with("checkout-api/src/error.rs")
     });
-    out.into_iter().map(|(p, text)| (p, text.split("#[cfg(test)]").next().unwrap_or_default().to_owned())).collect()
+    out.into_iter().map(|(p, text)| (p, without_tests(&text))).collect()
+}
+
+/// The text up to its first test-only item (`#[cfg(test)]`, `#[cfg(all(test, ...))]`).
+fn without_tests(text: &str) -> String {
+    let mut kept = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("#[cfg(") && trimmed.contains("test") {
+            break;
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
 }
 
 fn collect(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
@@ -89,4 +102,5 @@ fn no_gateway_code_or_error_code_is_written_outside_its_table() {
 fn the_scan_can_fail() {
     assert_eq!(literals(r#"x == "1260" || y("already_paid")"#), vec!["1260", "already_paid"]);
     assert!(RESP_CODES.iter().any(|r| r.code == "1260") && ErrorCode::parse("already_paid").is_some());
+    assert_eq!(without_tests("a\n#[cfg(all(test, not(x)))]\nb"), "a");
 }

@@ -4,22 +4,23 @@
 //! [`mount`]; frameworks can call `mount(element, options)` themselves and `destroy()` the
 //! returned handle. The widget talks only to the worker, never to QFPay, and never sees a key.
 //!
-//! Pure parts, tested natively: [`format`] (amounts, countdowns), [`i18n`] (en, zh-HK, zh-CN),
-//! [`poll`] (when to ask for the status), [`qr`] (the QR matrix with its quiet zone). The
-//! browser parts: [`widget`] (screens, events, timers, listeners), `api` (fetch), `dom`, `style`.
+//! Pure parts, tested natively: [`format`](mod@format) (amounts, countdowns), [`i18n`] (en, zh-HK, zh-CN),
+//! [`poll`] (when to ask for the status, and what its answer means), [`qr`] (the QR matrix
+//! with its quiet zone), [`read`] (the worker's JSON into checkout-api's types, checked against
+//! serde in the tests). The browser parts: `widget` (mounting and the handle; its `screens`;
+//! its `flow` from loading to polling), `api` (fetch), `dom`, `style`.
 #![forbid(unsafe_code)]
 
 pub mod format;
 pub mod i18n;
 pub mod poll;
 pub mod qr;
+pub mod read;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod dom;
-#[cfg(target_arch = "wasm32")]
-mod read;
 #[cfg(target_arch = "wasm32")]
 mod style;
 #[cfg(target_arch = "wasm32")]

@@ -1,9 +1,13 @@
-//! When to ask the worker for the status: a pure state machine, time in, action out.
+//! Polling the worker for the status, pure: when to ask ([`Poller`], a state machine, time in,
+//! action out) and what an answer means ([`decide`], a status answer in, a [`Decision`] out).
 //!
 //! One request in flight at a time; the first check at once when the QR shows; then every
 //! 2 s for the first minute and every 10 s after; errors back off (4 s, 8 s, ... at most 30 s);
 //! nothing while the tab is hidden, and a check at once when it is visible again; nothing ever
 //! after a final state, expiry or removal.
+
+use checkout_api::views::StatusView;
+use checkout_api::{AttemptStatus, SessionStatus};
 
 /// Milliseconds between checks during the first minute.
 pub const FAST_MS: f64 = 2_000.0;
@@ -97,9 +101,57 @@ impl Poller {
     }
 }
 
+/// What a status answer means for the attempt on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// The session is paid.
+    Paid,
+    /// The session is over without this attempt's payment (expired, or closed by the merchant).
+    SessionOver,
+    /// The attempt did not pay: the gateway refused it, the shopper declined it, or it is held
+    /// (the gateway reported another amount).
+    Failed,
+    /// The attempt's time ran out unpaid.
+    Expired,
+    /// The last check before saying "expired" got no answer, so nothing can be said.
+    Error,
+    /// Nothing is settled: tell the poller (`answered`: whether an answer came) and go on.
+    KeepPolling {
+        /// False when the request failed or its answer did not read.
+        answered: bool,
+    },
+}
+
+/// What `answer` (`None`: no readable answer) means. A `final_check` is the one asked when the
+/// QR code's countdown ends (or the worker refused a new attempt): then an attempt still
+/// waiting for the shopper is over, and there is no next check to wait for.
+pub fn decide(answer: Option<&StatusView>, final_check: bool) -> Decision {
+    let Some(view) = answer else {
+        return if final_check { Decision::Error } else { Decision::KeepPolling { answered: false } };
+    };
+    let waiting = if final_check { Decision::Expired } else { Decision::KeepPolling { answered: true } };
+    match (view.status, view.attempt.as_ref().map(|a| a.status)) {
+        (SessionStatus::Paid, _) => Decision::Paid,
+        (SessionStatus::Expired | SessionStatus::Closed, _) => Decision::SessionOver,
+        // Closing: over, but a QR code shown before may still be paid until the gateway
+        // confirms the attempt closed; so it is over only once the attempt is no longer open.
+        (SessionStatus::Closing, Some(attempt)) if !attempt.is_open() => Decision::SessionOver,
+        (SessionStatus::Closing, _) => waiting,
+        // Held: the gateway reported another amount; not paid, and the merchant checks it.
+        (SessionStatus::Open, Some(AttemptStatus::Failed | AttemptStatus::Held)) => Decision::Failed,
+        (SessionStatus::Open, Some(AttemptStatus::Expired | AttemptStatus::Closed)) => Decision::Expired,
+        // A paid attempt pays its session in the same write, so an open session with one is a
+        // moment the next answer resolves.
+        (SessionStatus::Open, None | Some(AttemptStatus::Creating | AttemptStatus::Pending | AttemptStatus::Paid)) => {
+            waiting
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use checkout_api::views::AttemptView;
 
     /// Runs the machine against a worker that answers instantly, counting fetches.
     fn fetch_times(until: f64) -> Vec<f64> {
@@ -171,5 +223,106 @@ mod tests {
         assert_eq!(p.tick(0.0), Action::Stop);
         assert_eq!(p.on_visibility(1.0, false), Action::Stop);
         assert_eq!(p.on_response(2.0, true), Action::Stop);
+    }
+
+    /// Every attempt a status answer can carry: none, or one in each status.
+    fn every_attempt() -> [Option<AttemptStatus>; 8] {
+        use AttemptStatus::*;
+        [None, Some(Creating), Some(Pending), Some(Paid), Some(Failed), Some(Closed), Some(Expired), Some(Held)]
+    }
+
+    fn answer(session: SessionStatus, attempt: Option<AttemptStatus>) -> StatusView {
+        StatusView {
+            status: session,
+            attempt: attempt.map(|status| AttemptView {
+                id: "pa_1".into(),
+                pay_type: "800201".into(),
+                status,
+                out_trade_no: "QCP1".into(),
+                syssn: None,
+                qrcode: None,
+                redirect_url: None,
+                respcd: None,
+                created_at: 0,
+                expires_at: 0,
+                paid_at: None,
+            }),
+            paid_at: None,
+            expires_at: 0,
+        }
+    }
+
+    /// The decision for every attempt with `session`, on a scheduled and on a final check.
+    fn decisions(session: SessionStatus) -> Vec<(Option<AttemptStatus>, bool, Decision)> {
+        let mut all = Vec::new();
+        for attempt in every_attempt() {
+            for final_check in [false, true] {
+                all.push((attempt, final_check, decide(Some(&answer(session, attempt)), final_check)));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn no_answer_backs_off_or_is_an_error_at_the_end() {
+        assert_eq!(decide(None, false), Decision::KeepPolling { answered: false });
+        assert_eq!(decide(None, true), Decision::Error);
+    }
+
+    #[test]
+    fn a_paid_session_is_paid_whatever_the_attempt() {
+        for (attempt, final_check, decision) in decisions(SessionStatus::Paid) {
+            assert_eq!(decision, Decision::Paid, "{attempt:?}, final {final_check}");
+        }
+    }
+
+    #[test]
+    fn an_expired_or_closed_session_is_over_whatever_the_attempt() {
+        for session in [SessionStatus::Expired, SessionStatus::Closed] {
+            for (attempt, final_check, decision) in decisions(session) {
+                assert_eq!(decision, Decision::SessionOver, "{session:?}, {attempt:?}, final {final_check}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_closing_session_is_over_once_its_attempt_is_not_open() {
+        for (attempt, final_check, decision) in decisions(SessionStatus::Closing) {
+            let expected = match attempt {
+                Some(status) if !status.is_open() => Decision::SessionOver,
+                // Still open at the gateway: the shown QR code may yet be paid.
+                _ if final_check => Decision::Expired,
+                _ => Decision::KeepPolling { answered: true },
+            };
+            assert_eq!(decision, expected, "{attempt:?}, final {final_check}");
+        }
+        let pending = answer(SessionStatus::Closing, Some(AttemptStatus::Pending));
+        assert_eq!(decide(Some(&pending), false), Decision::KeepPolling { answered: true });
+        let closed = answer(SessionStatus::Closing, Some(AttemptStatus::Closed));
+        assert_eq!(decide(Some(&closed), false), Decision::SessionOver);
+    }
+
+    #[test]
+    fn an_open_session_follows_its_attempt() {
+        use AttemptStatus::*;
+        for (attempt, final_check, decision) in decisions(SessionStatus::Open) {
+            let expected = match attempt {
+                Some(Failed | Held) => Decision::Failed,
+                Some(Expired | Closed) => Decision::Expired,
+                None | Some(Creating | Pending | Paid) if final_check => Decision::Expired,
+                None | Some(Creating | Pending | Paid) => Decision::KeepPolling { answered: true },
+            };
+            assert_eq!(decision, expected, "{attempt:?}, final {final_check}");
+        }
+    }
+
+    #[test]
+    fn a_final_check_never_keeps_polling() {
+        for session in SessionStatus::ALL {
+            for attempt in every_attempt() {
+                let decision = decide(Some(&answer(session, attempt)), true);
+                assert!(!matches!(decision, Decision::KeepPolling { .. }), "{session:?}, {attempt:?}");
+            }
+        }
     }
 }

@@ -145,3 +145,50 @@ async fn destroying_stops_the_polling() {
     assert_eq!(counter("status"), before, "no status request after destroy()");
     assert!(el.shadow_root().unwrap().query_selector("svg").unwrap().is_none(), "the content is gone");
 }
+
+/// The readers on the browser's own parsed JSON (the native tests check them on serde's).
+#[wasm_bindgen_test]
+fn the_browser_json_reads_into_the_views() {
+    use checkout_api::pay_options::PayHow;
+    use checkout_api::{AttemptStatus, SessionStatus};
+    use qfpay_checkout::read;
+    let parse = |text: &str| js_sys::JSON::parse(text).unwrap();
+    let status = read::status(&parse(
+        r#"{"status":"closing","expires_at":1700001800000,"paid_at":1700000100000,
+            "attempt":{"id":"pa_1","pay_type":"800201","status":"pending","out_trade_no":"QCP1",
+            "qrcode":"weixin://x","created_at":1700000000000,"expires_at":1700000900000}}"#,
+    ))
+    .expect("a status answer");
+    assert_eq!(
+        (status.status, status.paid_at, status.expires_at),
+        (SessionStatus::Closing, Some(1_700_000_100_000), 1_700_001_800_000)
+    );
+    let attempt = status.attempt.expect("its attempt");
+    assert_eq!(
+        (attempt.status, attempt.qrcode.as_deref(), attempt.syssn),
+        (AttemptStatus::Pending, Some("weixin://x"), None)
+    );
+    assert_eq!(
+        read::status(&parse(r#"{"status":"open","expires_at":1,"attempt":null}"#)).map(|s| s.attempt),
+        Some(None)
+    );
+    let checkout = read::checkout(&parse(
+        r#"{"id":"cs_1","status":"open","amount":3800,"currency":"HKD","currency_exponent":2,"goods_name":"Tea",
+            "merchant_name":"Shop","expires_at":1,"pay_types":[{"pay_type":"801512","wallet":"Alipay HK",
+            "how":"redirect","name_en":"Alipay HK WAP","name_zh":"支付寶香港 WAP"}]}"#,
+    ))
+    .expect("a checkout");
+    assert_eq!(checkout.pay_types.len(), 1);
+    assert_eq!(checkout.pay_types[0].how, PayHow::Redirect);
+    assert_eq!(checkout.attempt, None);
+    for pay_types in [r#""pay_types":{}"#, r#""pay_types":"800201""#, r#""unrelated":[]"#] {
+        let text = format!(
+            r#"{{"id":"cs_1","status":"open","amount":1,"currency":"HKD","currency_exponent":2,"goods_name":"Tea","expires_at":1,{pay_types}}}"#
+        );
+        assert_eq!(read::checkout(&parse(&text)), None, "{pay_types}");
+    }
+    let answer = read::pay_answer(&parse(r#"{"attempt_id":"pa_1","pay_type":"800201","expires_at":9007199254740991}"#));
+    assert_eq!(answer.map(|a| (a.qrcode, a.redirect_url, a.expires_at)), Some((None, None, 9_007_199_254_740_991)));
+    assert_eq!(read::pay_answer(&parse(r#"{"attempt_id":"pa_1","pay_type":"800201","expires_at":1.5}"#)), None);
+    assert_eq!(read::pay_answer(&JsValue::UNDEFINED), None);
+}

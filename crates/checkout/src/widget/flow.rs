@@ -1,0 +1,249 @@
+//! The flow of a checkout: load the session, start an attempt when the shopper chooses a pay
+//! type, then poll its status until [`poll::decide`] settles it, and show each step's screen.
+//!
+//! Requests do not hold the widget's state while they wait: the widget may be destroyed, or
+//! the shopper may choose again, before an answer comes. Each attempt has a generation number,
+//! and an answer for an older one is dropped.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use checkout_api::views::PayAnswer;
+use checkout_api::{ErrorCode, SessionStatus};
+use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::JsValue;
+
+use super::screens::{show_choices, show_message, show_outcome, show_qr, Outcome};
+use super::{emit, now, Attempt, Inner, Shared};
+use crate::api::{self, CallError};
+use crate::dom;
+use crate::i18n::Text;
+use crate::poll::{self, Action, Decision, Poller, TIMEOUT_MS};
+use crate::read;
+
+/// A User Timing mark, for the page's (and the benchmarks') performance measurements.
+fn mark(name: &str) {
+    if let Some(perf) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = perf.mark(name);
+    }
+}
+
+fn url(inner: &Inner, suffix: &str) -> String {
+    format!("{}/v1/checkout/{}{suffix}", inner.options.endpoint.trim_end_matches('/'), inner.options.session)
+}
+
+/// Sends one request to the session's `suffix` path. `None` when the widget was dropped or
+/// destroyed before the answer came (then nothing is left to act on it).
+async fn ask(
+    weak: &Weak<RefCell<Inner>>,
+    method: &str,
+    suffix: &str,
+    body: Option<String>,
+) -> Option<(Shared, Result<JsValue, CallError>)> {
+    let (address, secret) = {
+        let shared = weak.upgrade()?;
+        let inner = shared.borrow();
+        (url(&inner, suffix), inner.options.secret.clone())
+    };
+    let result = api::call(method, &address, &secret, body, TIMEOUT_MS as u32).await;
+    let shared = weak.upgrade()?;
+    if shared.borrow().destroyed {
+        return None;
+    }
+    Some((shared, result))
+}
+
+/// False once the shopper has moved on from the attempt of `generation`.
+fn is_current(shared: &Shared, generation: u64) -> bool {
+    shared.borrow().generation == generation
+}
+
+/// Loads the session and shows what fits its status.
+pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
+    let Some((shared, result)) = ask(&weak, "GET", "", None).await else { return };
+    let Some(view) = result.ok().and_then(|v| read::checkout(&v)) else {
+        show_outcome(&shared, Outcome::LoadError);
+        return;
+    };
+    let status = view.status;
+    shared.borrow_mut().checkout = Some(view);
+    match status {
+        SessionStatus::Open => {
+            show_choices(&shared);
+            mark("qfpay:interactive");
+            emit(&shared, "qfpay:ready", "open");
+        }
+        SessionStatus::Paid => show_outcome(&shared, Outcome::Paid),
+        // Closing: over, though a QR code shown before may still be paid; the merchant
+        // hears of that payment by webhook.
+        SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed => {
+            show_outcome(&shared, Outcome::SessionOver)
+        }
+    }
+}
+
+/// The shopper chose `pay_type`: drop any attempt on screen and ask the worker for a new one.
+pub(super) fn choose(shared: &Shared, pay_type: &str) {
+    let generation = {
+        let mut inner = shared.borrow_mut();
+        if inner.destroyed {
+            return;
+        }
+        inner.generation += 1;
+        inner.poll_timer = None;
+        inner.countdown = None;
+        inner.poller = None;
+        let wallet = inner
+            .checkout
+            .as_ref()
+            .and_then(|c| c.pay_types.iter().find(|p| p.pay_type == pay_type))
+            .map(|p| p.wallet.clone())
+            .unwrap_or_default();
+        inner.attempt = Some(Attempt { id: String::new(), pay_type: pay_type.to_owned(), wallet, expires_at: 0.0 });
+        inner.generation
+    };
+    emit(shared, "qfpay:select", "selected");
+    show_message(shared, Text::Preparing);
+    wasm_bindgen_futures::spawn_local(start_attempt(Rc::downgrade(shared), pay_type.to_owned(), generation));
+}
+
+async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation: u64) {
+    let body = format!("{{\"pay_type\":\"{pay_type}\"}}");
+    let Some((shared, result)) = ask(&weak, "POST", "/pay", Some(body)).await else { return };
+    if !is_current(&shared, generation) {
+        return;
+    }
+    match result {
+        Ok(value) => match read::pay_answer(&value) {
+            Some(answer) => follow(&shared, answer),
+            None => show_outcome(&shared, Outcome::Error),
+        },
+        Err(CallError { status: 402, .. }) => show_outcome(&shared, Outcome::Failed),
+        // Paid or over meanwhile (another tab, the merchant): ask the status to say which.
+        Err(CallError { code, .. }) if is(&code, ErrorCode::AlreadyPaid) || is(&code, ErrorCode::SessionNotOpen) => {
+            refresh_once(&shared)
+        }
+        // The gateway is still confirming (never a refusal): wait for the status to say.
+        Err(CallError { code, .. }) if is(&code, ErrorCode::PaymentPending) => {
+            show_message(&shared, Text::Checking);
+            start_polling(&shared);
+        }
+        Err(_) => show_outcome(&shared, Outcome::Error),
+    }
+}
+
+fn is(code: &str, error: ErrorCode) -> bool {
+    code == error.code()
+}
+
+/// Takes the shopper where the new attempt is paid: the wallet's page, or a QR code to scan.
+fn follow(shared: &Shared, answer: PayAnswer) {
+    if let Some(a) = shared.borrow_mut().attempt.as_mut() {
+        a.id = answer.attempt_id;
+        a.expires_at = answer.expires_at as f64;
+    }
+    if let Some(redirect) = answer.redirect_url {
+        show_message(shared, Text::Redirecting);
+        // A wallet's page may open in its app and leave this page where it is: polling finds
+        // the payment when the shopper comes back.
+        start_polling(shared);
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().assign(&redirect);
+        }
+    } else if let Some(code) = answer.qrcode {
+        show_qr(shared, &code);
+        start_polling(shared);
+        mark("qfpay:qr-shown");
+        emit(shared, "qfpay:qr", "pending");
+    } else {
+        show_outcome(shared, Outcome::Error);
+    }
+}
+
+/// Stops the attempt on screen: its polling, its countdown and any answer still to come.
+pub(super) fn stop_attempt(shared: &Shared) {
+    let mut inner = shared.borrow_mut();
+    inner.generation += 1;
+    inner.poll_timer = None;
+    inner.countdown = None;
+    if let Some(p) = inner.poller.as_mut() {
+        p.stop();
+    }
+}
+
+/// Tells the poller when the tab is hidden or shown again.
+pub(super) fn watch_visibility(shared: &Shared) {
+    let document = dom::document();
+    let weak = Rc::downgrade(shared);
+    let listener = EventListener::new(&document, "visibilitychange", move |_| {
+        let Some(s) = weak.upgrade() else { return };
+        let hidden = dom::document().hidden();
+        step(&s, |p| p.on_visibility(now(), hidden));
+    });
+    shared.borrow_mut().visibility = Some(listener);
+}
+
+fn start_polling(shared: &Shared) {
+    let action = {
+        let mut inner = shared.borrow_mut();
+        let mut poller = Poller::start(now(), dom::document().hidden());
+        let action = poller.tick(now());
+        inner.poller = Some(poller);
+        action
+    };
+    drive(shared, action);
+}
+
+/// Tells the poller something and carries out its answer. The borrow ends first, because
+/// carrying it out borrows again.
+fn step(shared: &Shared, event: impl FnOnce(&mut Poller) -> Action) {
+    let action = shared.borrow_mut().poller.as_mut().map(event);
+    if let Some(action) = action {
+        drive(shared, action);
+    }
+}
+
+/// Carries out what the poller decided.
+fn drive(shared: &Shared, action: Action) {
+    match action {
+        Action::Fetch => {
+            let generation = shared.borrow().generation;
+            wasm_bindgen_futures::spawn_local(check_status(Rc::downgrade(shared), generation, false));
+        }
+        Action::WaitMs(ms) => {
+            let weak = Rc::downgrade(shared);
+            let timer = Timeout::new(ms.ceil() as u32, move || {
+                if let Some(s) = weak.upgrade() {
+                    step(&s, |p| p.tick(now()));
+                }
+            });
+            shared.borrow_mut().poll_timer = Some(timer);
+        }
+        Action::Idle | Action::Stop => {}
+    }
+}
+
+/// One status check outside the schedule (expiry, or a pay answer saying it is already paid),
+/// whose answer is final: see [`poll::decide`].
+pub(super) fn refresh_once(shared: &Shared) {
+    let generation = shared.borrow().generation;
+    show_message(shared, Text::Checking);
+    wasm_bindgen_futures::spawn_local(check_status(Rc::downgrade(shared), generation, true));
+}
+
+async fn check_status(weak: Weak<RefCell<Inner>>, generation: u64, final_check: bool) {
+    let Some((shared, result)) = ask(&weak, "GET", "/status", None).await else { return };
+    if !is_current(&shared, generation) {
+        return;
+    }
+    let answer = result.ok().and_then(|v| read::status(&v));
+    match poll::decide(answer.as_ref(), final_check) {
+        Decision::Paid => show_outcome(&shared, Outcome::Paid),
+        Decision::SessionOver => show_outcome(&shared, Outcome::SessionOver),
+        Decision::Failed => show_outcome(&shared, Outcome::Failed),
+        Decision::Expired => show_outcome(&shared, Outcome::Expired),
+        Decision::Error => show_outcome(&shared, Outcome::Error),
+        Decision::KeepPolling { answered } => step(&shared, |p| p.on_response(now(), answered)),
+    }
+}

@@ -1,0 +1,128 @@
+//! Faithful to the guide where money is at stake, under `wrangler dev` against the simulator:
+//! a payment reported for another amount is held, never paid; pending codes are never a
+//! refusal; a till charges a scanned wallet code and an unconfirmed charge is reversed; a test
+//! environment's payments are refunded at once; an answer whose signature does not verify is
+//! no answer.
+
+use std::time::{Duration, Instant};
+
+use e2e::receiver::Receiver;
+use e2e::{Options, Stack, CLIENT_KEY};
+use serde_json::{json, Value};
+
+fn tea(reference: &str) -> Value {
+    json!({"amount": 3800, "currency": "HKD", "goods_name": "Milk tea set", "reference": reference})
+}
+
+async fn faults(stack: &Stack, faults: Value) {
+    let (status, _) = stack.sim("POST", "/sim/faults", Some(faults)).await;
+    assert_eq!(status, 200, "the simulator takes the faults");
+}
+
+async fn wait_session(stack: &Stack, id: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+        if pred(&session) || started.elapsed() > timeout {
+            return session;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn order<'a>(orders: &'a Value, out_trade_no: &str) -> Option<&'a Value> {
+    orders["orders"].as_array()?.iter().find(|o| o["out_trade_no"].as_str() == Some(out_trade_no))
+}
+
+async fn charge(stack: &Stack, id: &str, auth_code: &str) -> (u16, Value, String) {
+    let body = json!({"auth_code": auth_code, "pay_type": "800208"});
+    stack.merchant("POST", &format!("/v1/sessions/{id}/charge"), Some(body), None).await
+}
+
+/// A notification of `txamt` for `out_trade_no`, signed as the gateway signs it.
+async fn notify(stack: &Stack, out_trade_no: &str, txamt: u64) -> u16 {
+    let body = format!(
+        r#"{{"notify_type": "payment", "status": "1", "syssn": "99990000000777", "out_trade_no": "{out_trade_no}", "txamt": "{txamt}", "txcurrcd": "HKD", "respcd": "0000"}}"#
+    );
+    let sig = qfpay::sign::sign_notification(body.as_bytes(), &qfpay::ClientKey::new(CLIENT_KEY));
+    let url = format!("{}/v1/qfpay/notify", stack.worker_url);
+    stack.http.post(url).header("X-QF-SIGN", sig).body(body).send().await.expect("an answer").status().as_u16()
+}
+
+const PATIENCE: Duration = Duration::from_secs(45);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn money_rules_hold_where_the_guide_says() {
+    let receiver = Receiver::start().await;
+    let stack = Stack::start(Options { webhook_url: Some(receiver.url.clone()), ..Options::default() }).await;
+
+    // A payment reported for another amount is held, never paid, and the merchant is told.
+    let (id, secret) = stack.session(tea("wrong-amount")).await;
+    let (status, _, text) =
+        stack.widget("POST", &format!("/v1/checkout/{id}/pay"), &secret, Some(json!({"pay_type": "800201"}))).await;
+    assert_eq!(status, 201, "{text}");
+    let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+    let otn = session["attempts"][0]["out_trade_no"].as_str().expect("an attempt").to_owned();
+    assert_eq!(notify(&stack, &otn, 3801).await, 200, "acknowledged, so the gateway stops retrying");
+    let (_, held, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+    assert_eq!((held["status"].as_str(), held["attempts"][0]["status"].as_str()), (Some("open"), Some("held")), "{held}");
+    receiver
+        .wait_for(PATIENCE, |r| r.kind == "payment.held" && r.session == id)
+        .await
+        .expect("payment.held arrives");
+    assert_eq!(notify(&stack, &otn, 3800).await, 200);
+    let (_, still, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+    assert_eq!(still["attempts"][0]["status"], "held", "held is final: later news does not pay it");
+
+    // The till: a code that pays at once, one the wallet refuses, one the shopper confirms.
+    let (paid_id, _) = stack.session(tea("till-1")).await;
+    let (status, paid, text) = charge(&stack, &paid_id, "134567890120000").await;
+    assert_eq!((status, paid["status"].as_str()), (200, Some("paid")), "{text}");
+    let (refused_id, _) = stack.session(tea("till-2")).await;
+    let (status, refused, text) = charge(&stack, &refused_id, "134567890121202").await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (402, Some("payment_refused")), "{text}");
+    let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{refused_id}"), None, None).await;
+    assert_eq!(session["attempts"][0]["status"], "failed");
+    let (confirm_id, _) = stack.session(tea("till-3")).await;
+    let (status, confirmed, text) = charge(&stack, &confirm_id, "134567890121145").await;
+    assert_eq!((status, confirmed["status"].as_str()), (200, Some("paid")), "1145 waited out by query: {text}");
+    let (status, err, _) = stack
+        .merchant("POST", &format!("/v1/sessions/{confirm_id}/charge"), Some(json!({"auth_code": "x y", "pay_type": "800208"})), None)
+        .await;
+    assert_eq!((status, err["error"]["field"].as_str()), (400, Some("auth_code")));
+    let (open_id, _) = stack.session(tea("till-4")).await;
+    let (status, err, _) = stack
+        .merchant("POST", &format!("/v1/sessions/{open_id}/charge"), Some(json!({"auth_code": "1234", "pay_type": "800201"})), None)
+        .await;
+    assert_eq!((status, err["error"]["field"].as_str()), (400, Some("pay_type")), "a QR pay type is not CPM");
+
+    // A charge whose outcome stays unknown (every answer lost) is answered 202 and, at the
+    // session's end, reversed: the shopper is not charged for a sale the till abandoned.
+    let mut short = tea("till-abandoned");
+    short["expires_in_seconds"] = json!(15);
+    let (abandoned_id, _) = stack.session(short).await;
+    faults(&stack, json!({"answer_drop": 1.0, "notify_drop": 1.0})).await;
+    let (status, pending, text) = charge(&stack, &abandoned_id, "134567890129999").await;
+    assert_eq!(status, 202, "unconfirmed after the wait: {text}");
+    assert_ne!(pending["status"], "paid", "{text}");
+    faults(&stack, json!({"notify_drop": 1.0})).await;
+    let otn = pending["attempts"][0]["out_trade_no"].as_str().expect("an attempt").to_owned();
+    let over = wait_session(&stack, &abandoned_id, PATIENCE, |s| s["status"] == "expired").await;
+    assert_eq!(over["status"], "expired", "{over}");
+    let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
+    assert_eq!(order(&orders, &otn).and_then(|o| o["state"].as_str()), Some("reversed"), "{orders}");
+    faults(&stack, json!({})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_environment_payments_are_refunded_at_once() {
+    let options = Options { extra_settings: vec!["AUTO_REFUND_TEST_PAYMENTS=true".into()], ..Options::default() };
+    let stack = Stack::start(options).await;
+    let (id, _) = stack.session(tea("test-env")).await;
+    let (status, _, text) = charge(&stack, &id, "134567890120000").await;
+    assert_eq!(status, 200, "{text}");
+    let refunded = wait_session(&stack, &id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
+    assert_eq!(refunded["status"], "paid");
+    assert_eq!(refunded["amount_refunded"], 3800, "{refunded}");
+    assert!(refunded["refunds"][0]["reason"].as_str().is_some_and(|r| r.contains("test environment")));
+}
