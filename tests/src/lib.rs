@@ -84,8 +84,14 @@ fn no_build_config() -> PathBuf {
         }
     }
     let path = worker.join(".wrangler-nobuild.toml");
+    let text = kept.join("\n") + "\n";
+    // Written only when it changes: `wrangler dev` watches its config, and rewriting it would
+    // reload every other running stack.
+    if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+        return path;
+    }
     let tmp = worker.join(format!(".wrangler-nobuild.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, kept.join("\n") + "\n").expect("the no-build config");
+    std::fs::write(&tmp, text).expect("the no-build config");
     std::fs::rename(&tmp, &path).expect("the no-build config");
     path
 }

@@ -65,11 +65,12 @@ async fn money_rules_hold_where_the_guide_says() {
     let otn = session["attempts"][0]["out_trade_no"].as_str().expect("an attempt").to_owned();
     assert_eq!(notify(&stack, &otn, 3801).await, 200, "acknowledged, so the gateway stops retrying");
     let (_, held, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
-    assert_eq!((held["status"].as_str(), held["attempts"][0]["status"].as_str()), (Some("open"), Some("held")), "{held}");
-    receiver
-        .wait_for(PATIENCE, |r| r.kind == "payment.held" && r.session == id)
-        .await
-        .expect("payment.held arrives");
+    assert_eq!(
+        (held["status"].as_str(), held["attempts"][0]["status"].as_str()),
+        (Some("open"), Some("held")),
+        "{held}"
+    );
+    receiver.wait_for(PATIENCE, |r| r.kind == "payment.held" && r.session == id).await.expect("payment.held arrives");
     assert_eq!(notify(&stack, &otn, 3800).await, 200);
     let (_, still, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
     assert_eq!(still["attempts"][0]["status"], "held", "held is final: later news does not pay it");
@@ -87,12 +88,22 @@ async fn money_rules_hold_where_the_guide_says() {
     let (status, confirmed, text) = charge(&stack, &confirm_id, "134567890121145").await;
     assert_eq!((status, confirmed["status"].as_str()), (200, Some("paid")), "1145 waited out by query: {text}");
     let (status, err, _) = stack
-        .merchant("POST", &format!("/v1/sessions/{confirm_id}/charge"), Some(json!({"auth_code": "x y", "pay_type": "800208"})), None)
+        .merchant(
+            "POST",
+            &format!("/v1/sessions/{confirm_id}/charge"),
+            Some(json!({"auth_code": "x y", "pay_type": "800208"})),
+            None,
+        )
         .await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("auth_code")));
     let (open_id, _) = stack.session(tea("till-4")).await;
     let (status, err, _) = stack
-        .merchant("POST", &format!("/v1/sessions/{open_id}/charge"), Some(json!({"auth_code": "1234", "pay_type": "800201"})), None)
+        .merchant(
+            "POST",
+            &format!("/v1/sessions/{open_id}/charge"),
+            Some(json!({"auth_code": "1234", "pay_type": "800201"})),
+            None,
+        )
         .await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("pay_type")), "a QR pay type is not CPM");
 

@@ -151,7 +151,9 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
             app.wake_settler(clock::now_ms() + PENDING_QUERY_AFTER_MS).await;
             Err(ApiError::new(
                 ErrorCode::PaymentPending,
-                format!("the gateway is still confirming this payment (respcd {code}); do not pay again, follow the status"),
+                format!(
+                    "the gateway is still confirming this payment (respcd {code}); do not pay again, follow the status"
+                ),
             ))
         }
         Outcome::Answer(answer) => {

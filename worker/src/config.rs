@@ -129,7 +129,9 @@ fn refund_at_once(env: &Env, environment: Environment) -> Result<bool, SettingPr
     match (lookup(env, "AUTO_REFUND_TEST_PAYMENTS").as_deref(), environment) {
         (None, env) => Ok(env == Environment::Test),
         (Some("false"), _) => Ok(false),
-        (Some("true"), Environment::Prod) => Err(problem("must not be true with QFPAY_ENV=prod: it refunds every sale")),
+        (Some("true"), Environment::Prod) => {
+            Err(problem("must not be true with QFPAY_ENV=prod: it refunds every sale"))
+        }
         (Some("true"), _) => Ok(true),
         (Some(_), _) => Err(problem("must be true or false")),
     }

@@ -85,7 +85,10 @@ impl Gateway<'_> {
         if !self.signature_holds(&reply) {
             // Guide, 签名验证: an answer whose signature does not verify is not the gateway's
             // word; it counts as no answer, and a query settles the order.
-            worker::console_error!("gateway answer with a bad X-QF-SIGN ({} bytes); treated as no answer", reply.body.len());
+            worker::console_error!(
+                "gateway answer with a bad X-QF-SIGN ({} bytes); treated as no answer",
+                reply.body.len()
+            );
             return Err(Retry::Again("the answer's X-QF-SIGN did not verify".into()));
         }
         let answer = parse(&reply.body).map_err(|e| Retry::Again(e.to_string()))?;

@@ -84,7 +84,12 @@ impl Reply {
 
 /// POSTs `body` to `url` and reads the answer, giving up after `timeout_ms`: the reply, or
 /// why there was none.
-pub async fn post(url: &str, headers: &[(&str, String)], body: &str, timeout_ms: u64) -> std::result::Result<Reply, String> {
+pub async fn post(
+    url: &str,
+    headers: &[(&str, String)],
+    body: &str,
+    timeout_ms: u64,
+) -> std::result::Result<Reply, String> {
     let all = Headers::new();
     for (name, value) in headers {
         all.set(name, value).map_err(|e| e.to_string())?;

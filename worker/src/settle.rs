@@ -380,7 +380,12 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
 /// Ends an order at the gateway and returns what it said: a close for a QR or wallet-page
 /// order, a reversal for a CPM charge (spec: close ends an unpaid MPM order, reversal undoes a
 /// CPM payment, so a till that gave up never leaves the shopper charged).
-pub async fn send_close(app: &App<'_>, amount: u64, out_trade_no: &str, pay_type: &str) -> R<Outcome<OrderChangeAnswer>> {
+pub async fn send_close(
+    app: &App<'_>,
+    amount: u64,
+    out_trade_no: &str,
+    pay_type: &str,
+) -> R<Outcome<OrderChangeAnswer>> {
     let order = OrderRef {
         out_trade_no: Some(out_trade_no.to_owned()),
         txamt: amount,

@@ -75,12 +75,22 @@ async fn record_attempt(app: &App<'_>, session_id: &str, pay_type: &str) -> R<At
         return Err(ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the charge was starting"));
     }
     app.wake_settler(now + REVERSE_AFTER_MS).await;
-    app.store.attempt(&attempt_id).await.or_500()?.ok_or_else(|| ApiError::new(ErrorCode::InternalError, "attempt not stored"))
+    app.store
+        .attempt(&attempt_id)
+        .await
+        .or_500()?
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "attempt not stored"))
 }
 
 /// Sends the CPM payment and, while its outcome is pending or unknown, queries it until it is
 /// final or the wait is over.
-async fn send_and_wait(app: &App<'_>, attempt: &AttemptRow, request: &ChargeRequest, amount: u64, currency: &str) -> R<()> {
+async fn send_and_wait(
+    app: &App<'_>,
+    attempt: &AttemptRow,
+    request: &ChargeRequest,
+    amount: u64,
+    currency: &str,
+) -> R<()> {
     let payment = PaymentRequest {
         txamt: amount,
         txcurrcd: currency.to_owned(),
@@ -138,7 +148,12 @@ async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
 /// The session as it stands: `200` when paid, `202` while the charge is still unconfirmed
 /// (poll `GET /v1/sessions/{id}`; the webhook tells the outcome).
 async fn answer(app: &App<'_>, id: &str) -> R<(u16, String)> {
-    let row = app.store.session(id).await.or_500()?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no session with this id"))?;
+    let row = app
+        .store
+        .session(id)
+        .await
+        .or_500()?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no session with this id"))?;
     let status = if row.status() == SessionStatus::Paid { 200 } else { 202 };
     let view = app.store.session_view(&row).await.or_500()?;
     Ok((status, serde_json::to_string(&view).unwrap_or_default()))

@@ -91,7 +91,9 @@ async fn send(webhook: &Webhook, event: &EventRow) -> DeliveryView {
         Ok(reply) if (200..300).contains(&reply.status) => {
             DeliveryView { at, status: reply.status, latency_ms, error: None }
         }
-        Ok(reply) => DeliveryView { at, status: reply.status, latency_ms, error: Some(format!("HTTP {}", reply.status)) },
+        Ok(reply) => {
+            DeliveryView { at, status: reply.status, latency_ms, error: Some(format!("HTTP {}", reply.status)) }
+        }
         Err(why) => DeliveryView { at, status: 0, latency_ms, error: Some(why) },
     }
 }

@@ -233,6 +233,7 @@ async fn main() {
     let usual = economy(&stack, &sizes, "s").await;
     report.insert("checkouts_paid".into(), json!(usual.paid));
     report.insert("checkouts_seen_paid".into(), json!(usual.seen));
+    report.insert("checkouts_settled".into(), json!(usual.settled));
     report.insert("upstream_calls_per_checkout".into(), json!(usual.per_checkout()));
     report.insert("upstream_calls_by_path".into(), usual.by_path.clone());
     report.insert("upstream_peak_per_minute".into(), json!(usual.stats["peak_calls_per_minute"].as_u64().unwrap_or(0)));
@@ -245,6 +246,7 @@ async fn main() {
     stack.sim("POST", "/sim/faults", Some(json!({}))).await;
     report.insert("checkouts_paid_notify_dropped".into(), json!(dropped.paid));
     report.insert("checkouts_seen_paid_notify_dropped".into(), json!(dropped.seen));
+    report.insert("checkouts_settled_notify_dropped".into(), json!(dropped.settled));
     report.insert("upstream_calls_per_checkout_notify_dropped".into(), json!(dropped.per_checkout()));
     report.insert("upstream_calls_by_path_notify_dropped".into(), dropped.by_path.clone());
     report.insert(
@@ -265,6 +267,12 @@ async fn main() {
     let (interactive, qr) = widget_timings(&stack, sizes.loads).await;
     report.insert("widget_interactive_ms".into(), json!(interactive));
     report.insert("qr_shown_ms".into(), json!(qr));
+    // `wrangler dev` reloads when worker/build/ is rebuilt under it (by another build).
+    let reloads = stack.worker_log().matches("Reloading local server").count();
+    report.insert("worker_reloads".into(), json!(reloads));
+    if reloads > 0 {
+        eprintln!("bench: worker/build/ changed during the run ({reloads} reloads): the figures mix two builds");
+    }
     drop(stack);
 
     let dir = root().join("target/bench");
@@ -280,6 +288,8 @@ struct Economy {
     paid: usize,
     /// Of those, seen paid by the shopper's polling.
     seen: usize,
+    /// Of those, settled by the worker by the end of the count.
+    settled: usize,
     /// Gateway calls made during the run (and the few seconds after it).
     calls: u64,
     /// The same, by gateway path.
@@ -307,18 +317,46 @@ fn calls_since(before: &Value, after: &Value) -> Value {
 
 /// Runs the shoppers through the worker (references `{tag}{i}`) and counts the gateway calls
 /// they cost, from the simulator's `/sim/stats`.
+///
+/// The count runs until the worker has settled every checkout paid at the wallet (its
+/// `checkout.session.paid` events; at most one more window), so a payment settled after its
+/// shopper stopped polling still counts the queries that settled it.
 async fn economy(stack: &Stack, sizes: &Sizes, tag: &'static str) -> Economy {
     let http = stack.http.clone();
     let (before, before_stats) = sim_calls(&stack.sim_url, &http).await;
+    let settled_before = paid_events(stack).await;
     let worker_url = stack.worker_url.clone();
     let (paid, seen) = shoppers(sizes.shoppers, sizes.shopper_window, move |i| {
         worker_checkout(worker_url.clone(), http.clone(), format!("{tag}{i}"))
     })
     .await;
+    let started = Instant::now();
+    let mut settled = paid_events(stack).await.saturating_sub(settled_before);
+    while settled < paid && started.elapsed() < sizes.shopper_window {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        settled = paid_events(stack).await.saturating_sub(settled_before);
+    }
     // Notifications still in flight settle in the next seconds; then count the gateway calls.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (after, stats) = sim_calls(&stack.sim_url, &stack.http).await;
-    Economy { paid, seen, calls: after.saturating_sub(before), by_path: calls_since(&before_stats, &stats), stats }
+    let by_path = calls_since(&before_stats, &stats);
+    Economy { paid, seen, settled, calls: after.saturating_sub(before), by_path, stats }
+}
+
+/// How many `checkout.session.paid` events the worker has emitted (its `GET /v1/events` feed).
+async fn paid_events(stack: &Stack) -> usize {
+    let mut count = 0;
+    let mut after = String::new();
+    loop {
+        let (status, page, text) = stack.merchant("GET", &format!("/v1/events?limit=100{after}"), None, None).await;
+        assert_eq!(status, 200, "the event feed: {text}");
+        let data = page["data"].as_array().cloned().unwrap_or_default();
+        count += data.iter().filter(|e| e["type"] == "checkout.session.paid").count();
+        match data.last().and_then(|e| e["id"].as_str()) {
+            Some(id) if page["has_more"] == true => after = format!("&after={id}"),
+            _ => return count,
+        }
+    }
 }
 
 /// A shopper's checkout through the worker: the merchant creates a session, the widget asks

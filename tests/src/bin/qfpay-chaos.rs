@@ -8,7 +8,8 @@
 //! bounded time to finish on its own, and everything is checked: the worker's records against
 //! the gateway's ledger, its event feed against what the sessions' state calls for, and the feed
 //! against what the receiver verified. Loopback only, bounded in count and time. Writes
-//! `target/chaos/report.json`; exits non-zero when a promise is broken.
+//! `target/chaos/report.json` (and the worker's log beside it); exits non-zero when a promise
+//! is broken.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -44,8 +45,9 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(120);
 /// The events that tell the merchant a session was paid (once per session, whichever).
 const PAYMENT_EVENTS: [&str; 2] = ["checkout.session.paid", "checkout.session.late_payment"];
 
-#[derive(Default)]
 struct Tally {
+    /// When the run started.
+    started: Instant,
     created: Vec<String>,
     acknowledged_refunds: Vec<(String, String)>,
     paid_at_wallet: HashMap<String, Instant>,
@@ -54,6 +56,20 @@ struct Tally {
     paid_without_client: Vec<String>,
     /// Abandoned short sessions nobody pays: the settler must expire them.
     left_to_expire: Vec<String>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            started: Instant::now(),
+            created: Vec::new(),
+            acknowledged_refunds: Vec::new(),
+            paid_at_wallet: HashMap::new(),
+            settle_seconds: Vec::new(),
+            paid_without_client: Vec::new(),
+            left_to_expire: Vec::new(),
+        }
+    }
 }
 
 /// What the run ends with: the worker's view of every session created (with the HTTP status
@@ -257,20 +273,21 @@ async fn main() {
         ..Options::default()
     };
     let mut stack = Stack::start(options).await;
-    let tally = Arc::new(Mutex::new(Tally::default()));
+    let tally = Arc::new(Mutex::new(Tally::new()));
     let tasks = start_shoppers(&stack.worker_url, &tally, sessions, abandoning, if quick { 15 } else { 30 });
     // Restart the worker while shoppers are mid-flight: nothing acknowledged may be lost.
     tokio::time::sleep(Duration::from_secs(if quick { 15 } else { 40 })).await;
     eprintln!("chaos: restarting wrangler dev; the webhook receiver stops failing every other delivery");
     receiver.set_mode(Mode::Up);
+    let receiver_up = Instant::now();
     stack.restart_worker().await;
     for t in tasks {
         let _ = t.await;
     }
-    let tally = std::mem::take(&mut *tally.lock().unwrap());
+    let tally = std::mem::replace(&mut *tally.lock().unwrap(), Tally::new());
     eprintln!("chaos: shoppers done after {:.0} s; waiting for the settler", started.elapsed().as_secs_f64());
     let unsettled = wait_for_abandoned(&stack, &tally, SETTLE_LIMIT).await;
-    let (open_at_gateway, open_details) = open_at_gateway_after_expiry(&stack, &tally.created).await;
+    let (expired_orders, open_details) = open_at_gateway_after_expiry(&stack, &tally.created).await;
     // Abandoned QR codes expire at the gateway; the gateway's notification retries (2 min,
     // 10 min, 10 min, 60 min after each failure) arrive as its clock moves on.
     for minutes in [3, 11, 11, 61] {
@@ -280,7 +297,7 @@ async fn main() {
     wait_for_the_rest(&stack, &receiver, &tally.created, SETTLE_LIMIT).await;
     let snapshot = snapshot(&stack, &tally.created).await;
     let mut report = reconcile(&snapshot, &tally, sessions + abandoning, started.elapsed());
-    let (webhooks, webhook_details) = webhook_figures(&stack, &snapshot, &receiver, &tally).await;
+    let (webhooks, webhook_details) = webhook_figures(&stack, &snapshot, &receiver, &tally, receiver_up).await;
     merge(&mut report, webhooks);
     add_details(&mut report, webhook_details);
     merge(
@@ -288,10 +305,18 @@ async fn main() {
         json!({
             "abandoning_shoppers": abandoning,
             "abandoned_unsettled": unsettled.len(),
-            "open_at_gateway_after_expiry": open_at_gateway,
+            "open_at_gateway_after_expiry": open_details.len(),
+            "orders_of_expired_sessions_checked": expired_orders,
         }),
     );
     add_details(&mut report, unsettled.into_iter().chain(open_details));
+    // `wrangler dev` reloads when worker/build/ is rebuilt under it (by another build): a
+    // redeploy as far as clients can tell, but the report then covers two builds.
+    report["worker_reloads"] = json!(stack.worker_log().matches("Reloading local server").count());
+    // Kept for whoever reads a broken report (the stack's folder goes with it).
+    let dir = root().join("target/chaos");
+    std::fs::create_dir_all(&dir).expect("target/chaos");
+    std::fs::write(dir.join("worker.log"), stack.worker_log()).expect("worker.log");
     // Ended here, not by `exit` below (which would skip its Drop and leave wrangler running).
     drop(stack);
     drop(receiver);
@@ -301,15 +326,19 @@ async fn main() {
 /// Writes the report, prints it, and exits non-zero if a must-be-0 figure is not 0.
 fn finish(report: &Value) {
     let dir = root().join("target/chaos");
-    std::fs::create_dir_all(&dir).expect("target/chaos");
     let text = serde_json::to_string_pretty(report).unwrap_or_default();
     std::fs::write(dir.join("report.json"), &text).expect("report.json");
     println!("{text}");
-    let broken: Vec<&str> = MUST_BE_ZERO.iter().copied().filter(|k| report[*k].as_u64() != Some(0)).collect();
+    let broken = broken(report);
     if !broken.is_empty() {
         eprintln!("chaos: a promise was broken ({}; see the report)", broken.join(", "));
         std::process::exit(1);
     }
+}
+
+/// The must-be-0 figures of `report` that are not 0 (missing or `null` ones included).
+fn broken(report: &Value) -> Vec<&'static str> {
+    MUST_BE_ZERO.iter().copied().filter(|k| report[*k].as_u64() != Some(0)).collect()
 }
 
 /// Adds `extra`'s keys to `report`.
@@ -419,21 +448,23 @@ async fn ledger(stack: &Stack) -> (Vec<Value>, HashMap<String, Value>) {
 /// Orders the gateway still holds payable (`created`) although the worker shows their session
 /// expired or closed. The sessions are read first, then the ledger, so a QR code closed between
 /// the two reads is never counted. Must run before the simulator's clock is moved on, which
-/// expires every order.
+/// expires every order. Returns how many orders of such sessions were checked, and a line for
+/// each one still payable.
 async fn open_at_gateway_after_expiry(stack: &Stack, ids: &[String]) -> (usize, Vec<String>) {
     let views = views(stack, ids).await;
     let (_, by_otn) = ledger(stack).await;
-    let mut details = Vec::new();
+    let (mut checked, mut details) = (0, Vec::new());
     for (id, _, s) in views.iter().filter(|(_, _, s)| s["status"] == "expired" || s["status"] == "closed") {
         for a in s["attempts"].as_array().into_iter().flatten() {
             let otn = a["out_trade_no"].as_str().unwrap_or_default();
+            checked += 1;
             if by_otn.get(otn).is_some_and(|o| o["state"] == "created") {
                 details
                     .push(format!("{id} {otn}: session {} but the order is still payable at the gateway", s["status"]));
             }
         }
     }
-    (details.len(), details)
+    (checked, details)
 }
 
 /// True while a refund of a session is `pending`.
@@ -613,20 +644,25 @@ fn cross_check(snap: &Snapshot, feed: &[Value]) -> (usize, usize, Vec<String>) {
     (missing, duplicated, details)
 }
 
-/// The longest time from a wallet payment to the receiver verifying the session's
-/// `checkout.session.paid`, in seconds.
-fn max_webhook_delay(receiver: &Receiver, tally: &Tally) -> f64 {
+/// Seconds from each wallet payment made at or after `since` to the receiver verifying the
+/// session's `checkout.session.paid`, longest first, with the session.
+fn webhook_delays(receiver: &Receiver, tally: &Tally, since: Instant) -> Vec<(f64, String)> {
     let paid_events: HashMap<String, Instant> = receiver
         .unique()
         .into_values()
         .filter(|r| r.kind == "checkout.session.paid")
         .map(|r| (r.session, r.at))
         .collect();
-    tally
+    let mut delays: Vec<(f64, String)> = tally
         .paid_at_wallet
         .iter()
-        .filter_map(|(id, paid)| paid_events.get(id).map(|at| at.saturating_duration_since(*paid).as_secs_f64()))
-        .fold(0.0, f64::max)
+        .filter(|(_, paid)| **paid >= since)
+        .filter_map(|(id, paid)| {
+            Some((paid_events.get(id)?.saturating_duration_since(*paid).as_secs_f64(), id.clone()))
+        })
+        .collect();
+    delays.sort_by(|a, b| b.0.total_cmp(&a.0));
+    delays
 }
 
 /// How an event that never arrived stands at the worker (`GET /v1/events/{id}`), for the report.
@@ -644,17 +680,29 @@ async fn delivery_line(stack: &Stack, event: &Value) -> String {
     )
 }
 
-/// The webhook figures. Expected: every event of the worker's feed (the record of what was
+/// The webhook figures. Delays: from each wallet payment to its `checkout.session.paid`, over
+/// the whole run and over the payments made once the receiver stopped failing
+/// (`receiver_up`). Expected: every event of the worker's feed (the record of what was
 /// emitted), plus any event the sessions' final state calls for that the feed lacks (never
 /// emitted, so never received either). Delivered: unique ids the receiver verified. Lost:
 /// expected ones never received. Returns the figures and a line for each problem.
-async fn webhook_figures(stack: &Stack, snap: &Snapshot, receiver: &Receiver, tally: &Tally) -> (Value, Vec<String>) {
+async fn webhook_figures(
+    stack: &Stack,
+    snap: &Snapshot,
+    receiver: &Receiver,
+    tally: &Tally,
+    receiver_up: Instant,
+) -> (Value, Vec<String>) {
     let received = receiver.unique();
+    let all = webhook_delays(receiver, tally, tally.started);
+    let up = webhook_delays(receiver, tally, receiver_up);
     let common = json!({
         "webhooks_delivered": received.len(),
         "webhook_requests": receiver.requests(),
         "webhook_bad_signatures": receiver.bad_signatures(),
-        "max_webhook_delay_seconds": max_webhook_delay(receiver, tally),
+        "max_webhook_delay_seconds": all.first().map_or(0.0, |d| d.0),
+        "max_webhook_delay_session": all.first().map(|d| d.1.clone()),
+        "max_webhook_delay_seconds_receiver_up": up.first().map_or(0.0, |d| d.0),
     });
     let Some(feed) = &snap.feed else {
         // Null figures fail the run: nothing can be said of what was lost.
@@ -690,4 +738,78 @@ fn events_by_type(feed: &[Value]) -> Value {
         counts.insert(kind, json!(n + 1));
     }
     Value::Object(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, session: &str, refund: Option<&str>) -> Value {
+        let mut e = json!({"id": format!("evt_{kind}_{session}"), "type": kind, "data": {"session": {"id": session}}});
+        if let Some(r) = refund {
+            e["data"]["refund"] = json!({"id": r});
+        }
+        e
+    }
+
+    fn snapshot_of(view: Value, orders: Vec<Value>, feed: Vec<Value>) -> Snapshot {
+        let by_otn = orders.iter().map(|o| (o["out_trade_no"].as_str().unwrap().to_owned(), o.clone())).collect();
+        let id = view["id"].as_str().unwrap().to_owned();
+        Snapshot { views: vec![(id, 200, view)], orders, by_otn, feed: Some(feed), stats: Value::Null }
+    }
+
+    #[test]
+    fn a_payment_the_gateway_took_needs_its_event() {
+        // The worker still shows the session open, but the gateway has the order paid.
+        let view = json!({"id": "cs_1", "status": "open", "attempts": [{"out_trade_no": "P1"}], "refunds": []});
+        let orders = vec![json!({"out_trade_no": "P1", "state": "paid"})];
+        let snap = snapshot_of(view.clone(), orders.clone(), vec![]);
+        let (missing, duplicated, details) = cross_check(&snap, snap.feed.as_ref().unwrap());
+        assert_eq!((missing, duplicated), (1, 0), "{details:?}");
+        let feed = vec![event("checkout.session.late_payment", "cs_1", None)];
+        let snap = snapshot_of(view, orders, feed);
+        assert_eq!(cross_check(&snap, snap.feed.as_ref().unwrap()).0, 0, "a late payment event counts");
+    }
+
+    #[test]
+    fn every_ended_refund_and_expiry_needs_exactly_one_event() {
+        let view = json!({"id": "cs_2", "status": "expired", "attempts": [], "refunds": [
+            {"id": "re_a", "status": "succeeded", "automatic": true},
+            {"id": "re_b", "status": "failed", "automatic": false},
+            {"id": "re_c", "status": "pending", "automatic": false},
+        ]});
+        let feed = vec![
+            event("checkout.session.expired", "cs_2", None),
+            event("checkout.session.expired", "cs_2", None),
+            event("refund.succeeded", "cs_2", Some("re_a")),
+            event("refund.failed", "cs_2", Some("re_b")),
+        ];
+        let snap = snapshot_of(view, vec![], feed);
+        let (missing, duplicated, details) = cross_check(&snap, snap.feed.as_ref().unwrap());
+        // re_a is automatic: payment.duplicate_refunded, not refund.succeeded.
+        assert_eq!((missing, duplicated), (1, 1), "{details:?}");
+    }
+
+    #[test]
+    fn abandoned_sessions_lack_what_the_feed_does_not_show() {
+        let mut tally = Tally::new();
+        tally.paid_without_client = vec!["cs_p".into()];
+        tally.left_to_expire = vec!["cs_e".into()];
+        assert_eq!(abandoned_lacking(&[], &tally).len(), 2);
+        let feed = vec![event("checkout.session.paid", "cs_p", None), event("checkout.session.expired", "cs_e", None)];
+        assert!(abandoned_lacking(&feed, &tally).is_empty());
+        let closed_instead =
+            vec![event("checkout.session.paid", "cs_p", None), event("checkout.session.closed", "cs_e", None)];
+        assert_eq!(abandoned_lacking(&closed_instead, &tally).len(), 1, "nobody closed it: it must expire");
+    }
+
+    #[test]
+    fn a_figure_not_zero_or_unreadable_breaks_the_run() {
+        let mut report: Value = MUST_BE_ZERO.iter().map(|k| (k.to_string(), json!(0))).collect::<Map<_, _>>().into();
+        assert!(broken(&report).is_empty());
+        report["webhooks_lost"] = json!(2);
+        report["refunds_stuck"] = Value::Null;
+        report.as_object_mut().unwrap().remove("open_at_gateway_after_expiry");
+        assert_eq!(broken(&report), vec!["webhooks_lost", "refunds_stuck", "open_at_gateway_after_expiry"]);
+    }
 }

@@ -103,7 +103,10 @@ impl Store {
     /// (still `creating`, with no QR code) and is queried at `query_at`.
     pub async fn attempt_pending(&self, id: &str, code: &str, query_at: u64) -> Result<()> {
         self.run(
-            &format!("UPDATE attempts SET respcd = ?1, next_check_at = ?2 WHERE id = ?3 AND status IN ({})", open_list()),
+            &format!(
+                "UPDATE attempts SET respcd = ?1, next_check_at = ?2 WHERE id = ?3 AND status IN ({})",
+                open_list()
+            ),
             &[s(code), num(query_at), s(id)],
         )
         .await?;

@@ -111,6 +111,7 @@ pub struct AttemptRow {
     pub expires_at: u64,
     pub paid_at: Option<u64>,
     pub close_tries: u64,
+    pub next_check_at: Option<u64>,
 }
 
 impl AttemptRow {
