@@ -39,10 +39,10 @@ pub async fn charge(app: &App<'_>, mut req: Request, id: &str) -> Answer {
 async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> {
     let request = parse_json::<ChargeRequest>(body)?;
     let session = load(app, id).await?;
+    request.validate(&session.currency, session.amount)?;
     if !session.status().accepts_attempts() {
         return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));
     }
-    request.validate(&session.currency, session.amount)?;
     for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
         if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
             return Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid"));

@@ -2,8 +2,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Args;
-use qfpay::ClientKey;
+use clap::{Args, ValueEnum};
+use qfpay::{ClientKey, SignType};
 use qfpay_sim::{parse_merchants, Faults, Merchant, SimConfig};
 
 use crate::Failure;
@@ -43,6 +43,55 @@ pub struct SimArgs {
     /// Seed for the fault dice and wallet tokens (default: from the clock, so tokens are not guessable).
     #[arg(long)]
     seed: Option<u64>,
+    /// Read a 64-hex-digit X-QF-SIGN sent without X-QF-SIGNTYPE as SHA256, so the guide's Python
+    /// example runs unchanged (the gateway reads it as MD5 and answers 1108).
+    #[arg(long)]
+    lenient_sign_type: bool,
+    /// How an identical retry is answered: the original answer (replay), or 1102/2011 "exists".
+    #[arg(long, value_enum)]
+    duplicate_answers: Option<DuplicateAnswers>,
+    /// How answers are signed in X-QF-SIGN (none: unsigned).
+    #[arg(long, value_enum, default_value_t = AnswerSignType::Md5)]
+    answer_sign_type: AnswerSignType,
+}
+
+/// `--duplicate-answers`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DuplicateAnswers {
+    /// The original answer again (the default).
+    Replay,
+    /// 1102 for a payment, 2011 for a refund (the fault duplicate-exists).
+    Exists,
+}
+
+/// `--answer-sign-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum AnswerSignType {
+    /// MD5, no X-QF-SIGNTYPE (the guide's default).
+    Md5,
+    /// SHA256, with X-QF-SIGNTYPE: SHA256.
+    Sha256,
+    /// No X-QF-SIGN at all.
+    None,
+}
+
+impl AnswerSignType {
+    fn sign_type(self) -> Option<SignType> {
+        match self {
+            AnswerSignType::Md5 => Some(SignType::Md5),
+            AnswerSignType::Sha256 => Some(SignType::Sha256),
+            AnswerSignType::None => None,
+        }
+    }
+}
+
+/// `--faults`, with `--duplicate-answers` over its `duplicate-exists` when both are given.
+fn faults(args: &SimArgs) -> Result<Faults, Failure> {
+    let mut faults = args.faults.as_deref().map(Faults::parse).transpose().map_err(Failure::Usage)?.unwrap_or_default();
+    if let Some(answers) = args.duplicate_answers {
+        faults.duplicate_exists = answers == DuplicateAnswers::Exists;
+    }
+    Ok(faults)
 }
 
 fn merchants(args: &SimArgs) -> Result<Vec<Merchant>, Failure> {
@@ -64,7 +113,7 @@ fn merchants(args: &SimArgs) -> Result<Vec<Merchant>, Failure> {
 
 pub fn run(args: SimArgs) -> Result<(), Failure> {
     let merchants = merchants(&args)?;
-    let faults = args.faults.as_deref().map(Faults::parse).transpose().map_err(Failure::Usage)?.unwrap_or_default();
+    let faults = faults(&args)?;
     if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
         return Err(Failure::Usage("--time-scale must be a positive number".into()));
     }
@@ -82,6 +131,8 @@ pub fn run(args: SimArgs) -> Result<(), Failure> {
         config.public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
         config.refund_blackout = args.refund_blackout;
         config.rate_limit = !args.no_rate_limit;
+        config.lenient_sign_type = args.lenient_sign_type;
+        config.answer_sign_type = args.answer_sign_type.sign_type();
         config.seed = args
             .seed
             .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64));
@@ -94,6 +145,7 @@ pub fn run(args: SimArgs) -> Result<(), Failure> {
                 m.mchid.as_deref().unwrap_or("-")
             );
         }
+        println!("qfpay-sim {}", signature_rules(&config));
         println!("qfpay-sim wallet pages at {}/sim/wallet/<token>", config.public_url);
         println!("qfpay-sim listening on http://{addr}");
         qfpay_sim::serve(listener, config, shutdown_signal())
@@ -102,6 +154,16 @@ pub fn run(args: SimArgs) -> Result<(), Failure> {
         println!("qfpay-sim stopped");
         Ok(())
     })
+}
+
+/// One line on how requests are read and answers signed, so a 1108 is no surprise.
+fn signature_rules(config: &SimConfig) -> String {
+    let requests = match config.lenient_sign_type {
+        false => "requests without X-QF-SIGNTYPE are checked as MD5 (strict, as the gateway)",
+        true => "requests without X-QF-SIGNTYPE: 64 hex digits are checked as SHA256 (lenient)",
+    };
+    let answers = config.answer_sign_type.map_or("unsigned", SignType::header_value);
+    format!("signatures: {requests}; answers signed with {answers}")
 }
 
 async fn shutdown_signal() {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use qfpay::ClientKey;
+use qfpay::{ClientKey, SignType};
 use serde::Deserialize;
 
 use crate::faults::Faults;
@@ -51,10 +51,21 @@ pub struct SimConfig {
     pub start_unix: i64,
     /// Seed for the fault dice, so a fault run can be replayed.
     pub seed: u64,
+    /// Read a 64-hex-digit `X-QF-SIGN` sent without `X-QF-SIGNTYPE` as SHA256. Off by default:
+    /// the gateway reads a missing header as MD5 and answers such a call `1108`, and a
+    /// simulator that forgave it would hide that bug until production. On, the guide's own
+    /// Python example (SHA256, no header) runs unchanged.
+    pub lenient_sign_type: bool,
+    /// How answers are signed (`X-QF-SIGN`, plus `X-QF-SIGNTYPE` when not MD5), as the guide's
+    /// "签名验证" describes; `None` sends them unsigned. MD5 by default.
+    pub answer_sign_type: Option<SignType>,
 }
 
 impl SimConfig {
-    /// One merchant, default everything else. `public_url` is set once the port is known.
+    /// The merchants, and defaults as the gateway behaves: strict signature type, MD5-signed
+    /// answers, identical retries answered with the original answer, rate limits on; no
+    /// faults and no refund blackout (`--refund-blackout` turns it on). `public_url` is set
+    /// once the port is known.
     pub fn new(merchants: Vec<Merchant>, start_unix: i64) -> Self {
         SimConfig {
             merchants: merchants.into_iter().map(|m| (m.appcode.clone(), m)).collect(),
@@ -65,6 +76,8 @@ impl SimConfig {
             rate_limit: true,
             start_unix,
             seed: 1,
+            lenient_sign_type: false,
+            answer_sign_type: Some(SignType::Md5),
         }
     }
 }

@@ -15,8 +15,13 @@
 //! | `notify-repeat` | share | a notification is delivered twice |
 //! | `notify-reorder` | share | a notification is held back 1-10 s so later ones overtake it |
 //! | `notify-delay` | seconds | every notification waits this long first |
+//! | `bad-answer-signature` | share | a signed answer carries a wrong `X-QF-SIGN` (clients must treat it as no answer) |
+//! | `duplicate-exists` | `true`/`false` | an identical retry is answered `1102` (payment) or `2011` (refund) instead of the original answer |
+//! | `refund-pending` | seconds | a refund answers `1145` and stays in progress this long before `0000` |
 //!
-//! The same names, with `_` for `-`, are the JSON fields of `POST /sim/faults`.
+//! The same names, with `_` for `-`, are the JSON fields of `POST /sim/faults`. Some of these
+//! are not failures but things a real gateway may do that the default simulator does not
+//! (`duplicate-exists`, `refund-pending`): clients must cope with them all the same.
 
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +52,31 @@ pub struct Faults {
     pub notify_reorder: f64,
     /// Simulated seconds every notification waits first.
     pub notify_delay: u64,
+    /// Share of signed answers sent with a wrong `X-QF-SIGN`.
+    pub bad_answer_signature: f64,
+    /// Answer an identical retry "order exists" (`1102`/`2011`) instead of replaying the original.
+    pub duplicate_exists: bool,
+    /// Simulated seconds a refund stays in progress (`1145`) before it succeeds.
+    pub refund_pending: u64,
 }
+
+/// Every fault name `--faults` knows, for the error that meets an unknown one.
+const NAMES: [&str; 14] = [
+    "latency",
+    "spike",
+    "spike-latency",
+    "5xx",
+    "transient",
+    "answer-drop",
+    "pending",
+    "notify-drop",
+    "notify-repeat",
+    "notify-reorder",
+    "notify-delay",
+    "bad-answer-signature",
+    "duplicate-exists",
+    "refund-pending",
+];
 
 impl Faults {
     /// Parses the `--faults` syntax; the error names the part that is wrong.
@@ -69,7 +98,10 @@ impl Faults {
                 "notify-repeat" => f.notify_repeat = share(&name, value)?,
                 "notify-reorder" => f.notify_reorder = share(&name, value)?,
                 "notify-delay" => f.notify_delay = seconds(&name, value)?,
-                _ => return Err(format!("unknown fault {name:?}; known: latency, spike, spike-latency, 5xx, transient, answer-drop, pending, notify-drop, notify-repeat, notify-reorder, notify-delay")),
+                "bad-answer-signature" => f.bad_answer_signature = share(&name, value)?,
+                "duplicate-exists" => f.duplicate_exists = switch(&name, value)?,
+                "refund-pending" => f.refund_pending = seconds(&name, value)?,
+                _ => return Err(format!("unknown fault {name:?}; known: {}", NAMES.join(", "))),
             }
         }
         f.check()?;
@@ -86,6 +118,7 @@ impl Faults {
             ("notify-drop", self.notify_drop),
             ("notify-repeat", self.notify_repeat),
             ("notify-reorder", self.notify_reorder),
+            ("bad-answer-signature", self.bad_answer_signature),
         ];
         match shares.iter().find(|(_, v)| !(0.0..=1.0).contains(v)) {
             Some((name, v)) => Err(format!("fault {name} must be a share between 0 and 1 (got {v})")),
@@ -96,6 +129,14 @@ impl Faults {
 
 fn share(name: &str, value: &str) -> Result<f64, String> {
     value.parse::<f64>().map_err(|_| format!("fault {name} must be a number between 0 and 1 (got {value:?})"))
+}
+
+fn switch(name: &str, value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" => Ok(true),
+        "false" | "0" | "off" => Ok(false),
+        _ => Err(format!("fault {name} must be true or false (got {value:?})")),
+    }
 }
 
 fn millis(name: &str, value: &str) -> Result<u64, String> {
@@ -124,6 +165,9 @@ mod tests {
         assert_eq!(f.notify_delay, 30);
         assert_eq!(f.pending, 5);
         assert_eq!(Faults::parse("answer-drop=1").unwrap().answer_drop, 1.0);
+        let f = Faults::parse("bad-answer-signature=0.5,duplicate-exists=true,refund-pending=30s").unwrap();
+        assert_eq!((f.bad_answer_signature, f.duplicate_exists, f.refund_pending), (0.5, true, 30));
+        assert!(!Faults::parse("duplicate_exists=off").unwrap().duplicate_exists);
     }
 
     #[test]
@@ -132,6 +176,19 @@ mod tests {
         assert!(Faults::parse("gremlins=1").unwrap_err().contains("gremlins"));
         assert!(Faults::parse("latency=fast").unwrap_err().contains("latency"));
         assert!(Faults::parse("latency").unwrap_err().contains("name=value"));
+        assert!(Faults::parse("duplicate-exists=maybe").unwrap_err().contains("duplicate-exists"));
+        assert!(Faults::parse("bad-answer-signature=1.5").unwrap_err().contains("bad-answer-signature"));
+        assert!(Faults::parse("gremlins=1").unwrap_err().contains("refund-pending"), "the error lists the names");
         assert_eq!(Faults::parse("").unwrap(), Faults::default());
+    }
+
+    #[test]
+    fn every_name_is_a_json_field_of_post_sim_faults() {
+        let json = serde_json::to_value(Faults::default()).unwrap();
+        let mut fields: Vec<String> = json.as_object().unwrap().keys().cloned().collect();
+        let mut names: Vec<String> = NAMES.iter().map(|n| n.replace('-', "_")).collect();
+        fields.sort();
+        names.sort();
+        assert_eq!(fields, names);
     }
 }

@@ -6,9 +6,16 @@
 //! are JSON with `respcd`, `respmsg`, `resperr` and the fields of each endpoint page; a
 //! payment's answer also carries the guide's `data` object.
 //!
-//! Signature type: `X-QF-SIGNTYPE` says `SHA256` or `MD5`. When it is absent the gateway means
-//! MD5, but the guide's own Python example signs with SHA256 and sends no header; so a
-//! signature of 64 hex digits without the header is read as SHA256, and one of 32 as MD5.
+//! Signature type: `X-QF-SIGNTYPE` says `SHA256` or `MD5`, and when it is absent the gateway
+//! means MD5, strictly: a SHA256 signature sent without the header is answered `1108`, with a
+//! `resperr` that names the likely cause. The guide's own Python example does exactly that, so
+//! [`SimConfig::lenient_sign_type`](crate::SimConfig::lenient_sign_type) reads 64 hex digits
+//! without the header as SHA256, to run that example unchanged.
+//!
+//! Answers given once the signature verified are signed with the merchant's key
+//! (`answer_sign.rs`). An identical retry gets the original answer, or under the
+//! `duplicate-exists` fault the gateway's "exists" code; refunds succeed at once, or under
+//! `refund-pending` stay in progress (`1145`) for a while first.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +35,7 @@ use qfpay::{
 };
 use serde_json::{json, Value};
 
+use crate::answer_sign::AdmittedKey;
 use crate::config::Merchant;
 use crate::ledger::{hk_time, Kind, Ledger, Order, OrderId, OrderState};
 use crate::rate_limit::{PER_MINUTE, PER_SECOND};
@@ -111,6 +119,11 @@ async fn admit(sim: &Sim, path: &str, parts: &Parts, body: Body) -> Result<(Merc
     inject_latency_and_5xx(sim).await?;
     let form = read_form(&parts.method, &parts.headers, parts.uri.query(), body).await?;
     let merchant = authenticate(sim, &appcode, &parts.headers, &form)?;
+    // From here on every answer, errors included, is signed with this merchant's key.
+    if let Some(slot) = parts.extensions.get::<AdmittedKey>() {
+        slot.record(&merchant.key);
+    }
+    check_mchid(&merchant, &form)?;
     if sim.chance(lock(&sim.faults).transient) {
         lock(&sim.stats).fault("transient");
         let codes: Vec<&str> = transient_codes().collect();
@@ -189,16 +202,37 @@ fn authenticate(sim: &Sim, appcode: &str, headers: &HeaderMap, form: &Form) -> R
     }
     let merchant = sim.config.merchants.get(appcode).ok_or_else(|| refuse("unknown X-QF-APPCODE"))?;
     let signature = header_text(headers, "x-qf-sign").ok_or_else(|| refuse("X-QF-SIGN header is missing"))?;
-    let sign_type = match header_text(headers, "x-qf-signtype") {
-        Some(text) => SignType::parse(text).ok_or_else(|| refuse("X-QF-SIGNTYPE must be SHA256 or MD5"))?,
-        None if signature.len() == SignType::Sha256.hex_len() => SignType::Sha256,
-        None => SignType::Md5,
-    };
+    let declared = header_text(headers, "x-qf-signtype");
+    let sign_type = sign_type(declared, signature, sim.config.lenient_sign_type)
+        .ok_or_else(|| refuse("X-QF-SIGNTYPE must be SHA256 or MD5"))?;
     if !verify(form.pairs(), &merchant.key, sign_type, signature) {
-        return Err(refuse(&format!("X-QF-SIGN does not match the parameters ({})", sign_type.header_value())));
+        return Err(refuse(&signature_mismatch(declared, signature, sign_type)));
     }
-    check_mchid(merchant, form)?;
     Ok(merchant.clone())
+}
+
+/// The hash a signature is checked with: the declared `X-QF-SIGNTYPE`, else MD5 as the gateway
+/// reads it, or, when `lenient`, SHA256 for 64 hex digits. `None` for an unknown declared type.
+fn sign_type(declared: Option<&str>, signature: &str, lenient: bool) -> Option<SignType> {
+    match declared {
+        Some(text) => SignType::parse(text),
+        None if lenient && signature.len() == SignType::Sha256.hex_len() => Some(SignType::Sha256),
+        None => Some(SignType::Md5),
+    }
+}
+
+/// The `resperr` of a signature that does not verify. A SHA256-length signature without
+/// `X-QF-SIGNTYPE` is the guide's example's mistake, and the gateway would not say why; the
+/// simulator does, so the fix is found on a laptop instead of in production.
+fn signature_mismatch(declared: Option<&str>, signature: &str, checked_as: SignType) -> String {
+    let mismatch = format!("X-QF-SIGN does not match the parameters ({})", checked_as.header_value());
+    match declared {
+        None if checked_as == SignType::Md5 && signature.len() == SignType::Sha256.hex_len() => format!(
+            "{mismatch}: it has 64 hex digits but no X-QF-SIGNTYPE was sent, so it is read as MD5, as the \
+             gateway does; send X-QF-SIGNTYPE: SHA256 with a SHA256 signature"
+        ),
+        _ => mismatch,
+    }
 }
 
 /// A merchant with a `mchid` must send it, and only its own; one without must send none.
@@ -211,6 +245,32 @@ fn check_mchid(merchant: &Merchant, form: &Form) -> Result<(), Response> {
         (None, Some(_)) => refuse("mchid: must not be sent; this merchant has none"),
         (None, None) => Ok(()),
     }
+}
+
+/// The answer to a call whose `out_trade_no` is taken. An identical retry of the same kind
+/// gets the original answer again, or, under the `duplicate-exists` fault, the gateway's
+/// "exists" code (`1102` payment, `2011` refund) as a real gateway may answer; any other reuse
+/// is refused with that code.
+fn answer_taken(sim: &Sim, existing: &Order, kind: Kind, print: &[(String, String)]) -> Response {
+    let code = match kind {
+        Kind::Payment => RespCode::DUPLICATE_REQUEST,
+        Kind::Refund => RespCode::DUPLICATE_SERIAL,
+    };
+    if existing.kind != kind || existing.fingerprint != print {
+        return error_answer(code, "out_trade_no: already used by another payment or refund of this merchant");
+    }
+    if !lock(&sim.faults).duplicate_exists {
+        return Json(existing.answer.clone()).into_response();
+    }
+    lock(&sim.stats).fault("duplicate_exists");
+    let what = match kind {
+        Kind::Payment => "payment",
+        Kind::Refund => "refund",
+    };
+    error_answer(
+        code,
+        format!("out_trade_no: this {what} exists already (an identical retry); query it for its outcome"),
+    )
 }
 
 fn fingerprint(form: &Form) -> Vec<(String, String)> {
@@ -228,14 +288,7 @@ pub async fn payment(
     let print = fingerprint(&form);
     let mut ledger = lock(&sim.ledger);
     if let Some(id) = ledger.by_out_trade_no(&merchant.appcode, &req.out_trade_no) {
-        let existing = ledger.get(id);
-        return match existing.kind == Kind::Payment && existing.fingerprint == print {
-            true => Json(existing.answer.clone()).into_response(),
-            false => error_answer(
-                RespCode::DUPLICATE_REQUEST,
-                "out_trade_no: already used by another payment or refund of this merchant",
-            ),
-        };
+        return answer_taken(&sim, ledger.get(id), Kind::Payment, &print);
     }
     let token = sim.token();
     let id = create_payment(&sim, &mut ledger, &merchant, &req, now, token, print);
@@ -416,74 +469,98 @@ pub async fn refund(
     let print = fingerprint(&form);
     let mut ledger = lock(&sim.ledger);
     if let Some(id) = ledger.by_out_trade_no(&appcode, &req.out_trade_no) {
-        let existing = ledger.get(id);
-        return match existing.kind == Kind::Refund && existing.fingerprint == print {
-            true => Json(existing.answer.clone()).into_response(),
-            false => error_answer(
-                RespCode::DUPLICATE_SERIAL,
-                "out_trade_no: already used by another payment or refund of this merchant",
-            ),
-        };
+        return answer_taken(&sim, ledger.get(id), Kind::Refund, &print);
     }
     let Some(paid_id) = ledger.by_syssn(&appcode, &req.syssn).filter(|&id| ledger.get(id).kind == Kind::Payment) else {
         return error_answer(RespCode::NO_SUCH_ORDER, "syssn: no payment with this number for this merchant");
     };
     let payment = ledger.get(paid_id).clone();
+    if let Err(refusal) = check_refund(&sim, &payment, &req, now) {
+        return refusal;
+    }
+    let pending = lock(&sim.faults).refund_pending;
+    let refund_id = record_refund(&mut ledger, &payment, &req, print, now, pending);
+    ledger.get_mut(paid_id).refunded += req.txamt;
+    let answer = ledger.get(refund_id).answer.clone();
+    drop(ledger);
+    // A refund in progress is notified when it succeeds (`Sim::tick`), like a pending payment.
+    if pending == 0 {
+        sim.notifier.schedule(&sim, refund_id, now);
+    }
+    Json(answer).into_response()
+}
+
+/// The gateway's refund rules, in its order: refundable pay type, paid, outside the blackout,
+/// within what is left of the payment.
+fn check_refund(sim: &Sim, payment: &Order, req: &RefundRequest, now: f64) -> Result<(), Response> {
     if let Some(info) = pay_type(&payment.pay_type).filter(|i| !i.refundable) {
-        return error_answer(
+        return Err(error_answer(
             RespCode::REFUND_REFUSED,
             format!("syssn: payments of pay type {} ({}) cannot be refunded", info.code, info.name_en),
-        );
+        ));
     }
     if !payment.is_paid() {
-        return error_answer(RespCode::NOT_PAID, "syssn: the payment is not paid");
+        return Err(error_answer(RespCode::NOT_PAID, "syssn: the payment is not paid"));
     }
     if sim.config.refund_blackout && in_refund_blackout(now as i64) {
-        return error_answer(RespCode::REFUND_BLACKOUT, "no refunds between 23:30 and 00:30 Hong Kong time");
+        return Err(error_answer(RespCode::REFUND_BLACKOUT, "no refunds between 23:30 and 00:30 Hong Kong time"));
     }
     if payment.refunded + req.txamt > payment.txamt {
-        return error_answer(
+        let left = payment.txamt - payment.refunded;
+        return Err(error_answer(
             RespCode::REFUND_EXCEEDS_PAYMENT,
             format!(
-                "txamt: {} more would exceed the payment; {} of {} is left to refund",
-                req.txamt,
-                payment.txamt - payment.refunded,
-                payment.txamt
+                "txamt: {} more would exceed the payment; {left} of {} is left to refund",
+                req.txamt, payment.txamt
             ),
-        );
+        ));
     }
+    Ok(())
+}
+
+/// Adds the refund's own row: paid at once, or in progress (`1145`) for `pending` simulated
+/// seconds. Its answer is kept for an identical retry. The amount counts against the payment
+/// either way, so refunds in progress can never add up past it.
+fn record_refund(
+    ledger: &mut Ledger,
+    payment: &Order,
+    req: &RefundRequest,
+    print: Vec<(String, String)>,
+    now: f64,
+    pending: u64,
+) -> OrderId {
     let syssn = ledger.next_syssn(now as i64);
+    let (state, paid_at, respcd) = match pending {
+        0 => (OrderState::Paid, Some(now as i64), RespCode::new(RespCode::SUCCESS)),
+        _ => (OrderState::Processing(now + pending as f64), None, RespCode::new(RespCode::PROCESSING)),
+    };
+    let respmsg = if respcd.is_success() { "" } else { respcd.info().map_or("", |i| i.text_en) };
     let answer = json!({
-        "respcd": RespCode::SUCCESS, "respmsg": "", "resperr": "",
+        "respcd": respcd.code(), "respmsg": respmsg, "resperr": "",
         "orig_syssn": payment.syssn, "syssn": syssn, "txamt": req.txamt.to_string(),
         "out_trade_no": req.out_trade_no, "txcurrcd": payment.txcurrcd,
         "txdtm": req.txdtm, "sysdtm": hk_time(now as i64),
     });
-    let refund = Order {
+    ledger.insert(Order {
         kind: Kind::Refund,
         out_trade_no: req.out_trade_no.clone(),
         syssn,
         txamt: req.txamt,
         txdtm: req.txdtm.clone(),
         created_at: now as i64,
-        paid_at: Some(now as i64),
+        paid_at,
         expires_at: None,
         return_url: None,
-        state: OrderState::Paid,
+        state,
         refunded: 0,
         orig_syssn: Some(payment.syssn.clone()),
         token: String::new(),
         fingerprint: print,
-        answer: answer.clone(),
+        answer,
         notifications_sent: 0,
         notification_acknowledged: false,
-        ..payment
-    };
-    let refund_id = ledger.insert(refund);
-    ledger.get_mut(paid_id).refunded += req.txamt;
-    drop(ledger);
-    sim.notifier.schedule(&sim, refund_id, now);
-    Json(answer).into_response()
+        ..payment.clone()
+    })
 }
 
 /// Finds the payment a close or reversal is about, checking its amount.

@@ -1,7 +1,8 @@
 //! Every order and refund the simulated gateway holds, and the rules that move them.
 //!
 //! Payment states: created -> (processing ->) paid / failed / closed / expired; a paid CPM
-//! order can be reversed. Refunds are their own rows, linked by `orig_syssn`. Time is an
+//! order can be reversed. Refunds are their own rows, linked by `orig_syssn`: (processing ->)
+//! paid. Time is an
 //! argument (simulated Unix seconds), so every rule here is deterministic.
 
 use std::collections::HashMap;
@@ -188,9 +189,12 @@ impl Ledger {
         format!("{date}{:015}", self.seq)
     }
 
-    /// Adds an order and indexes it.
+    /// Adds an order and indexes it; one in progress is settled by [`Ledger::tick`].
     pub fn insert(&mut self, order: Order) -> OrderId {
         let id = self.orders.len();
+        if matches!(order.state, OrderState::Processing(_)) {
+            self.processing.push(id);
+        }
         self.by_ref.insert((order.appcode.clone(), order.out_trade_no.clone()), id);
         self.by_syssn.insert(order.syssn.clone(), id);
         if !order.token.is_empty() {

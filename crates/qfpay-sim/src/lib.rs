@@ -17,6 +17,7 @@ pub mod config;
 pub mod faults;
 pub mod ledger;
 
+mod answer_sign;
 mod clock;
 mod control;
 mod gateway;

@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use qfpay::RespCode;
 use serde_json::json;
 
-use crate::{control, gateway, wallet, Sim};
+use crate::{answer_sign, control, gateway, wallet, Sim};
 
 pub fn router(sim: Arc<Sim>) -> Router {
     Router::new()
@@ -35,6 +35,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         // Bodies are read and size-checked by the handlers, so an oversized one still gets
         // the gateway's JSON answer instead of a bare 413.
         .layer(DefaultBodyLimit::disable())
+        // Inside `drop_answers`: an answer is signed as the gateway sends it, then maybe lost.
+        .layer(middleware::from_fn_with_state(sim.clone(), answer_sign::sign_answers))
         .layer(middleware::from_fn_with_state(sim.clone(), drop_answers))
         .layer(middleware::from_fn(log_line))
         .with_state(sim)

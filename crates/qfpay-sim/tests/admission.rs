@@ -23,6 +23,12 @@ fn signed(pairs: &[(&str, &str)]) -> String {
     qfpay::sign::sign(pairs.iter().copied(), &ClientKey::new("DEMOKEY"), SignType::Sha256)
 }
 
+/// The demo merchant's headers for a SHA256 signature (the header is required: without it
+/// the simulator, like the gateway, reads the signature as MD5).
+fn headers(sign: &str) -> [(&str, &str); 3] {
+    [("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", sign), ("X-QF-SIGNTYPE", "SHA256")]
+}
+
 #[tokio::test]
 async fn every_path_admits_in_the_same_order() {
     let app = demo();
@@ -40,13 +46,13 @@ async fn every_path_admits_in_the_same_order() {
         assert!(a["resperr"].as_str().unwrap().contains("X-QF-SIGN"), "{path}: {a}");
 
         let sign = signed(&[("mchid", "M1")]);
-        let (_, a) = raw(&app, path, "mchid=M1", &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", &sign)]).await;
+        let (_, a) = raw(&app, path, "mchid=M1", &headers(&sign)).await;
         assert_eq!(a["respcd"], "1104", "{path}: then the mchid rule: {a}");
         assert!(a["resperr"].as_str().unwrap().starts_with("mchid"), "{path}: {a}");
 
         // Admitted: whatever comes back now is about the request's own fields (a query with
         // none lists the merchant's orders).
-        let (_, a) = raw(&app, path, "", &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", &signed(&[]))]).await;
+        let (_, a) = raw(&app, path, "", &headers(&signed(&[]))).await;
         assert!(!["1103", "1108"].contains(&a["respcd"].as_str().unwrap()), "{path}: past admission: {a}");
     }
     let (_, stats) = control(&app, "GET", "/sim/stats", None).await;
@@ -69,5 +75,34 @@ async fn the_rate_limit_comes_before_faults_on_every_path() {
         }
         let (status, a) = json(&app, Request::post(path).body(Body::empty()).unwrap()).await;
         assert_eq!((status.as_u16(), a["respcd"].as_str()), (429, Some("1100")), "{path}: {a}");
+    }
+}
+
+/// Whether an answer carries an `X-QF-SIGN` that verifies (MD5) with the demo key; `None`
+/// when it carries none.
+fn answer_verifies(body: &[u8], headers: &axum::http::HeaderMap) -> Option<bool> {
+    let signature = header(headers, "x-qf-sign")?;
+    Some(qfpay::sign::verify_answer(body, &ClientKey::new("DEMOKEY"), SignType::Md5, signature))
+}
+
+#[tokio::test]
+async fn answers_are_signed_from_the_moment_the_merchant_is_known() {
+    let app = demo();
+    for path in PATHS {
+        let unsigned: [(&str, &[(&str, &str)]); 4] = [
+            ("no appcode", &[]),
+            ("unknown appcode", &[("X-QF-APPCODE", "NOPE"), ("X-QF-SIGN", "00")]),
+            ("no signature", &[("X-QF-APPCODE", "DEMOAPPCODE")]),
+            ("wrong signature", &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", "00")]),
+        ];
+        for (case, headers) in unsigned {
+            let (_, body, answer_headers) = raw_full(&app, path, "", headers).await;
+            assert_eq!(answer_verifies(&body, &answer_headers), None, "{path}, {case}: unsigned");
+        }
+        let sign = signed(&[("mchid", "M1")]);
+        let (_, body, answer_headers) = raw_full(&app, path, "mchid=M1", &headers(&sign)).await;
+        assert_eq!(answer_verifies(&body, &answer_headers), Some(true), "{path}: a refusal after the signature");
+        let (_, body, answer_headers) = raw_full(&app, path, "", &headers(&signed(&[]))).await;
+        assert_eq!(answer_verifies(&body, &answer_headers), Some(true), "{path}: admitted");
     }
 }

@@ -55,11 +55,45 @@ pub async fn call<R: GatewayRequest>(app: &Router, creds: &Credentials, req: &R)
 
 /// Sends raw form pairs with the given headers.
 pub async fn raw(app: &Router, path: &str, body: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+    json(app, raw_request(path, body, headers)).await
+}
+
+/// Sends raw form pairs with the given headers; the answer's bytes and headers as sent.
+pub async fn raw_full(
+    app: &Router,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Vec<u8>, axum::http::HeaderMap) {
+    send(app, raw_request(path, body, headers)).await
+}
+
+fn raw_request(path: &str, body: &str, headers: &[(&str, &str)]) -> Request<Body> {
     let mut builder = Request::post(path).header("Content-Type", "application/x-www-form-urlencoded");
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    json(app, builder.body(Body::from(body.to_owned())).unwrap()).await
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
+/// A typed request signed with our crate, sent; the answer's bytes and headers as sent.
+pub async fn call_full<R: GatewayRequest>(
+    app: &Router,
+    creds: &Credentials,
+    req: &R,
+) -> (Vec<u8>, axum::http::HeaderMap) {
+    let signed = req.sign(creds).expect("valid request");
+    let mut builder = Request::post(signed.path);
+    for (name, value) in &signed.headers {
+        builder = builder.header(*name, value);
+    }
+    let (_, body, headers) = send(app, builder.body(Body::from(signed.body)).unwrap()).await;
+    (body, headers)
+}
+
+/// A header's value as text, if present.
+pub fn header<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 pub async fn control(app: &Router, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {

@@ -1,12 +1,13 @@
 //! Clients written from the documents, not from our crate: the guide's Python example rules
-//! (SHA256 computed with sha2 directly, no `X-QF-SIGNTYPE` header), and every signature
+//! (SHA256 computed with sha2 directly, no `X-QF-SIGNTYPE` header: refused by the strict
+//! default, accepted when lenient), the guide's answer verification, and every signature
 //! vector of the protocol crate checked by the simulator's own verification.
 
 mod common;
 
 use common::*;
 use md5::Md5;
-use qfpay_sim::Merchant;
+use qfpay_sim::{Merchant, SimConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -39,9 +40,8 @@ fn urlencode(pairs: &[(&str, &str)]) -> String {
     pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
 }
 
-#[tokio::test]
-async fn the_guides_python_client_works() {
-    let app = demo();
+/// The guide's example payment, signed the guide's way (SHA256).
+fn guide_payment() -> ([(&'static str, &'static str); 6], String) {
     let params = [
         ("txamt", "100"),
         ("txcurrcd", "HKD"),
@@ -51,7 +51,29 @@ async fn the_guides_python_client_works() {
         ("goods_name", "Test Product"),
     ];
     let sig = guide_signature(&params, "DEMOKEY", true);
-    // The guide's example sends SHA256 without X-QF-SIGNTYPE; the simulator reads 64 digits as SHA256.
+    (params, sig)
+}
+
+#[tokio::test]
+async fn the_guides_python_client_gets_1108_from_the_strict_default() {
+    let app = demo();
+    let (params, sig) = guide_payment();
+    // SHA256 without X-QF-SIGNTYPE: the gateway reads it as MD5, and so does the simulator.
+    let (_, a) =
+        raw(&app, "/trade/v1/payment", &urlencode(&params), &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", &sig)])
+            .await;
+    assert_eq!(a["respcd"], "1108", "{a}");
+    let resperr = a["resperr"].as_str().unwrap();
+    assert!(resperr.contains("64 hex digits") && resperr.contains("X-QF-SIGNTYPE"), "names the cause: {resperr}");
+    let headers = [("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", sig.as_str()), ("X-QF-SIGNTYPE", "SHA256")];
+    let (_, a) = raw(&app, "/trade/v1/payment", &urlencode(&params), &headers).await;
+    assert_eq!(a["respcd"], "0000", "with the header it is accepted: {a}");
+}
+
+#[tokio::test]
+async fn the_guides_python_client_works_with_lenient_sign_type() {
+    let app = qfpay_sim::app(SimConfig { lenient_sign_type: true, ..config(vec![Merchant::demo()]) });
+    let (params, sig) = guide_payment();
     let (_, a) =
         raw(&app, "/trade/v1/payment", &urlencode(&params), &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", &sig)])
             .await;
@@ -67,6 +89,42 @@ async fn the_guides_python_client_works() {
     )
     .await;
     assert_eq!(rows["data"][0]["respcd"], "1143");
+    let md5 = guide_signature(&q, "DEMOKEY", false);
+    let (_, rows) =
+        raw(&app, "/trade/v1/query", &urlencode(&q), &[("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", &md5)]).await;
+    assert_eq!(rows["respcd"], "0000", "lenient still reads 32 digits as MD5: {rows}");
+}
+
+/// The guide's "签名验证", written from its four steps: the answer's fields in name order
+/// (strings and numbers; the nested `data` is not a field), `k=v` joined by `&`, the key
+/// appended, upper-case MD5.
+fn guide_answer_signature(answer: &Value, key: &str) -> String {
+    let mut fields: Vec<(String, String)> = answer
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, v)| match v {
+            Value::String(s) if !s.is_empty() => Some((k.clone(), s.clone())),
+            Value::Number(n) => Some((k.clone(), n.to_string())),
+            _ => None,
+        })
+        .collect();
+    fields.sort();
+    let text: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let digest = Md5::digest((text.join("&") + key).as_bytes());
+    digest.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[tokio::test]
+async fn answers_verify_by_the_guides_steps() {
+    let app = demo();
+    let (params, sig) = guide_payment();
+    let headers = [("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", sig.as_str()), ("X-QF-SIGNTYPE", "SHA256")];
+    let (_, body, answer_headers) = raw_full(&app, "/trade/v1/payment", &urlencode(&params), &headers).await;
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["respcd"], "0000");
+    assert_eq!(header(&answer_headers, "x-qf-signtype"), None, "MD5 answers carry no X-QF-SIGNTYPE");
+    assert_eq!(header(&answer_headers, "x-qf-sign"), Some(guide_answer_signature(&answer, "DEMOKEY").as_str()));
 }
 
 #[tokio::test]

@@ -143,3 +143,31 @@ async fn dropped_and_repeated_notifications() {
     control(&app, "POST", "/sim/clock/advance", Some(json!({"seconds": 121}))).await;
     assert!(wait_for(&inbox, 3).await, "the retry schedule goes on after a drop");
 }
+
+#[tokio::test]
+async fn a_refund_in_progress_is_notified_when_it_succeeds() {
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    let url = receiver(inbox.clone()).await;
+    let app = demo();
+    let creds = demo_credentials();
+    let paid = call(&app, &creds, &PaymentRequest { notify_url: Some(url), ..mpm("N5") }).await;
+    control(&app, "POST", "/sim/orders/N5/pay", None).await;
+    assert!(wait_for(&inbox, 1).await, "the payment's notification");
+    control(&app, "POST", "/sim/faults", Some(json!({"refund_pending": 60}))).await;
+    let refund = RefundRequest {
+        syssn: paid["syssn"].as_str().unwrap().into(),
+        out_trade_no: "N5-R".into(),
+        txamt: 300,
+        txdtm: TXDTM.into(),
+        ..Default::default()
+    };
+    assert_eq!(call(&app, &creds, &refund).await["respcd"], "1145");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(inbox.lock().unwrap().received.len(), 1, "no notification while the refund is in progress");
+    control(&app, "POST", "/sim/clock/advance", Some(json!({"seconds": 61}))).await;
+    assert!(wait_for(&inbox, 2).await, "notified once it succeeded");
+    let (sign, body) = inbox.lock().unwrap().received[1].clone();
+    assert!(qfpay::sign::verify_notification(&body, &ClientKey::new("DEMOKEY"), &sign));
+    let n = qfpay::Notification::parse(&body).unwrap();
+    assert_eq!((n.notify_type.as_str(), n.out_trade_no.as_str(), n.txamt), ("refund", "N5-R", 300));
+}
