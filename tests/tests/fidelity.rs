@@ -84,6 +84,7 @@ async fn money_rules_hold_where_the_guide_says() {
     assert_eq!((status, refused["error"]["code"].as_str()), (402, Some("payment_refused")), "{text}");
     let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{refused_id}"), None, None).await;
     assert_eq!(session["attempts"][0]["status"], "failed");
+    let (open_id_for_checks, _) = stack.session(tea("till-checks")).await;
     let (confirm_id, _) = stack.session(tea("till-3")).await;
     let (status, confirmed, text) = charge(&stack, &confirm_id, "134567890121145").await;
     assert_eq!((status, confirmed["status"].as_str()), (200, Some("paid")), "1145 waited out by query: {text}");
@@ -136,4 +137,45 @@ async fn test_environment_payments_are_refunded_at_once() {
     assert_eq!(refunded["status"], "paid");
     assert_eq!(refunded["amount_refunded"], 3800, "{refunded}");
     assert!(refunded["refunds"][0]["reason"].as_str().is_some_and(|r| r.contains("test environment")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_are_not_the_gateways_word_are_settled_by_query() {
+    let stack = Stack::start(Options::default()).await;
+
+    // An answer whose X-QF-SIGN does not verify is no answer: the attempt is not failed, the
+    // widget hears "unavailable", and nothing is taken from the answer.
+    faults(&stack, json!({"bad_answer_signature": 1.0})).await;
+    let (id, secret) = stack.session(tea("bad-signature")).await;
+    let (status, err, text) =
+        stack.widget("POST", &format!("/v1/checkout/{id}/pay"), &secret, Some(json!({"pay_type": "800201"}))).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (503, Some("gateway_unavailable")), "{text}");
+    let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+    assert_eq!(session["attempts"][0]["status"], "creating", "never failed on an unverified answer: {session}");
+    assert!(session["attempts"][0]["qrcode"].is_null(), "nothing taken from it");
+    assert!(stack.worker_log().contains("bad X-QF-SIGN"), "logged");
+    assert!(!stack.worker_log().contains(CLIENT_KEY), "without the key");
+
+    // A retry answered "order exists" (1102, 2011) instead of the first answer is settled by
+    // query, never taken as a refusal.
+    faults(&stack, json!({"answer_drop_first": true, "duplicate_exists": true})).await;
+    let (id, _) = stack.session(tea("exists")).await;
+    let (status, answer, text) = charge(&stack, &id, "134567890120000").await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("paid")),
+        "the first answer was lost, the retry said 1102: {text}"
+    );
+    let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
+    let otn = answer["attempts"][0]["out_trade_no"].as_str().expect("an attempt");
+    let payments = orders["orders"].as_array().expect("orders").iter().filter(|o| o["out_trade_no"] == otn).count();
+    assert_eq!(payments, 1, "one order at the gateway");
+    let (status, refund, text) = stack
+        .merchant("POST", &format!("/v1/sessions/{id}/refunds"), Some(json!({"amount": 100})), Some("exists-r1"))
+        .await;
+    assert_eq!(status, 201, "{text}");
+    assert_ne!(refund["status"], "failed", "2011 on the retry is not a refusal: {text}");
+    let settled = wait_session(&stack, &id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
+    assert_eq!(settled["refunds"][0]["status"], "succeeded", "{settled}");
+    faults(&stack, json!({})).await;
 }

@@ -26,9 +26,13 @@ pub fn json_text(status: u16, body: &str) -> Result<Response> {
     Ok(resp)
 }
 
-/// The error answer.
+/// The error answer, with `Retry-After` when the error knows when to try again.
 pub fn error(e: &ApiError) -> Result<Response> {
-    json_text(e.status, &e.body())
+    let mut resp = json_text(e.status, &e.body())?;
+    if let Some(seconds) = e.retry_after_s {
+        resp.headers_mut().set("Retry-After", &seconds.to_string())?;
+    }
+    Ok(resp)
 }
 
 /// The raw body, refused past [`MAX_BODY_BYTES`].

@@ -209,6 +209,9 @@ pub struct ApiError {
     /// The request field (or setting) at fault, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Seconds after which a retry may succeed (the `Retry-After` header), when known.
+    #[serde(skip)]
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -221,12 +224,23 @@ impl ApiError {
 
     /// Any other error.
     pub fn new(error: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { status: error.status(), code: error.code(), message: message.into(), field: None }
+        ApiError {
+            status: error.status(),
+            code: error.code(),
+            message: message.into(),
+            field: None,
+            retry_after_s: None,
+        }
     }
 
     /// The error with the field (or setting) it is about.
     pub fn about(self, field: impl Into<String>) -> Self {
         ApiError { field: Some(field.into()), ..self }
+    }
+
+    /// The error with a `Retry-After` of `seconds` (at least 1).
+    pub fn retry_after(self, seconds: u64) -> Self {
+        ApiError { retry_after_s: Some(seconds.max(1)), ..self }
     }
 
     /// The JSON body.

@@ -4,6 +4,7 @@
 //! (time and random bytes are arguments), so every rule is tested natively.
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod error;
 pub mod events;
 pub mod ids;

@@ -10,6 +10,7 @@
 //! | `5xx` | share | answered HTTP 503 without touching any order |
 //! | `transient` | share | answered a transient respcd (1100, 1297, ...) without touching any order |
 //! | `answer-drop` | share | the call is carried out (an order may change), then its answer is lost: HTTP 503 |
+//! | `answer-drop-first` | true/false | the first call of each distinct request is carried out and its answer lost; an identical retry is answered |
 //! | `pending` | seconds | a paid order shows `1145` (processing) this long before `0000` |
 //! | `notify-drop` | share | a notification attempt is lost (the retry schedule goes on) |
 //! | `notify-repeat` | share | a notification is delivered twice |
@@ -42,6 +43,9 @@ pub struct Faults {
     pub transient: f64,
     /// Share of gateway calls carried out whose answer is then lost (HTTP 503).
     pub answer_drop: f64,
+    /// The first call of each distinct request (same path and body) is carried out and its
+    /// answer lost; an identical retry is answered (replayed, or "exists").
+    pub answer_drop_first: bool,
     /// Simulated seconds a paid order stays "processing" first.
     pub pending: u64,
     /// Share of notification attempts lost.
@@ -61,13 +65,14 @@ pub struct Faults {
 }
 
 /// Every fault name `--faults` knows, for the error that meets an unknown one.
-const NAMES: [&str; 14] = [
+const NAMES: [&str; 15] = [
     "latency",
     "spike",
     "spike-latency",
     "5xx",
     "transient",
     "answer-drop",
+    "answer-drop-first",
     "pending",
     "notify-drop",
     "notify-repeat",
@@ -93,6 +98,7 @@ impl Faults {
                 "5xx" => f.http_5xx = share(&name, value)?,
                 "transient" => f.transient = share(&name, value)?,
                 "answer-drop" => f.answer_drop = share(&name, value)?,
+                "answer-drop-first" => f.answer_drop_first = switch(&name, value)?,
                 "pending" => f.pending = seconds(&name, value)?,
                 "notify-drop" => f.notify_drop = share(&name, value)?,
                 "notify-repeat" => f.notify_repeat = share(&name, value)?,
@@ -165,6 +171,7 @@ mod tests {
         assert_eq!(f.notify_delay, 30);
         assert_eq!(f.pending, 5);
         assert_eq!(Faults::parse("answer-drop=1").unwrap().answer_drop, 1.0);
+        assert!(Faults::parse("answer-drop-first=true").unwrap().answer_drop_first);
         let f = Faults::parse("bad-answer-signature=0.5,duplicate-exists=true,refund-pending=30s").unwrap();
         assert_eq!((f.bad_answer_signature, f.duplicate_exists, f.refund_pending), (0.5, true, 30));
         assert!(!Faults::parse("duplicate_exists=off").unwrap().duplicate_exists);

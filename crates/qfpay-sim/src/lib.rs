@@ -49,6 +49,8 @@ pub struct Sim {
     limiter: Mutex<RateLimiter>,
     rng: Mutex<fastrand::Rng>,
     notifier: Notifier,
+    /// Fingerprints of gateway requests seen, for the `answer-drop-first` fault.
+    seen_requests: Mutex<std::collections::HashSet<u64>>,
 }
 
 /// Locks a mutex, carrying on after a panic elsewhere (the data stays usable for a simulator).
@@ -66,6 +68,7 @@ impl Sim {
             stats: Mutex::new(Stats::default()),
             limiter: Mutex::new(RateLimiter::default()),
             notifier: Notifier::default(),
+            seen_requests: Mutex::default(),
             config,
         })
     }

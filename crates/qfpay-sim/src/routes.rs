@@ -49,15 +49,32 @@ async fn not_found() -> Response {
 
 /// The `answer-drop` fault: a gateway call is carried out, then its answer is lost, as when a
 /// connection breaks after the gateway acted. The caller cannot tell what happened.
+/// With `answer-drop-first`, the first call of each distinct request (path and body) loses its
+/// answer and an identical retry is answered: the way to test a client's retry path.
 async fn drop_answers(axum::extract::State(sim): axum::extract::State<Arc<Sim>>, req: Request, next: Next) -> Response {
     let gateway_call = req.uri().path().starts_with("/trade/");
+    let (share, first_only) = {
+        let faults = crate::lock(&sim.faults);
+        (faults.answer_drop, faults.answer_drop_first)
+    };
+    let (req, first_time) = if gateway_call && first_only { first_time(&sim, req).await } else { (req, false) };
     let response = next.run(req).await;
-    let share = crate::lock(&sim.faults).answer_drop;
-    if gateway_call && sim.chance(share) {
+    if gateway_call && (first_time || sim.chance(share)) {
         crate::lock(&sim.stats).fault("answer_drop");
         return (StatusCode::SERVICE_UNAVAILABLE, "").into_response();
     }
     response
+}
+
+/// Whether this exact request (path and body) is new; the request comes back whole.
+async fn first_time(sim: &Sim, req: Request) -> (Request, bool) {
+    use std::hash::{Hash, Hasher};
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (parts.uri.path(), &bytes[..]).hash(&mut hasher);
+    let new = crate::lock(&sim.seen_requests).insert(hasher.finish());
+    (Request::from_parts(parts, axum::body::Body::from(bytes)), new)
 }
 
 /// One line per request: method, path, status, milliseconds. Never headers or bodies, which

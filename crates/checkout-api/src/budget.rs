@@ -1,0 +1,190 @@
+//! The merchant's upstream budget, a protected and shared resource. QFPay allows 100 calls a
+//! second and 400 a minute per merchant; the worker grants at most 90 and 380, in four classes:
+//! a waiting shopper's payment, closes, refunds, and settlement queries. Each class keeps a
+//! reserved share of the minute that the others cannot take, so no class can starve another:
+//! a flood of payments cannot stop refunds, closes or settlement, and a backlog of queries or
+//! closes cannot stop payments. The rest (160 a minute) is shared, first come first served.
+//! Payments, which a shopper waits for, keep the largest share; the others keep small ones that
+//! still go far (one query settles up to 100 attempts), so a busy merchant's payments can use
+//! up to 360 calls a minute. The arithmetic is pure (time is an argument); the worker's gate (a Durable Object)
+//! feeds it the clock and keeps the grants in storage.
+
+use std::collections::VecDeque;
+
+use qfpay::ratelimit::{Limits, SlidingWindows, MINUTE_MS};
+
+/// What an upstream call is for, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallClass {
+    /// A payment a shopper (or a till) is waiting for.
+    Pay,
+    /// Closing or reversing an order, so it cannot be paid.
+    Close,
+    /// Sending or settling a refund.
+    Refund,
+    /// Settling an attempt by query, and reconciliation.
+    Query,
+}
+
+/// Calls granted per second and per minute (QFPay allows 100 and 400; the margin keeps the
+/// worker clear of a 429).
+pub const LIMITS: Limits = Limits::new(90, 380);
+
+impl CallClass {
+    /// Every class, most urgent first.
+    pub const ALL: [CallClass; 4] = [CallClass::Pay, CallClass::Close, CallClass::Refund, CallClass::Query];
+
+    /// The name in the gate's requests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallClass::Pay => "pay",
+            CallClass::Close => "close",
+            CallClass::Refund => "refund",
+            CallClass::Query => "query",
+        }
+    }
+
+    /// Reads [`CallClass::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// Calls a minute kept for this class whatever the others do.
+    pub fn reserved(self) -> usize {
+        match self {
+            CallClass::Pay => 200,
+            CallClass::Close => 8,
+            CallClass::Refund => 6,
+            CallClass::Query => 6,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The grants of the last minute, in total and by class.
+#[derive(Debug, Clone, Default)]
+pub struct Budget {
+    total: SlidingWindows,
+    by_class: [VecDeque<u64>; 4],
+}
+
+impl Budget {
+    /// A budget restored from saved grants, so a restart forgets nothing of the last minute.
+    pub fn from_saved(saved: impl IntoIterator<Item = (CallClass, u64)>) -> Self {
+        let mut saved: Vec<(CallClass, u64)> = saved.into_iter().collect();
+        saved.sort_by_key(|&(_, t)| t);
+        let mut budget =
+            Budget { total: SlidingWindows::from_granted(saved.iter().map(|&(_, t)| t)), ..Budget::default() };
+        for (class, t) in saved {
+            budget.by_class[class.index()].push_back(t);
+        }
+        budget
+    }
+
+    /// The grants to save.
+    pub fn saved(&self) -> Vec<(CallClass, u64)> {
+        CallClass::ALL.into_iter().flat_map(|c| self.by_class[c.index()].iter().map(move |&t| (c, t))).collect()
+    }
+
+    /// Grants a call of `class` at `now` and records it (0), or says how many ms until one
+    /// could be granted, recording nothing.
+    pub fn acquire(&mut self, class: CallClass, now: u64) -> u64 {
+        for grants in &mut self.by_class {
+            while grants.front().is_some_and(|&t| now.saturating_sub(t) >= MINUTE_MS) {
+                grants.pop_front();
+            }
+        }
+        if let Some(wait) = self.beyond_share_wait(class, now) {
+            return wait;
+        }
+        let wait = self.total.acquire(LIMITS, now);
+        if wait == 0 {
+            self.by_class[class.index()].push_back(now);
+        }
+        wait
+    }
+
+    /// A class past its own reservation may use only what no other class has reserved and
+    /// left unused; `Some(wait)` when that is gone: until one of the grants that free room leaves
+    /// the window (its own, or those of a class past its reservation).
+    fn beyond_share_wait(&self, class: CallClass, now: u64) -> Option<u64> {
+        let used = |c: CallClass| self.by_class[c.index()].len();
+        if used(class) < class.reserved() {
+            return None;
+        }
+        let total: usize = CallClass::ALL.iter().map(|&c| used(c)).sum();
+        let protected: usize =
+            CallClass::ALL.iter().filter(|&&c| c != class).map(|&c| c.reserved().saturating_sub(used(c))).sum();
+        if total + protected < LIMITS.per_minute() {
+            return None;
+        }
+        let frees_room = |c: &CallClass| *c == class || used(*c) > c.reserved();
+        let oldest =
+            CallClass::ALL.iter().filter(|c| frees_room(c)).filter_map(|c| self.by_class[c.index()].front()).min();
+        Some(oldest.map_or(1, |&t| (t + MINUTE_MS).saturating_sub(now).max(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(budget: &mut Budget, class: CallClass, now: u64, n: usize) -> usize {
+        (0..n).filter(|i| budget.acquire(class, now + *i as u64 * 20) == 0).count()
+    }
+
+    #[test]
+    fn the_shares_fit_in_the_limit() {
+        let reserved: usize = CallClass::ALL.iter().map(|c| c.reserved()).sum();
+        assert!(reserved <= LIMITS.per_minute());
+        for c in CallClass::ALL {
+            assert_eq!(CallClass::parse(c.as_str()), Some(c));
+        }
+    }
+
+    #[test]
+    fn a_busy_merchants_payments_may_use_all_but_the_others_reservations() {
+        let mut budget = Budget::default();
+        assert_eq!(grant(&mut budget, CallClass::Pay, 0, 1000), 380 - 8 - 6 - 6);
+    }
+
+    #[test]
+    fn a_flood_of_payments_cannot_take_the_others_reservations() {
+        let mut budget = Budget::default();
+        grant(&mut budget, CallClass::Pay, 0, 1000);
+        assert_eq!(grant(&mut budget, CallClass::Close, 30_000, 200), 8);
+        assert_eq!(grant(&mut budget, CallClass::Refund, 35_000, 200), 6);
+        assert_eq!(grant(&mut budget, CallClass::Query, 40_000, 200), 6);
+        assert_eq!(grant(&mut budget, CallClass::Pay, 45_000, 10), 0, "the minute is full");
+    }
+
+    #[test]
+    fn a_backlog_of_queries_or_closes_cannot_stop_payments() {
+        let mut budget = Budget::default();
+        let queries = grant(&mut budget, CallClass::Query, 0, 1000);
+        let closes = grant(&mut budget, CallClass::Close, 1_000, 1000);
+        assert_eq!(queries + closes, 380 - 200 - 6, "only the shared part and their own shares");
+        assert_eq!(grant(&mut budget, CallClass::Pay, 25_000, 300), 200);
+    }
+
+    #[test]
+    fn the_wait_is_when_room_frees_and_then_a_call_is_granted() {
+        let mut budget = Budget::default();
+        grant(&mut budget, CallClass::Pay, 0, 1000);
+        let wait = budget.acquire(CallClass::Pay, 30_000);
+        assert!(wait > 0 && wait <= MINUTE_MS, "{wait}");
+        assert_eq!(budget.acquire(CallClass::Pay, 30_000 + wait), 0);
+    }
+
+    #[test]
+    fn a_restart_remembers_the_minute() {
+        let mut budget = Budget::default();
+        grant(&mut budget, CallClass::Pay, 0, 1000);
+        let mut restored = Budget::from_saved(budget.saved());
+        assert_eq!(grant(&mut restored, CallClass::Pay, 10_000, 10), 0, "still full after a restart");
+        assert_eq!(grant(&mut restored, CallClass::Close, 10_000, 10), 8, "reservations still kept");
+    }
+}
