@@ -2,6 +2,7 @@
 //! secret opens that one session and nothing else; amounts and goods come from the session,
 //! never from the browser.
 
+use checkout_api::budget::{AttemptRefusal, CallClass};
 use checkout_api::session::parse_json;
 use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
 use checkout_api::{fitting_pay_types, ids, ApiError, AttemptEvent, ErrorCode, PayRequest};
@@ -66,6 +67,8 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     let Some(option) = offered.iter().find(|p| p.pay_type == choice.pay_type) else {
         return Err(ApiError::field("pay_type", "is not one this session offers"));
     };
+    // Before any gateway call (even a close): one client's secret must not spend the budget.
+    may_start_attempt(app, &session).await?;
     // One open attempt at a time: close the previous one first. If it turns out paid, say so.
     for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
         if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
@@ -96,6 +99,8 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         .await
         .or_500()?;
     if !recorded {
+        // A close, or a concurrent attempt, got there first: say which.
+        may_start_attempt(app, &session).await?;
         return Err(session_over());
     }
     app.wake_settler(next_check_at.unwrap_or(expires_at)).await;
@@ -112,7 +117,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         ..Default::default()
     };
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    match app.gateway().call(&signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
+    match app.gateway().call(CallClass::Pay, &signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(answer) if answer.outcome.respcd.is_success() => {
             let created = app
                 .store
@@ -165,6 +170,11 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
                 format!("{reason} (respcd {code}); choose another way to pay"),
             ))
         }
+        // Never sent: the gateway never heard of it, so it ends here, with no close to send.
+        Outcome::NoBudget(wait) => {
+            app.store.end_attempt(&attempt_id, AttemptEvent::Failed, None).await.or_500()?;
+            Err(busy(wait))
+        }
         // No answer: the attempt stays `creating`, and the settler asks the gateway about it.
         Outcome::Unknown(why) => {
             worker::console_error!("payment {out_trade_no}: no gateway answer ({why}); left for a status check");
@@ -178,6 +188,35 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
 
 /// How soon an attempt the gateway answered "still confirming" is queried (ms).
 const PENDING_QUERY_AFTER_MS: u64 = 3_000;
+
+/// Refuses another attempt when the session has started too many, or one a moment ago: a
+/// 429 with `Retry-After`, before anything is sent to the gateway.
+pub async fn may_start_attempt(app: &App<'_>, session: &SessionRow) -> Result<(), ApiError> {
+    let (count, last) = app.store.attempt_count(&session.id).await.or_500()?;
+    let now = clock::now_ms();
+    match checkout_api::budget::may_start_attempt(count, last, now) {
+        Ok(()) => Ok(()),
+        Err(AttemptRefusal::TooSoon(wait)) => Err(ApiError::new(
+            ErrorCode::TooManyAttempts,
+            "a payment attempt was started a moment ago; try again in a few seconds",
+        )
+        .retry_after(wait.div_ceil(1000))),
+        Err(AttemptRefusal::TooMany) => Err(ApiError::new(
+            ErrorCode::TooManyAttempts,
+            format!(
+                "this session has started {} payment attempts, the most one session may; ask for a new checkout",
+                checkout_api::budget::MAX_ATTEMPTS_PER_SESSION
+            ),
+        )
+        .retry_after(session.expires_at.saturating_sub(now).div_ceil(1000))),
+    }
+}
+
+/// The merchant's upstream budget for payments is used up for `wait_ms`: try again then.
+pub fn busy(wait_ms: u64) -> ApiError {
+    ApiError::new(ErrorCode::UpstreamBusy, "the payment gateway's rate budget is used up for now; try again shortly")
+        .retry_after(wait_ms.div_ceil(1000))
+}
 
 fn session_over() -> ApiError {
     ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the payment was being started")

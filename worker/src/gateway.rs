@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use checkout_api::budget::CallClass;
 use qfpay::{AnswerError, RespClass, RespCode, SignType, SignedRequest};
 use worker::{Delay, Env};
 
@@ -18,8 +19,17 @@ use crate::random;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Tries per call (the first and two retries).
 const TRIES: u32 = 3;
-/// The longest the worker waits for the gate before giving up on a call.
-const GATE_PATIENCE_MS: u64 = 3000;
+/// The longest the worker waits for the gate: a second's window clearing is worth a short wait;
+/// a minute's budget used up is answered at once (no request is held for it).
+const GATE_PATIENCE_MS: u64 = 1000;
+
+/// Why the gate did not grant a call.
+enum Denied {
+    /// The budget is used up for this many ms.
+    Budget(u64),
+    /// The gate could not be asked.
+    Gate(String),
+}
 
 /// Why a try did not give an answer.
 enum Retry {
@@ -35,6 +45,9 @@ pub enum Outcome<T> {
     Answer(T),
     /// No usable answer after every try: the outcome at the gateway is not known.
     Unknown(String),
+    /// Never sent: the merchant's upstream budget for this class of call is used up for now.
+    /// The gateway knows nothing of it; try again after this many ms.
+    NoBudget(u64),
 }
 
 /// The gateway, for one request.
@@ -48,6 +61,7 @@ impl Gateway<'_> {
     /// Sends `signed` until it gets an answer `parse` accepts, or gives up.
     pub async fn call<T>(
         &self,
+        class: CallClass,
         signed: &SignedRequest,
         parse: fn(&[u8]) -> Result<T, AnswerError>,
         respcd: fn(&T) -> &RespCode,
@@ -57,9 +71,18 @@ impl Gateway<'_> {
             if attempt > 0 {
                 sleep(checkout_api::upstream::retry_delay_ms(attempt - 1, random::unit())).await;
             }
-            if let Err(why) = self.acquire().await {
-                last = why;
-                continue;
+            match self.acquire(class).await {
+                Ok(()) => {}
+                // Nothing of this call reached the gateway yet: say so, at once.
+                Err(Denied::Budget(wait)) if attempt == 0 => return Outcome::NoBudget(wait),
+                Err(Denied::Budget(wait)) => {
+                    last = format!("the upstream budget is used up for {wait} ms");
+                    continue;
+                }
+                Err(Denied::Gate(why)) => {
+                    last = why;
+                    continue;
+                }
             }
             match self.send(signed).await.and_then(|reply| self.judge(reply, parse, respcd)) {
                 Ok(answer) => return Outcome::Answer(answer),
@@ -113,23 +136,26 @@ impl Gateway<'_> {
         qfpay::sign::verify_answer(&reply.body, &self.settings.gateway.credentials.key, sign_type, &signature)
     }
 
-    /// Waits for the merchant's upstream gate to grant a call.
-    async fn acquire(&self) -> Result<(), String> {
-        let namespace = self.env.durable_object("UPSTREAM_GATE").map_err(|e| e.to_string())?;
+    /// Asks the merchant's upstream gate for a call of `class`: waits only for a second's
+    /// window to clear, never for the minute's budget.
+    async fn acquire(&self, class: CallClass) -> Result<(), Denied> {
+        let gate = |e: worker::Error| Denied::Gate(e.to_string());
+        let namespace = self.env.durable_object("UPSTREAM_GATE").map_err(gate)?;
         let stub = namespace
             .id_from_name(&self.settings.gateway.credentials.appcode)
             .and_then(|id| id.get_stub())
-            .map_err(|e| e.to_string())?;
+            .map_err(gate)?;
+        let url = format!("https://gate/acquire?class={}", class.as_str());
         let mut waited = 0;
         loop {
-            let mut resp = stub.fetch_with_str("https://gate/acquire").await.map_err(|e| e.to_string())?;
-            let answer: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+            let mut resp = stub.fetch_with_str(&url).await.map_err(gate)?;
+            let answer: serde_json::Value = resp.json().await.map_err(gate)?;
             if answer["granted"].as_bool() == Some(true) {
                 return Ok(());
             }
-            let wait = answer["retry_after_ms"].as_u64().unwrap_or(100).clamp(1, 1000);
+            let wait = answer["retry_after_ms"].as_u64().unwrap_or(100).max(1);
             if waited + wait > GATE_PATIENCE_MS {
-                return Err("the upstream rate budget is used up".into());
+                return Err(Denied::Budget(wait));
             }
             sleep(wait).await;
             waited += wait;

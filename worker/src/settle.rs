@@ -5,6 +5,7 @@
 //! the settler, two isolates) agree on one outcome; every change the merchant must hear of is
 //! written with its event.
 
+use checkout_api::budget::CallClass;
 use checkout_api::events::EventType;
 use checkout_api::{
     ids, upstream, ApiError, AttemptEvent, AttemptStatus, ErrorCode, PaidHow, RefundEvent, SessionStatus,
@@ -208,7 +209,7 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
     };
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
     let now = clock::now_ms();
-    match app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await {
+    match app.gateway().call(CallClass::Refund, &signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(a) if a.outcome.respcd.is_success() => {
             end_refund(app, refund, RefundEvent::Succeeded, a.syssn.as_deref(), Some(RespCode::SUCCESS)).await?
         }
@@ -230,6 +231,11 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
             worker::console_error!("refund {}: no gateway answer ({why}); the settler asks again", refund.out_trade_no);
             let at = upstream::order_change_retry_at(now, refund.tries as u32);
             app.store.refund_retry_at(&refund.id, at, &txdtm, None).await.or_500()?;
+        }
+        // Never sent: the settler sends it once the refunds' budget has room (a query first
+        // finds nothing, then the identical send goes).
+        Outcome::NoBudget(wait) => {
+            app.store.refund_retry_at(&refund.id, now + wait, &txdtm, None).await.or_500()?;
         }
     }
     app.wake_settler(now).await;
@@ -344,6 +350,10 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
         return Ok(if attempt.status() == AttemptStatus::Paid { CloseOutcome::Paid } else { CloseOutcome::Confirmed });
     }
     let now = clock::now_ms();
+    // One caller closes it; another (a second pay, the settler) leaves it to that one.
+    if !app.store.claim_close(&attempt.id, now).await.or_500()? {
+        return Ok(CloseOutcome::Unconfirmed);
+    }
     let answer = send_close(app, session.amount, &attempt.out_trade_no, &attempt.pay_type).await?;
     match answer {
         Outcome::Answer(a) if a.outcome.respcd.is(RespCode::ALREADY_PAID) => {
@@ -399,7 +409,7 @@ pub async fn send_close(
         CloseRequest(order).sign(&app.settings.gateway.credentials)
     }
     .map_err(ApiError::from)?;
-    Ok(app.gateway().call(&signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await)
+    Ok(app.gateway().call(CallClass::Close, &signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await)
 }
 
 /// One query for an order by its number; `None` when no answer came.
@@ -409,7 +419,7 @@ pub async fn query_order(app: &App<'_>, out_trade_no: &str) -> R<Option<QueryAns
         &Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?,
     );
     let signed = query.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    Ok(match app.gateway().call(&signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
+    Ok(match app.gateway().call(CallClass::Query, &signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(answer) if answer.outcome.respcd.is_success() => Some(answer),
         _ => None,
     })

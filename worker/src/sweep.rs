@@ -2,6 +2,7 @@
 //! money, each bounded so one sweep stays short. Gateway queries are batched: one query carries
 //! every `out_trade_no` due within a few seconds, attempts and refunds alike.
 
+use checkout_api::budget::CallClass;
 use checkout_api::{upstream, ApiError};
 use qfpay::{GatewayRequest, QueryAnswer, QueryRequest, RespCode, Txdtm};
 
@@ -205,7 +206,7 @@ async fn query(app: &App<'_>, numbers: Vec<String>, window: Option<(u64, u64, u3
         request.page = Some(page);
     }
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    Ok(match app.gateway().call(&signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
+    Ok(match app.gateway().call(CallClass::Query, &signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(answer) if answer.outcome.respcd.is_success() => Some(answer),
         _ => None,
     })

@@ -6,6 +6,7 @@
 //! at the attempt's end (a minute and a half) is reversed by the settler, so no shopper is
 //! charged for a sale the till abandoned.
 
+use checkout_api::budget::CallClass;
 use checkout_api::session::parse_json;
 use checkout_api::{ids, ApiError, AttemptEvent, AttemptStatus, ChargeRequest, ErrorCode, SessionStatus};
 use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest, RespClass};
@@ -43,6 +44,7 @@ async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> 
     if !session.status().accepts_attempts() {
         return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));
     }
+    crate::checkout::may_start_attempt(app, &session).await?;
     for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
         if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
             return Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid"));
@@ -72,6 +74,9 @@ async fn record_attempt(app: &App<'_>, session_id: &str, pay_type: &str) -> R<At
         next_check_at: now + QUERY_EVERY_MS,
     };
     if !app.store.insert_attempt(&new).await.or_500()? {
+        if let Some(session) = app.store.session(session_id).await.or_500()? {
+            crate::checkout::may_start_attempt(app, &session).await?;
+        }
         return Err(ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the charge was starting"));
     }
     app.wake_settler(now + REVERSE_AFTER_MS).await;
@@ -102,7 +107,7 @@ async fn send_and_wait(
         ..Default::default()
     };
     let signed = payment.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    match app.gateway().call(&signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
+    match app.gateway().call(CallClass::Pay, &signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(a) if a.outcome.respcd.is_success() => {
             let reported = Reported { syssn: a.syssn.as_deref(), txamt: a.txamt, txcurrcd: a.txcurrcd.as_deref() };
             return settle::payment_reported(app, attempt, &reported).await;
@@ -119,6 +124,11 @@ async fn send_and_wait(
         }
         Outcome::Unknown(why) => {
             worker::console_error!("charge {}: no gateway answer ({why}); asking by query", attempt.out_trade_no);
+        }
+        // Never sent: it ends here, and the till may try again shortly.
+        Outcome::NoBudget(wait) => {
+            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, None).await.or_500()?;
+            return Err(crate::checkout::busy(wait));
         }
     }
     wait_for_outcome(app, attempt).await

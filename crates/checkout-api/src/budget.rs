@@ -64,6 +64,33 @@ impl CallClass {
     }
 }
 
+/// Payment attempts one session may start: one client's secret opens one session, so this
+/// bounds what one client can spend of the merchant's budget.
+pub const MAX_ATTEMPTS_PER_SESSION: u64 = 10;
+/// The least time between two attempts of one session (ms).
+pub const MIN_ATTEMPT_GAP_MS: u64 = 1_000;
+
+/// Why a session may not start another attempt now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptRefusal {
+    /// It has started [`MAX_ATTEMPTS_PER_SESSION`] already.
+    TooMany,
+    /// The last one started less than [`MIN_ATTEMPT_GAP_MS`] ago; wait this many ms.
+    TooSoon(u64),
+}
+
+/// Whether a session that has started `count` attempts, the last at `last_created_at`, may
+/// start another at `now`.
+pub fn may_start_attempt(count: u64, last_created_at: Option<u64>, now: u64) -> Result<(), AttemptRefusal> {
+    if count >= MAX_ATTEMPTS_PER_SESSION {
+        return Err(AttemptRefusal::TooMany);
+    }
+    match last_created_at {
+        Some(last) if now < last + MIN_ATTEMPT_GAP_MS => Err(AttemptRefusal::TooSoon(last + MIN_ATTEMPT_GAP_MS - now)),
+        _ => Ok(()),
+    }
+}
+
 /// The grants of the last minute, in total and by class.
 #[derive(Debug, Clone, Default)]
 pub struct Budget {
@@ -177,6 +204,14 @@ mod tests {
         let wait = budget.acquire(CallClass::Pay, 30_000);
         assert!(wait > 0 && wait <= MINUTE_MS, "{wait}");
         assert_eq!(budget.acquire(CallClass::Pay, 30_000 + wait), 0);
+    }
+
+    #[test]
+    fn a_session_starts_few_attempts_and_spaced_out() {
+        assert_eq!(may_start_attempt(0, None, 0), Ok(()));
+        assert_eq!(may_start_attempt(1, Some(10_000), 10_400), Err(AttemptRefusal::TooSoon(600)));
+        assert_eq!(may_start_attempt(1, Some(10_000), 11_000), Ok(()));
+        assert_eq!(may_start_attempt(10, Some(0), 1_000_000), Err(AttemptRefusal::TooMany));
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub enum ErrorCode {
     WebhooksDisabled,
     /// 409 `conflict`: The session kept changing under the request; try again.
     Conflict,
+    /// 429 `too_many_attempts`: This session has started too many payment attempts, or another too soon; `Retry-After` says when.
+    TooManyAttempts,
     /// 413 `body_too_large`: The body is larger than 16 KiB.
     BodyTooLarge,
     /// 415 `unsupported_media_type`: `Content-Type` must be `application/json`.
@@ -55,13 +57,15 @@ pub enum ErrorCode {
     InternalError,
     /// 503 `gateway_unavailable`: The payment gateway did not answer; try again in a moment.
     GatewayUnavailable,
+    /// 503 `upstream_busy`: The merchant's gateway budget is used up for the moment; `Retry-After` says when to try again.
+    UpstreamBusy,
     /// 503 `misconfigured`: The worker is missing a setting; `field` names it (never its value).
     Misconfigured,
 }
 
 impl ErrorCode {
     /// Every error, in the README's order.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::PaymentPending,
         ErrorCode::InvalidField,
         ErrorCode::InvalidBody,
@@ -84,8 +88,10 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::BodyTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::TooManyAttempts,
         ErrorCode::InternalError,
         ErrorCode::GatewayUnavailable,
+        ErrorCode::UpstreamBusy,
         ErrorCode::Misconfigured,
     ];
 
@@ -113,9 +119,11 @@ impl ErrorCode {
             ErrorCode::WebhooksDisabled => 409,
             ErrorCode::Conflict => 409,
             ErrorCode::BodyTooLarge => 413,
+            ErrorCode::TooManyAttempts => 429,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::InternalError => 500,
             ErrorCode::GatewayUnavailable => 503,
+            ErrorCode::UpstreamBusy => 503,
             ErrorCode::Misconfigured => 503,
         }
     }
@@ -144,9 +152,11 @@ impl ErrorCode {
             ErrorCode::WebhooksDisabled => "webhooks_disabled",
             ErrorCode::Conflict => "conflict",
             ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::GatewayUnavailable => "gateway_unavailable",
+            ErrorCode::UpstreamBusy => "upstream_busy",
             ErrorCode::Misconfigured => "misconfigured",
         }
     }
@@ -180,12 +190,14 @@ impl ErrorCode {
             }
             ErrorCode::WebhooksDisabled => "No `WEBHOOK_URL` is set, so there is nothing to resend to.",
             ErrorCode::Conflict => "The session kept changing under the request; try again.",
+            ErrorCode::TooManyAttempts => "This session has started too many payment attempts, or another too soon; `Retry-After` says when.",
             ErrorCode::BodyTooLarge => "The body is larger than 16 KiB.",
             ErrorCode::UnsupportedMediaType => "`Content-Type` must be `application/json`.",
             ErrorCode::InternalError => {
                 "Something failed on our side; the request changed nothing it could not finish."
             }
             ErrorCode::GatewayUnavailable => "The payment gateway did not answer; try again in a moment.",
+            ErrorCode::UpstreamBusy => "The merchant's gateway budget is used up for the moment; `Retry-After` says when to try again.",
             ErrorCode::Misconfigured => "The worker is missing a setting; `field` names it (never its value).",
         }
     }

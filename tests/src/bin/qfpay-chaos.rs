@@ -106,7 +106,8 @@ async fn retry_post(
 ) -> Option<(u16, Value)> {
     for _ in 0..20 {
         match post(http, url, auth, body.clone(), key).await {
-            Some((status, v)) if status < 500 => return Some((status, v)),
+            // 429: a session's attempts are spaced out; wait and try again as the widget would.
+            Some((status, v)) if status < 500 && status != 429 => return Some((status, v)),
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }
     }

@@ -1,6 +1,7 @@
 //! Payment attempts: recorded before the gateway hears of them, then created, checked,
 //! closed or ended by the gateway's word.
 
+use checkout_api::budget::{MAX_ATTEMPTS_PER_SESSION, MIN_ATTEMPT_GAP_MS};
 use checkout_api::{AttemptEvent, AttemptStatus, SessionStatus};
 use worker::Result;
 
@@ -16,6 +17,9 @@ pub struct NewAttempt<'a> {
     pub expires_at: u64,
     pub next_check_at: u64,
 }
+
+/// How long a claim to close an attempt holds (ms): longer than a close with its retries.
+const CLOSE_CLAIM_MS: u64 = 45_000;
 
 impl Store {
     pub async fn attempts(&self, session_id: &str) -> Result<Vec<AttemptRow>> {
@@ -40,11 +44,15 @@ impl Store {
 
     /// Records an attempt before the gateway hears of it, so no payment can exist that we do
     /// not know of; its first query is already planned. Only while the session is open (a
-    /// close may have started since it was read): false when it was not.
+    /// close may have started since it was read), has started fewer than the most attempts,
+    /// and none in the last few seconds: checked in the INSERT itself, so concurrent requests
+    /// cannot get past them. False when it was not recorded.
     pub async fn insert_attempt(&self, new: &NewAttempt<'_>) -> Result<bool> {
         let inserted = self.run(
             "INSERT INTO attempts (id, session_id, out_trade_no, pay_type, status, created_at, expires_at, next_check_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM sessions WHERE id = ?2 AND status = ?9",
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM sessions WHERE id = ?2 AND status = ?9 \
+             AND (SELECT COUNT(*) FROM attempts WHERE session_id = ?2) < ?10 \
+             AND NOT EXISTS (SELECT 1 FROM attempts WHERE session_id = ?2 AND created_at > ?6 - ?11)",
             &[
                 s(new.id),
                 s(new.session_id),
@@ -55,6 +63,8 @@ impl Store {
                 num(new.expires_at),
                 num(new.next_check_at),
                 s(SessionStatus::Open.as_str()),
+                num(MAX_ATTEMPTS_PER_SESSION),
+                num(MIN_ATTEMPT_GAP_MS),
             ],
         )
         .await?;
@@ -168,6 +178,21 @@ impl Store {
         .await
     }
 
+    /// Claims the right to close an open attempt at the gateway now, for a while: true for one
+    /// caller only, so concurrent requests (two pays, a close and the settler) send one close.
+    pub async fn claim_close(&self, id: &str, now: u64) -> Result<bool> {
+        let changed = self
+            .run(
+                &format!(
+                    "UPDATE attempts SET next_close_at = ?1 WHERE id = ?2 AND next_close_at <= ?3 AND status IN ({})",
+                    open_list()
+                ),
+                &[num(now + CLOSE_CLAIM_MS), s(id), num(now)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
     /// A close that got no confirmation: try again at `at`.
     pub async fn close_failed(&self, id: &str, at: u64) -> Result<()> {
         self.run(
@@ -187,5 +212,21 @@ impl Store {
         let row: Option<Found> =
             self.first("SELECT COUNT(*) AS found FROM attempts WHERE created_at >= ?1", &[num(since)]).await?;
         Ok(row.is_some_and(|r| r.found > 0))
+    }
+
+    /// How many attempts a session has started, and when the last one started.
+    pub async fn attempt_count(&self, session_id: &str) -> Result<(u64, Option<u64>)> {
+        #[derive(serde::Deserialize)]
+        struct Count {
+            n: u64,
+            last: Option<f64>,
+        }
+        let row: Option<Count> = self
+            .first(
+                "SELECT COUNT(*) AS n, MAX(created_at) AS last FROM attempts WHERE session_id = ?1",
+                &[s(session_id)],
+            )
+            .await?;
+        Ok(row.map_or((0, None), |r| (r.n, r.last.map(|t| t as u64))))
     }
 }
