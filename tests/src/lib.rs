@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use qfpay_sim::{Merchant, SimConfig};
 use serde_json::Value;
 
-/// The merchant API key the stack's worker is configured with.
-pub const MERCHANT_API_KEY: &str = "sk_test_e2e_merchant_key";
+/// The merchant API key the stack's worker is configured with (the worker takes none shorter
+/// than 32 characters).
+pub const MERCHANT_API_KEY: &str = "sk_test_e2e_merchant_key_0123456789abcdef";
 /// The QFPay client key of the simulator's merchant (the secret that must never leak).
 pub const CLIENT_KEY: &str = "e2e-client-key-NEVER-LEAK-7f3a9c";
 /// Its appcode.
@@ -35,7 +36,8 @@ pub struct Options {
     pub omit_setting: Option<&'static str>,
     /// Where the worker delivers webhooks (signed with [`receiver::WEBHOOK_SECRET`]).
     pub webhook_url: Option<String>,
-    /// More worker settings, `NAME=value` each.
+    /// More worker settings, `NAME=value` each; one the stack sets anyway (`QFPAY_ENV`,
+    /// `MERCHANT_API_KEY`, `DEMO_SHOP`, ...) is replaced, and `NAME=` leaves it unset.
     pub extra_settings: Vec<String>,
 }
 
@@ -136,19 +138,29 @@ impl Stack {
         let port = free_port();
         let worker_url = format!("http://127.0.0.1:{port}");
         let env_file = dir.join("worker.env");
+        // The demo shop's route is on, as under `cargo xtask dev` (the browser test uses it).
         let settings = format!(
                 "QFPAY_ENV=local\nQFPAY_APPCODE={APPCODE}\nQFPAY_KEY={CLIENT_KEY}\nQFPAY_BASE_URL={sim_url}\nMERCHANT_API_KEY={MERCHANT_API_KEY}\n\
-                 PUBLIC_URL={worker_url}\nALLOWED_ORIGINS={}\nQUERY_AFTER_SECONDS={}\n",
+                 PUBLIC_URL={worker_url}\nALLOWED_ORIGINS={}\nQUERY_AFTER_SECONDS={}\nDEMO_SHOP=true\n",
                 options.allowed_origins, options.query_after_seconds
             );
         let settings = match &options.webhook_url {
             Some(url) => format!("{settings}WEBHOOK_URL={url}\nWEBHOOK_SECRET={}\n", receiver::WEBHOOK_SECRET),
             None => settings,
         };
-        let settings = options.extra_settings.iter().fold(settings, |all, line| format!("{all}{line}\n"));
-        let omitted = options.omit_setting.map(|name| format!("{name}="));
-        let kept: Vec<&str> =
-            settings.lines().filter(|l| omitted.as_ref().is_none_or(|o| !l.starts_with(o.as_str()))).collect();
+        let replaced: Vec<String> = options
+            .extra_settings
+            .iter()
+            .filter_map(|line| line.split_once('=').map(|(name, _)| format!("{name}=")))
+            .chain(options.omit_setting.map(|name| format!("{name}=")))
+            .collect();
+        let settings: String = settings
+            .lines()
+            .filter(|l| !replaced.iter().any(|r| l.starts_with(r.as_str())))
+            .chain(options.extra_settings.iter().map(String::as_str))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let kept: Vec<&str> = settings.lines().collect();
         std::fs::write(&env_file, kept.join("\n") + "\n").expect("the env file");
         let persist = dir.join("state");
         let persist = persist.to_str().expect("a UTF-8 path");
@@ -163,6 +175,43 @@ impl Stack {
         let stack = Stack { sim_url, worker_url, http, dir, port, wrangler: Some(child), sim_stop: Some(sim_stop) };
         stack.wait_ready().await;
         stack
+    }
+
+    /// Changes worker settings (`NAME=value` replaces or adds one, `NAME=` unsets it) and
+    /// restarts the worker with them, on the same port and database: a redeploy with new
+    /// settings.
+    pub async fn reconfigure(&mut self, settings: &[&str]) {
+        let env_file = self.dir.join("worker.env");
+        let old = std::fs::read_to_string(&env_file).expect("the env file");
+        let names: Vec<String> =
+            settings.iter().filter_map(|l| l.split_once('=').map(|(name, _)| format!("{name}="))).collect();
+        let kept = old.lines().filter(|l| !names.iter().any(|n| l.starts_with(n.as_str())));
+        let text: String = kept.chain(settings.iter().copied()).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&env_file, text).expect("the env file");
+        self.restart_worker().await;
+    }
+
+    /// The rows a read-only SQL statement finds in the worker's local D1 (for tests that must
+    /// see what the worker stored, such as that no secret is among it).
+    pub fn d1(&self, sql: &str) -> Vec<Value> {
+        let persist = self.dir.join("state");
+        let out = wrangler(&[
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--persist-to",
+            persist.to_str().expect("a UTF-8 path"),
+            "--json",
+            "--command",
+            sql,
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .expect("wrangler runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let answer: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("wrangler d1 execute: {text}"));
+        answer[0]["results"].as_array().cloned().unwrap_or_default()
     }
 
     /// Stops `wrangler dev` and starts it again on the same port and database (a deploy or a
@@ -212,6 +261,13 @@ impl Stack {
         if let Some(b) = body {
             req = req.header("Content-Type", "application/json").body(b.to_string());
         }
+        read(req.send().await.expect("the worker answers")).await
+    }
+
+    /// A merchant-API call with another key than the stack's (a rotation, a wrong key).
+    pub async fn merchant_with(&self, key: &str, method: &str, path: &str) -> (u16, Value, String) {
+        let req =
+            self.http.request(method.parse().expect("a method"), format!("{}{path}", self.worker_url)).bearer_auth(key);
         read(req.send().await.expect("the worker answers")).await
     }
 

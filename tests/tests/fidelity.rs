@@ -91,12 +91,31 @@ async fn money_rules_hold_where_the_guide_says() {
     let (status, err, _) = stack
         .merchant(
             "POST",
-            &format!("/v1/sessions/{confirm_id}/charge"),
+            &format!("/v1/sessions/{open_id_for_checks}/charge"),
             Some(json!({"auth_code": "x y", "pay_type": "800208"})),
             None,
         )
         .await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("auth_code")));
+    // A refund the gateway leaves in progress (1145) stays pending and is queried until final.
+    faults(&stack, json!({"refund_pending": 6, "notify_drop": 1.0})).await;
+    let (status, refund, text) = stack
+        .merchant(
+            "POST",
+            &format!("/v1/sessions/{paid_id}/refunds"),
+            Some(json!({"amount": 500})),
+            Some("in-progress-1"),
+        )
+        .await;
+    assert_eq!(
+        (status, refund["status"].as_str(), refund["respcd"].as_str()),
+        (201, Some("pending"), Some("1145")),
+        "{text}"
+    );
+    let settled = wait_session(&stack, &paid_id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
+    assert_eq!(settled["refunds"][0]["status"], "succeeded", "queried until final: {settled}");
+    faults(&stack, json!({})).await;
+
     let (open_id, _) = stack.session(tea("till-4")).await;
     let (status, err, _) = stack
         .merchant(

@@ -28,7 +28,7 @@ async fn pay(stack: &Stack, id: &str, secret: &str, pay_type: &str, seen: &mut S
         let (status, answer, text) =
             stack.widget("POST", &format!("/v1/checkout/{id}/pay"), secret, Some(json!({"pay_type": pay_type}))).await;
         seen.add(&text);
-        if status == 429 && answer["error"]["code"] == "too_many_attempts" {
+        if status == 429 && answer["error"]["code"] == "attempt_too_soon" {
             tokio::time::sleep(Duration::from_millis(1100)).await;
             continue;
         }

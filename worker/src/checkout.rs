@@ -119,6 +119,20 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
     match app.gateway().call(CallClass::Pay, &signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
         Outcome::Answer(answer) if answer.outcome.respcd.is_success() => {
+            if let Some(url) = answer.pay_url.as_deref().filter(|u| !safe_redirect(u, app.settings.is_local())) {
+                // A wallet link that is not a web address (`javascript:`, `data:`) is never
+                // stored or shown: the order is closed and the shopper picks again.
+                worker::console_error!(
+                    "payment {out_trade_no}: the gateway's pay_url is not https ({} bytes); refused",
+                    url.len()
+                );
+                app.store.end_attempt(&attempt_id, AttemptEvent::Failed, None).await.or_500()?;
+                settle::send_close(app, session.amount, &out_trade_no, &option.pay_type).await?;
+                return Err(ApiError::new(
+                    ErrorCode::GatewayUnavailable,
+                    "the payment gateway answered a wallet link that is not a web address; choose another way to pay",
+                ));
+            }
             let created = app
                 .store
                 .attempt_created(
@@ -186,6 +200,15 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     }
 }
 
+/// Whether a gateway's wallet link may be stored and followed: `https:`, or `http:` only
+/// against the local simulator; nothing with spaces or control characters.
+fn safe_redirect(url: &str, local: bool) -> bool {
+    let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    let https = url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"));
+    let http = url.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+    clean && (https || (local && http))
+}
+
 /// How soon an attempt the gateway answered "still confirming" is queried (ms).
 const PENDING_QUERY_AFTER_MS: u64 = 3_000;
 
@@ -197,7 +220,7 @@ pub async fn may_start_attempt(app: &App<'_>, session: &SessionRow) -> Result<()
     match checkout_api::budget::may_start_attempt(count, last, now) {
         Ok(()) => Ok(()),
         Err(AttemptRefusal::TooSoon(wait)) => Err(ApiError::new(
-            ErrorCode::TooManyAttempts,
+            ErrorCode::AttemptTooSoon,
             "a payment attempt was started a moment ago; try again in a few seconds",
         )
         .retry_after(wait.div_ceil(1000))),

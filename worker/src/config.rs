@@ -1,8 +1,9 @@
 //! The worker's settings, from its bindings. Secrets: `QFPAY_APPCODE`, `QFPAY_KEY`,
-//! `QFPAY_MCHID` (optional), `MERCHANT_API_KEY`. Vars: `QFPAY_ENV`, `QFPAY_BASE_URL` (local),
+//! `QFPAY_MCHID` (optional), `MERCHANT_API_KEY` (at least 32 characters) and, while it is being
+//! rotated, `MERCHANT_API_KEY_NEXT`. Vars: `QFPAY_ENV`, `QFPAY_BASE_URL` (local),
 //! `ALLOWED_ORIGINS`, `PUBLIC_URL`, `SESSION_TTL_MINUTES`, `QUERY_AFTER_SECONDS`,
-//! `AUTO_REFUND_DOUBLE_PAYMENTS`, `MERCHANT_NAME`, `WEBHOOK_URL` with the secret
-//! `WEBHOOK_SECRET` (`whsec_...`). A problem names the setting, never its value.
+//! `AUTO_REFUND_DOUBLE_PAYMENTS`, `MERCHANT_NAME`, `DEMO_SHOP` (local only), `WEBHOOK_URL` with
+//! the secret `WEBHOOK_SECRET` (`whsec_...`). A problem names the setting, never its value.
 
 use checkout_api::events::WebhookSecret;
 use checkout_api::{ApiError, ErrorCode};
@@ -12,7 +13,7 @@ use worker::Env;
 /// Everything a request needs to know.
 pub struct Settings {
     pub gateway: GatewayConfig,
-    pub merchant_api_key: String,
+    pub merchant_keys: MerchantKeys,
     pub allowed_origins: Vec<String>,
     pub public_url: String,
     pub session_ttl_minutes: u32,
@@ -24,6 +25,95 @@ pub struct Settings {
     pub merchant_name: String,
     /// Where events are delivered; `None`: only the feed (`GET /v1/events`).
     pub webhook: Option<Webhook>,
+    /// `DEMO_SHOP=true`: `POST /demo/sessions` creates sessions for anyone who asks, so it is
+    /// refused unless the gateway is the local simulator.
+    pub demo_shop: bool,
+}
+
+/// Shortest merchant API key accepted: 32 characters of a random key are far beyond guessing.
+pub const MIN_MERCHANT_KEY_LEN: usize = 32;
+
+/// The keys that open the merchant's API: `MERCHANT_API_KEY`, and `MERCHANT_API_KEY_NEXT`
+/// while the merchant moves to a new one (both work, so a rotation needs no downtime). Never
+/// printed (redacted `Debug`, no `Display`).
+pub struct MerchantKeys {
+    current: String,
+    next: Option<String>,
+}
+
+impl std::fmt::Debug for MerchantKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MerchantKeys(redacted)")
+    }
+}
+
+impl MerchantKeys {
+    /// Whether `given` is one of the keys. Both are always compared, and by their SHA256
+    /// (always 64 characters), so the time taken tells nothing of a key, its length, or
+    /// which one matched.
+    pub fn accepts(&self, given: &str) -> bool {
+        let given = qfpay::sign::sha256_hex(given.as_bytes());
+        let current = qfpay::sign::secret_eq(&qfpay::sign::sha256_hex(self.current.as_bytes()), &given);
+        let next =
+            self.next.as_ref().is_some_and(|k| qfpay::sign::secret_eq(&qfpay::sign::sha256_hex(k.as_bytes()), &given));
+        current | next
+    }
+
+    /// The client secret of a session the merchant's API creates, derived from its id under
+    /// the current key: `cs_secret_` and base32 of HMAC-SHA256(key, label + id), cut to the
+    /// 30 bytes a random secret has. Derived rather than drawn so that it never has to be
+    /// stored: an idempotent replay of the creation derives it again (see
+    /// `merchant::create_session`). Whoever holds the merchant key can already create, read
+    /// and refund every session, so a secret derived from it gives nobody anything new, and
+    /// HMAC makes the key unrecoverable from any number of secrets.
+    pub fn client_secret(&self, session_id: &str) -> String {
+        derive_client_secret(&self.current, session_id)
+    }
+
+    /// The secret a session created under either key in force would have (current first):
+    /// after a rotation a replay finds the one that opens the session.
+    pub fn client_secrets(&self, session_id: &str) -> Vec<String> {
+        std::iter::once(&self.current).chain(self.next.as_ref()).map(|k| derive_client_secret(k, session_id)).collect()
+    }
+}
+
+/// Domain separation: this HMAC is used for nothing else.
+const CLIENT_SECRET_LABEL: &str = "qfpay-checkout client_secret v1\n";
+
+fn derive_client_secret(key: &str, session_id: &str) -> String {
+    let mac = hmac_sha256(key.as_bytes(), format!("{CLIENT_SECRET_LABEL}{session_id}").as_bytes());
+    let mut bytes = [0u8; 30];
+    bytes.copy_from_slice(&mac[..30]);
+    checkout_api::ids::client_secret(&bytes)
+}
+
+/// HMAC-SHA256 (RFC 2104) over the SHA256 the protocol crate already carries, so the worker
+/// needs no other hash crate. Checked against the `hmac` crate while written (RFC 4231's
+/// inputs, keys of 64 and 65 bytes), and end to end: a replayed creation's secret must open
+/// its session (`tests/hostile.rs`).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&sha256(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let mut inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
+    inner.extend_from_slice(message);
+    let mut outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
+    outer.extend_from_slice(&sha256(&inner));
+    sha256(&outer)
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let hex = qfpay::sign::sha256_hex(bytes);
+    let mut out = [0u8; 32];
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+        out[i] = digit(pair[0]) << 4 | digit(pair[1]);
+    }
+    out
 }
 
 /// The merchant's webhook receiver.
@@ -82,10 +172,8 @@ impl Settings {
         let gateway = GatewayConfig::from_lookup(|name| lookup(env, name), Environment::Local)
             .map_err(|e| SettingProblem { setting: e.setting, problem: e.problem.into() })?;
         let refund_payments_at_once = refund_at_once(env, gateway.environment)?;
-        let merchant_api_key = lookup(env, "MERCHANT_API_KEY").filter(|k| k.len() >= 8).ok_or(SettingProblem {
-            setting: "MERCHANT_API_KEY".into(),
-            problem: "is not set (or shorter than 8 characters)".into(),
-        })?;
+        let merchant_keys = merchant_keys(env)?;
+        let demo_shop = demo_shop(env, gateway.environment)?;
         let public_url = lookup(env, "PUBLIC_URL")
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .ok_or(SettingProblem { setting: "PUBLIC_URL".into(), problem: "is not set to an http(s) URL".into() })?
@@ -98,7 +186,7 @@ impl Settings {
             .unwrap_or_default();
         Ok(Settings {
             gateway,
-            merchant_api_key,
+            merchant_keys,
             allowed_origins,
             public_url,
             session_ttl_minutes: number(env, "SESSION_TTL_MINUTES", 30, |m| (5..=120).contains(m))?,
@@ -112,12 +200,50 @@ impl Settings {
             refund_payments_at_once,
             merchant_name: lookup(env, "MERCHANT_NAME").unwrap_or_else(|| "Merchant".into()),
             webhook: webhook(env)?,
+            demo_shop,
         })
     }
 
-    /// Whether the demo routes are on: only against the local simulator.
+    /// Whether the demo shop's route is on (`DEMO_SHOP=true`, which only the local simulator
+    /// allows).
     pub fn demo_enabled(&self) -> bool {
+        self.demo_shop
+    }
+
+    /// Whether the gateway is the local simulator (`QFPAY_ENV=local`).
+    pub fn is_local(&self) -> bool {
         self.gateway.environment == Environment::Local
+    }
+}
+
+/// `MERCHANT_API_KEY` (required) and `MERCHANT_API_KEY_NEXT` (during a rotation), each at
+/// least [`MIN_MERCHANT_KEY_LEN`] characters.
+fn merchant_keys(env: &Env) -> Result<MerchantKeys, SettingProblem> {
+    let problem = |setting: &str, problem: String| SettingProblem { setting: setting.into(), problem };
+    let long_enough = format!("must be at least {MIN_MERCHANT_KEY_LEN} characters (a long random string)");
+    let current = lookup(env, "MERCHANT_API_KEY")
+        .ok_or_else(|| problem("MERCHANT_API_KEY", format!("is not set; it {long_enough}")))?;
+    if current.trim().chars().count() < MIN_MERCHANT_KEY_LEN {
+        return Err(problem("MERCHANT_API_KEY", long_enough));
+    }
+    let next = lookup(env, "MERCHANT_API_KEY_NEXT");
+    if next.as_ref().is_some_and(|k| k.trim().chars().count() < MIN_MERCHANT_KEY_LEN) {
+        return Err(problem("MERCHANT_API_KEY_NEXT", long_enough));
+    }
+    Ok(MerchantKeys { current: current.trim().to_owned(), next: next.map(|k| k.trim().to_owned()) })
+}
+
+/// `DEMO_SHOP`: `true` turns on `POST /demo/sessions`, which hands anyone a payable session;
+/// so it is a configuration problem with any gateway but the local simulator.
+fn demo_shop(env: &Env, environment: Environment) -> Result<bool, SettingProblem> {
+    let problem = |p: &str| SettingProblem { setting: "DEMO_SHOP".into(), problem: p.into() };
+    match lookup(env, "DEMO_SHOP").as_deref().map(str::trim) {
+        None | Some("false") => Ok(false),
+        Some("true") if environment == Environment::Local => Ok(true),
+        Some("true") => {
+            Err(problem("must not be true unless QFPAY_ENV=local: the demo route creates sessions for anyone"))
+        }
+        Some(_) => Err(problem("must be true or false")),
     }
 }
 

@@ -36,6 +36,8 @@ pub fn decorate(mut resp: Response, path: &str, origin: Option<&str>, allowed_or
         headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
         headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type")?;
         headers.set("Access-Control-Max-Age", "600")?;
+        // A limited widget may read how long to wait (`429` answers carry it).
+        headers.set("Access-Control-Expose-Headers", "Retry-After")?;
     }
     Ok(resp)
 }

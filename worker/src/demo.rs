@@ -1,5 +1,7 @@
-//! The demo shop's route, on only against the local simulator (`QFPAY_ENV=local`): it creates a
-//! session the way a merchant's server would, so the demo page needs no server of its own.
+//! The demo shop's route, on only with `DEMO_SHOP=true` (which the worker refuses unless
+//! `QFPAY_ENV=local`: the route hands anyone a payable session): it creates a session the way
+//! a merchant's server would, so the demo page needs no server of its own. `cargo xtask dev`
+//! and the end-to-end tests turn it on; a deployment never has it (`--env production`).
 
 use checkout_api::{fitting_pay_types, ids};
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use checkout_api::{ApiError, ErrorCode};
 use futures_util::future::{select, Either};
+use futures_util::StreamExt;
 use serde::Serialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{Delay, Fetch, Headers, Method, Request, RequestInit, Response, Result};
@@ -35,19 +36,29 @@ pub fn error(e: &ApiError) -> Result<Response> {
     Ok(resp)
 }
 
-/// The raw body, refused past [`MAX_BODY_BYTES`].
+/// The raw body, refused past [`MAX_BODY_BYTES`]. A declared `Content-Length` over the limit
+/// is refused before anything is read; otherwise the body is read as it streams in with a
+/// running count, so one sent without a length (`Transfer-Encoding: chunked`) is refused at
+/// the first chunk past the limit, never held whole in memory, and never waited out.
 pub async fn body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiError> {
     if let Some(len) = req.headers().get("Content-Length").ok().flatten().and_then(|l| l.parse::<usize>().ok()) {
         if len > MAX_BODY_BYTES {
             return Err(too_large());
         }
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::UnreadableBody, "the request body could not be read"))?;
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(too_large());
+    let unreadable = || ApiError::new(ErrorCode::UnreadableBody, "the request body could not be read");
+    // A request without a body (no stream at all) reads as empty.
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream().map_err(|_| unreadable())?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unreadable())?;
+        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
 }

@@ -18,6 +18,7 @@ mod feed;
 mod gate;
 mod gateway;
 mod http;
+mod limits;
 mod merchant;
 mod notify;
 mod outbox;
@@ -70,11 +71,19 @@ async fn route(
         return health(settings.as_ref().err());
     }
     let settings = settings.map_err(|p| p.to_error())?;
-    if segments.first() == Some(&"v1") && segments.get(1) == Some(&"checkout") {
-        cors::check(&req, &settings)?;
-        if req.method() == Method::Options {
-            return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
+    match segments.as_slice() {
+        ["v1", "checkout", rest @ ..] => {
+            cors::check(&req, &settings)?;
+            if req.method() == Method::Options {
+                return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
+            }
+            limits::checkout(env, &req, rest.first().copied()).await?;
         }
+        // Every merchant route checks the key again; this is where wrong keys are counted.
+        ["v1", "sessions" | "events", ..] => {
+            limits::merchant(env, &settings, &req).await?;
+        }
+        _ => {}
     }
     let db = env.d1("DB").map_err(app::internal)?;
     let app = App { env, settings, store: Store::new(db), ctx, in_settler: false };

@@ -2,6 +2,7 @@
 //! close it. `Idempotency-Key` makes creation and refunds safe to retry for 24 hours.
 
 use checkout_api::session::parse_json;
+use checkout_api::views::SessionView;
 use checkout_api::{
     fitting_pay_types, ids, ApiError, CloseReason, CreateRefund, CreateSession, ErrorCode, RefundStatus, SessionStatus,
 };
@@ -14,14 +15,21 @@ use crate::random;
 use crate::settle;
 use crate::store::{NewRefund, NewSession, SESSIONS_SCOPE};
 
-/// Checks the merchant's bearer key in constant time.
+/// Checks the merchant's bearer key (`MERCHANT_API_KEY`, or `MERCHANT_API_KEY_NEXT` during a
+/// rotation) in constant time. Wrong keys are also counted per client before any route runs
+/// (`limits::merchant`), so guessing is slowed down.
 pub fn authorize(app: &App<'_>, req: &Request) -> Result<(), ApiError> {
     let given = http::bearer(req).unwrap_or_default();
-    if qfpay::sign::secret_eq(&app.settings.merchant_api_key, &given) {
+    if app.settings.merchant_keys.accepts(&given) {
         Ok(())
     } else {
-        Err(ApiError::new(ErrorCode::Unauthorized, "Authorization: Bearer <MERCHANT_API_KEY> is missing or wrong"))
+        Err(unauthorized())
     }
+}
+
+/// The answer to a missing or wrong merchant key.
+pub fn unauthorized() -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized, "Authorization: Bearer <MERCHANT_API_KEY> is missing or wrong")
 }
 
 /// Runs `work` (which answers a status and a JSON text) at most once per `Idempotency-Key`:
@@ -31,9 +39,25 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(u16, String), ApiError>>,
 {
-    let respond = |(status, text): (u16, String)| http::json_text(status, &text).map_err(crate::app::internal);
+    let (status, text, _) = idempotent_text(app, req, scope, body, work).await?;
+    http::json_text(status, &text).map_err(crate::app::internal)
+}
+
+/// [`idempotent`]'s work, answering the status, the JSON text and whether it is a stored
+/// answer replayed. What `work` answers is stored as it is, so it must hold no secret.
+async fn idempotent_text<'a, F, Fut>(
+    app: &'a App<'a>,
+    req: &Request,
+    scope: &str,
+    body: &[u8],
+    work: F,
+) -> Result<(u16, String, bool), ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(u16, String), ApiError>>,
+{
     let Some(key) = req.headers().get("Idempotency-Key").ok().flatten().filter(|k| !k.is_empty()) else {
-        return work().await.and_then(respond);
+        return work().await.map(|(status, text)| (status, text, false));
     };
     if key.len() > 255 {
         return Err(ApiError::field("Idempotency-Key", "at most 255 characters"));
@@ -53,12 +77,12 @@ where
                 "a request with this Idempotency-Key is still being processed; retry shortly",
             ))
         }
-        Some(record) => return http::json_text(record.status as u16, &record.response).map_err(crate::app::internal),
+        Some(record) => return Ok((record.status as u16, record.response, true)),
     }
     match work().await {
         Ok((status, text)) => {
             app.store.finish_idempotent(scope, &key, status, &text).await.or_500()?;
-            respond((status, text))
+            Ok((status, text, false))
         }
         Err(e) => {
             // A failure that changed nothing frees the key so the merchant can retry (work
@@ -69,16 +93,58 @@ where
     }
 }
 
-/// `POST /v1/sessions`.
+/// `POST /v1/sessions`. The answer stored under an `Idempotency-Key` is the session without
+/// its `client_secret` (the secret is never stored anywhere, only its SHA256 in `sessions`).
+/// The secret is derived from the session id under the merchant key
+/// ([`MerchantKeys::client_secret`](crate::config::MerchantKeys::client_secret)), so the
+/// first answer and every replay carry the same one. We chose deriving over answering replays
+/// without the secret: a merchant whose first answer was lost retries precisely to get
+/// something to hand to the page. A replay after the key it was derived under was rotated
+/// out cannot derive it again; it answers the session without `client_secret` (and says so
+/// in `client_secret_note`), and the merchant creates another session.
 pub async fn create_session(app: &App<'_>, mut req: Request) -> Answer {
     authorize(app, &req)?;
     let body = http::json_body(&mut req).await?;
-    idempotent(app, &req, SESSIONS_SCOPE, &body, || create_session_inner(app, &body)).await
+    let (status, text, replayed) =
+        idempotent_text(app, &req, SESSIONS_SCOPE, &body, || create_session_inner(app, &body)).await?;
+    if status != 201 {
+        return http::json_text(status, &text).map_err(crate::app::internal);
+    }
+    let mut view: SessionView = serde_json::from_str(&text).map_err(|_| internal_answer())?;
+    // An answer stored by an older version may still hold a (random) secret: it is given
+    // again if it opens the session. No answer with a secret is stored any more.
+    let stored = view.client_secret.take();
+    view.client_secret = if replayed {
+        // The one secret whose SHA256 the session holds: derived under either key in force.
+        let row = app.store.session(&view.id).await.or_500()?.ok_or_else(internal_answer)?;
+        app.settings
+            .merchant_keys
+            .client_secrets(&view.id)
+            .into_iter()
+            .chain(stored)
+            .find(|s| qfpay::sign::secret_eq(&row.secret_hash, &qfpay::sign::sha256_hex(s.as_bytes())))
+    } else {
+        Some(app.settings.merchant_keys.client_secret(&view.id))
+    };
+    if view.client_secret.is_some() {
+        return ok_json(status, &view);
+    }
+    let mut answer = serde_json::to_value(&view).map_err(|_| internal_answer())?;
+    answer["client_secret_note"] = CLIENT_SECRET_ROTATED.into();
+    ok_json(status, &answer)
 }
 
+/// What a replay says when its secret cannot be derived again.
+const CLIENT_SECRET_ROTATED: &str = "this session was created under a merchant key no longer in force, so its client_secret cannot be given again; create a new session";
+
+fn internal_answer() -> ApiError {
+    ApiError::new(ErrorCode::InternalError, "the stored answer could not be read")
+}
+
+/// Creates the session and answers it without its secret (the answer may be stored).
 async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String), ApiError> {
     let new = parse_json::<CreateSession>(body)?.validate(app.settings.session_ttl_minutes)?;
-    if new.request.expires_in_seconds.is_some() && !app.settings.demo_enabled() {
+    if new.request.expires_in_seconds.is_some() && !app.settings.is_local() {
         return Err(ApiError::field(
             "expires_in_seconds",
             "is a testing aid accepted only with QFPAY_ENV=local; use expires_in_minutes (5-120)",
@@ -96,7 +162,7 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
         ));
     }
     let id = ids::session_id(&random::bytes());
-    let secret = ids::client_secret(&random::bytes());
+    let secret = app.settings.merchant_keys.client_secret(&id);
     let now = clock::now_ms();
     let expires_at = now + u64::from(new.expires_in_seconds) * 1000;
     let metadata = request.metadata.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default());
@@ -126,8 +192,7 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
         .await
         .or_500()?
         .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "session not stored"))?;
-    let mut view = row.view(Vec::new(), Vec::new());
-    view.client_secret = Some(secret);
+    let view = row.view(Vec::new(), Vec::new());
     Ok((201, serde_json::to_string(&view).unwrap_or_default()))
 }
 

@@ -158,12 +158,7 @@ async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
 /// The session as it stands: `200` when paid, `202` while the charge is still unconfirmed
 /// (poll `GET /v1/sessions/{id}`; the webhook tells the outcome).
 async fn answer(app: &App<'_>, id: &str) -> R<(u16, String)> {
-    let row = app
-        .store
-        .session(id)
-        .await
-        .or_500()?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no session with this id"))?;
+    let row = load(app, id).await?;
     let status = if row.status() == SessionStatus::Paid { 200 } else { 202 };
     let view = app.store.session_view(&row).await.or_500()?;
     Ok((status, serde_json::to_string(&view).unwrap_or_default()))

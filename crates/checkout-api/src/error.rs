@@ -47,12 +47,16 @@ pub enum ErrorCode {
     WebhooksDisabled,
     /// 409 `conflict`: The session kept changing under the request; try again.
     Conflict,
-    /// 429 `too_many_attempts`: This session has started too many payment attempts, or another too soon; `Retry-After` says when.
+    /// 429 `attempt_too_soon`: This session started a payment attempt a moment ago; `Retry-After` says when to try again.
+    AttemptTooSoon,
+    /// 429 `too_many_attempts`: This session has started as many payment attempts as one may; the shopper needs a new checkout.
     TooManyAttempts,
     /// 413 `body_too_large`: The body is larger than 16 KiB.
     BodyTooLarge,
     /// 415 `unsupported_media_type`: `Content-Type` must be `application/json`.
     UnsupportedMediaType,
+    /// 429 `rate_limited`: Too many requests from this client or for this session, or too many wrong keys; wait `Retry-After` seconds.
+    RateLimited,
     /// 500 `internal_error`: Something failed on our side; the request changed nothing it could not finish.
     InternalError,
     /// 503 `gateway_unavailable`: The payment gateway did not answer; try again in a moment.
@@ -65,7 +69,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every error, in the README's order.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::PaymentPending,
         ErrorCode::InvalidField,
         ErrorCode::InvalidBody,
@@ -88,7 +92,9 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::BodyTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::AttemptTooSoon,
         ErrorCode::TooManyAttempts,
+        ErrorCode::RateLimited,
         ErrorCode::InternalError,
         ErrorCode::GatewayUnavailable,
         ErrorCode::UpstreamBusy,
@@ -119,8 +125,10 @@ impl ErrorCode {
             ErrorCode::WebhooksDisabled => 409,
             ErrorCode::Conflict => 409,
             ErrorCode::BodyTooLarge => 413,
+            ErrorCode::AttemptTooSoon => 429,
             ErrorCode::TooManyAttempts => 429,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::GatewayUnavailable => 503,
             ErrorCode::UpstreamBusy => 503,
@@ -152,8 +160,10 @@ impl ErrorCode {
             ErrorCode::WebhooksDisabled => "webhooks_disabled",
             ErrorCode::Conflict => "conflict",
             ErrorCode::BodyTooLarge => "body_too_large",
+            ErrorCode::AttemptTooSoon => "attempt_too_soon",
             ErrorCode::TooManyAttempts => "too_many_attempts",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::RateLimited => "rate_limited",
             ErrorCode::InternalError => "internal_error",
             ErrorCode::GatewayUnavailable => "gateway_unavailable",
             ErrorCode::UpstreamBusy => "upstream_busy",
@@ -190,9 +200,13 @@ impl ErrorCode {
             }
             ErrorCode::WebhooksDisabled => "No `WEBHOOK_URL` is set, so there is nothing to resend to.",
             ErrorCode::Conflict => "The session kept changing under the request; try again.",
-            ErrorCode::TooManyAttempts => "This session has started too many payment attempts, or another too soon; `Retry-After` says when.",
+            ErrorCode::AttemptTooSoon => "This session started a payment attempt a moment ago; `Retry-After` says when to try again.",
+            ErrorCode::TooManyAttempts => "This session has started as many payment attempts as one may; the shopper needs a new checkout.",
             ErrorCode::BodyTooLarge => "The body is larger than 16 KiB.",
             ErrorCode::UnsupportedMediaType => "`Content-Type` must be `application/json`.",
+            ErrorCode::RateLimited => {
+                "Too many requests from this client or for this session, or too many wrong keys; wait `Retry-After` seconds."
+            }
             ErrorCode::InternalError => {
                 "Something failed on our side; the request changed nothing it could not finish."
             }

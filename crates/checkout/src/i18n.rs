@@ -80,6 +80,10 @@ pub enum Text {
     Redirecting,
     /// The session itself expired or closed.
     SessionOver,
+    /// Another attempt was started a moment ago.
+    WaitAMoment,
+    /// The session has had as many attempts as one may.
+    TooManyAttempts,
 }
 
 /// The words for `text` in `locale`.
@@ -103,6 +107,8 @@ pub fn t(locale: Locale, text: Text) -> &'static str {
             ErrorNext => "Check your connection and try again.",
             TryAgain => "Try again",
             Checking => "Checking your payment…",
+            WaitAMoment => "Please wait a moment, then try again.",
+            TooManyAttempts => "Too many tries for this checkout. Please ask the shop for a new one.",
             QrLabel => "QR code to pay",
             Redirecting => "Opening your wallet…",
             SessionOver => "This checkout is no longer open. Please start again from the shop.",
@@ -124,6 +130,8 @@ pub fn t(locale: Locale, text: Text) -> &'static str {
             ErrorNext => "請檢查網絡連線，然後再試。",
             TryAgain => "再試一次",
             Checking => "正在確認付款…",
+            WaitAMoment => "請稍候片刻，然後再試。",
+            TooManyAttempts => "此付款已嘗試太多次，請向商店索取新的付款頁面。",
             QrLabel => "付款二維碼",
             Redirecting => "正在開啟錢包…",
             SessionOver => "此付款頁已經失效，請返回商店重新開始。",
@@ -145,6 +153,8 @@ pub fn t(locale: Locale, text: Text) -> &'static str {
             ErrorNext => "请检查网络连接后重试。",
             TryAgain => "重试",
             Checking => "正在确认支付…",
+            WaitAMoment => "请稍候片刻，然后再试。",
+            TooManyAttempts => "此付款已尝试太多次，请向商店索取新的付款页面。",
             QrLabel => "支付二维码",
             Redirecting => "正在打开钱包…",
             SessionOver => "此支付页面已失效，请返回商店重新下单。",

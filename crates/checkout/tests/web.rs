@@ -192,3 +192,48 @@ fn the_browser_json_reads_into_the_views() {
     assert_eq!(read::pay_answer(&parse(r#"{"attempt_id":"pa_1","pay_type":"800201","expires_at":1.5}"#)), None);
     assert_eq!(read::pay_answer(&JsValue::UNDEFINED), None);
 }
+
+/// A stand-in worker whose payment answer sends the shopper to `redirect` (as a gateway's
+/// `pay_url` would), recording in `window.__qf.navigated` whether a script URL ever ran.
+fn install_redirecting_worker(redirect: &str) {
+    let body = r#"
+        window.__qf = { status: 0, pay: 0, navigated: 0 };
+        const checkout = { id: "cs_test", status: "open", amount: 3800, currency: "HKD", currency_exponent: 2,
+          goods_name: "Milk tea", merchant_name: "Test Shop", expires_at: Date.now() + 1800000,
+          pay_types: [ { pay_type: "801512", wallet: "Alipay HK", how: "redirect", name_en: "Alipay HK WAP", name_zh: "支付寶香港 WAP" } ] };
+        const json = (v, s) => Promise.resolve(new Response(JSON.stringify(v), { status: s || 200, headers: { "Content-Type": "application/json" } }));
+        window.fetch = (req) => {
+          const url = typeof req === "string" ? req : req.url;
+          if (url.endsWith("/pay")) { window.__qf.pay++; return json({ attempt_id: "pa_1", pay_type: "801512",
+            redirect_url: REDIRECT, expires_at: Date.now() + 1800000 }, 201); }
+          if (url.endsWith("/status")) { window.__qf.status++;
+            return json({ status: "open", expires_at: Date.now() + 1800000, attempt: null }); }
+          return json(checkout);
+        };
+    "#
+    .replace("REDIRECT", &js_sys::JSON::stringify(&redirect.into()).unwrap().as_string().unwrap());
+    js_sys::Function::new_no_args(&body).call0(&JsValue::NULL).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_script_redirect_is_never_followed() {
+    let page = web_sys::window().unwrap().location().href().unwrap();
+    for redirect in [
+        "javascript:window.__qf.navigated=1",
+        "JavaScript:window.__qf.navigated=1",
+        " javascript:window.__qf.navigated=1",
+        "java\tscript:window.__qf.navigated=1",
+        "javascript://%0Awindow.__qf.navigated=1",
+        "data:text/html,<script>parent.__qf.navigated=1</script>",
+    ] {
+        install_redirecting_worker(redirect);
+        let el = host();
+        let _handle = qfpay_checkout::mount(el.clone(), options("en")).unwrap();
+        wait_for(&el, "[data-pay-type='801512']").await.dyn_into::<HtmlElement>().unwrap().click();
+        let outcome = wait_for(&el, "[data-outcome=error]").await;
+        assert!(outcome.text_content().is_some(), "{redirect}: the error outcome");
+        TimeoutFuture::new(300).await;
+        assert_eq!((counter("pay"), counter("navigated")), (1, 0), "{redirect}: no script ran");
+        assert_eq!(web_sys::window().unwrap().location().href().unwrap(), page, "{redirect}: still on the page");
+    }
+}

@@ -19,6 +19,7 @@
 //! | `bad-answer-signature` | share | a signed answer carries a wrong `X-QF-SIGN` (clients must treat it as no answer) |
 //! | `duplicate-exists` | `true`/`false` | an identical retry is answered `1102` (payment) or `2011` (refund) instead of the original answer |
 //! | `refund-pending` | seconds | a refund answers `1145` and stays in progress this long before `0000` |
+//! | `bad-pay-url` | `true`/`false` | a WAP/web payment's `pay_url` is a `javascript:` URL (clients must never follow it) |
 //!
 //! The same names, with `_` for `-`, are the JSON fields of `POST /sim/faults`. Some of these
 //! are not failures but things a real gateway may do that the default simulator does not
@@ -62,10 +63,13 @@ pub struct Faults {
     pub duplicate_exists: bool,
     /// Simulated seconds a refund stays in progress (`1145`) before it succeeds.
     pub refund_pending: u64,
+    /// Answer WAP/web payments with a `javascript:` `pay_url`, as a compromised or buggy
+    /// gateway might: a client must refuse to send a shopper there.
+    pub bad_pay_url: bool,
 }
 
 /// Every fault name `--faults` knows, for the error that meets an unknown one.
-const NAMES: [&str; 15] = [
+const NAMES: [&str; 16] = [
     "latency",
     "spike",
     "spike-latency",
@@ -81,6 +85,7 @@ const NAMES: [&str; 15] = [
     "bad-answer-signature",
     "duplicate-exists",
     "refund-pending",
+    "bad-pay-url",
 ];
 
 impl Faults {
@@ -107,6 +112,7 @@ impl Faults {
                 "bad-answer-signature" => f.bad_answer_signature = share(&name, value)?,
                 "duplicate-exists" => f.duplicate_exists = switch(&name, value)?,
                 "refund-pending" => f.refund_pending = seconds(&name, value)?,
+                "bad-pay-url" => f.bad_pay_url = switch(&name, value)?,
                 _ => return Err(format!("unknown fault {name:?}; known: {}", NAMES.join(", "))),
             }
         }
@@ -172,6 +178,7 @@ mod tests {
         assert_eq!(f.pending, 5);
         assert_eq!(Faults::parse("answer-drop=1").unwrap().answer_drop, 1.0);
         assert!(Faults::parse("answer-drop-first=true").unwrap().answer_drop_first);
+        assert!(Faults::parse("bad-pay-url=true").unwrap().bad_pay_url);
         let f = Faults::parse("bad-answer-signature=0.5,duplicate-exists=true,refund-pending=30s").unwrap();
         assert_eq!((f.bad_answer_signature, f.duplicate_exists, f.refund_pending), (0.5, true, 30));
         assert!(!Faults::parse("duplicate_exists=off").unwrap().duplicate_exists);

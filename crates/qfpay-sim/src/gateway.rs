@@ -396,6 +396,10 @@ fn create_payment(
     };
     match info.mode {
         PayMode::Mpm => flat["qrcode"] = json!(wallet_url),
+        PayMode::Wap | PayMode::Web | PayMode::CardOnline if lock(&sim.faults).bad_pay_url => {
+            lock(&sim.stats).fault("bad_pay_url");
+            flat["pay_url"] = json!(format!("javascript:alert(document.domain)//{}", order.token));
+        }
         PayMode::Wap | PayMode::Web | PayMode::CardOnline => flat["pay_url"] = json!(wallet_url),
         PayMode::InApp | PayMode::Jsapi | PayMode::MiniProgram => {
             flat["pay_params"] = json!({"sim_wallet_url": wallet_url, "package": format!("prepay_id={syssn}")})

@@ -78,10 +78,13 @@ impl Sim {
         share > 0.0 && lock(&self.rng).f64() < share
     }
 
-    /// A random lower-case hex token.
+    /// A wallet token: 128 bits from the operating system's CSPRNG, in lower-case hex. Whoever
+    /// has it can pay or decline the order, so it must not be guessable from other tokens, as
+    /// the seeded fault dice would be.
     fn token(&self) -> String {
-        let mut rng = lock(&self.rng);
-        (0..24).map(|_| char::from_digit(rng.u32(0..16), 16).unwrap_or('0')).collect()
+        let mut bytes = [0u8; 16];
+        getrandom::getrandom(&mut bytes).expect("the operating system's random source is available");
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Lets the notifier look at its queue now (after the clock moved).
@@ -117,5 +120,7 @@ pub async fn serve(
     config: SimConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(config)).with_graceful_shutdown(shutdown).await
+    // The peer's address lets the control API answer loopback callers only.
+    let service = app(config).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

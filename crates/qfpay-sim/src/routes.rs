@@ -1,10 +1,11 @@
 //! The URL map: gateway paths, the wallet page, the control API, and a one-line log per request.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -38,6 +39,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         // Inside `drop_answers`: an answer is signed as the gateway sends it, then maybe lost.
         .layer(middleware::from_fn_with_state(sim.clone(), answer_sign::sign_answers))
         .layer(middleware::from_fn_with_state(sim.clone(), drop_answers))
+        .layer(middleware::from_fn(control_from_this_machine))
         .layer(middleware::from_fn(log_line))
         .with_state(sim)
 }
@@ -75,6 +77,44 @@ async fn first_time(sim: &Sim, req: Request) -> (Request, bool) {
     (parts.uri.path(), &bytes[..]).hash(&mut hasher);
     let new = crate::lock(&sim.seen_requests).insert(hasher.finish());
     (Request::from_parts(parts, axum::body::Body::from(bytes)), new)
+}
+
+/// The control API (`/sim/...` but the wallet pages) can pay any order, move the clock and
+/// turn faults on, so it answers only this machine: a caller on loopback, naming a loopback
+/// host. The first keeps out the network when the simulator listens on every interface (so a
+/// phone can open the wallet pages); the second keeps out web pages that reach loopback
+/// through a DNS name of their own (DNS rebinding). Chosen over a token printed at start: the
+/// tests and `cargo xtask dev` need nothing new, and no token can leak. A router driven
+/// in-process (no socket) is this machine.
+async fn control_from_this_machine(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let control = path.starts_with("/sim/") && !path.starts_with("/sim/wallet/");
+    if control && !from_this_machine(&req) {
+        let body = json!({"error": "the control API answers only on loopback (127.0.0.1, ::1 or localhost)"});
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
+    next.run(req).await
+}
+
+fn from_this_machine(req: &Request) -> bool {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if peer.is_some_and(|ip| !ip.is_loopback()) {
+        return false;
+    }
+    match req.headers().get(header::HOST).map(|h| h.to_str()) {
+        None => true,
+        Some(Ok(host)) => loopback_host(host),
+        Some(Err(_)) => false,
+    }
+}
+
+/// `127.0.0.1`, `[::1]` or `localhost`, with or without a port.
+fn loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// One line per request: method, path, status, milliseconds. Never headers or bodies, which

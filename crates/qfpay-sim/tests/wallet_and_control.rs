@@ -144,3 +144,97 @@ async fn pending_fault_keeps_a_paid_order_processing() {
     control(&app, "POST", "/sim/clock/advance", Some(json!({"seconds": 21}))).await;
     assert_eq!(row_of(&call(&app, &demo_credentials(), &query("S1")).await)["respcd"], "0000");
 }
+
+/// A request as it arrives from `peer` over a socket (`serve` records the peer's address).
+fn from_peer(mut req: Request<Body>, peer: &str) -> Request<Body> {
+    let addr: std::net::SocketAddr = peer.parse().unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+#[tokio::test]
+async fn control_api_answers_this_machine_only() {
+    let app = demo();
+    let a = call(&app, &demo_credentials(), &mpm("L1")).await;
+    let wallet = wallet_path(a["qrcode"].as_str().unwrap());
+    let get = |path: &str, host: &str| Request::get(path).header("Host", host).body(Body::empty()).unwrap();
+    // From loopback, by a loopback name: the control API answers.
+    for host in ["127.0.0.1:8788", "localhost:8788", "[::1]:8788", "localhost"] {
+        let (status, _, _) = send(&app, from_peer(get("/sim/orders", host), "127.0.0.1:50000")).await;
+        assert_eq!(status.as_u16(), 200, "{host}");
+    }
+    // From the network, or by another name (a web page's DNS rebinding): refused, whatever
+    // the control path; the wallet page still opens for a phone on the network.
+    let refused = [
+        (get("/sim/orders", "192.168.1.5:8788"), "192.168.1.7:50000"),
+        (get("/sim/orders", "127.0.0.1:8788"), "192.168.1.7:50000"),
+        (get("/sim/orders", "evil.example:8788"), "127.0.0.1:50000"),
+        (get("/sim/orders", "127.0.0.1.evil.example"), "127.0.0.1:50000"),
+        (get("/sim/stats", "evil.example"), "127.0.0.1:50000"),
+        (get("/sim/faults", "evil.example"), "127.0.0.1:50000"),
+    ];
+    for (req, peer) in refused {
+        let what = format!("{} {:?} from {peer}", req.uri(), req.headers().get("Host"));
+        let (status, body, _) = send(&app, from_peer(req, peer)).await;
+        assert_eq!(status.as_u16(), 403, "{what}: {}", String::from_utf8_lossy(&body));
+    }
+    let pay = Request::post("/sim/orders/L1/pay").header("Host", "evil.example").body(Body::empty()).unwrap();
+    let (status, _, _) = send(&app, from_peer(pay, "127.0.0.1:50000")).await;
+    assert_eq!(status.as_u16(), 403, "paying by order number is control too");
+    let (status, _, _) = send(&app, from_peer(get(&wallet, "192.168.1.5:8788"), "192.168.1.7:50000")).await;
+    assert_eq!(status.as_u16(), 200, "the wallet page answers the network");
+    let (status, orders) = json(&app, Request::get("/sim/orders").body(Body::empty()).unwrap()).await;
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(orders["orders"][0]["state"], "created", "nothing was paid: {orders}");
+}
+
+#[tokio::test]
+async fn wallet_tokens_do_not_follow_the_seed() {
+    // Two simulators with the same seed roll the same fault dice, but their wallet tokens
+    // come from the operating system's CSPRNG: 32 hex digits, never repeated.
+    let mut tokens = std::collections::HashSet::new();
+    for _ in 0..2 {
+        let app = demo();
+        for n in 0..3 {
+            let a = call(&app, &demo_credentials(), &mpm(&format!("T{n}"))).await;
+            let token = a["qrcode"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+            assert!(token.len() == 32 && token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+            assert!(tokens.insert(token), "a token repeated");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_pay_url_fault_answers_a_javascript_url() {
+    let app = demo();
+    let (status, _) = json(
+        &app,
+        Request::post("/sim/faults")
+            .header("Content-Type", "application/json")
+            .body(Body::from(json!({"bad_pay_url": true}).to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 200);
+    let wap = PaymentRequest { pay_type: "801512".into(), ..mpm("J1") };
+    let a = call(&app, &demo_credentials(), &wap).await;
+    assert!(a["pay_url"].as_str().unwrap().starts_with("javascript:"), "{a}");
+    let qr = call(&app, &demo_credentials(), &mpm("J2")).await;
+    assert!(qr["qrcode"].as_str().unwrap().starts_with("http://sim.test/sim/wallet/"), "QR codes are unchanged: {qr}");
+}
+
+#[tokio::test]
+async fn served_on_a_socket_the_control_api_checks_the_host() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(qfpay_sim::serve(listener, config(vec![qfpay_sim::Merchant::demo()]), async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+    let ok = http.get(format!("{base}/sim/orders")).send().await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let rebound = http.get(format!("{base}/sim/orders")).header("Host", "rebind.evil.example").send().await.unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
+    let _ = stop.send(());
+}

@@ -58,9 +58,16 @@ pub fn wrangler(args: &[&str]) -> Command {
     cmd
 }
 
+/// The merchant API key under `cargo xtask dev` unless `MERCHANT_API_KEY` is set: the worker
+/// takes no key shorter than 32 characters. Never for a deployment.
+const DEV_MERCHANT_API_KEY: &str = "sk_dev_local_key_for_development_only";
+
 fn write_dev_vars(ports: &Ports, sandbox: bool) -> Result<(), String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let merchant_key = env("MERCHANT_API_KEY").unwrap_or_else(|| "sk_dev_local".into());
+    let merchant_key = env("MERCHANT_API_KEY").unwrap_or_else(|| DEV_MERCHANT_API_KEY.into());
+    if merchant_key.chars().count() < 32 {
+        return Err("MERCHANT_API_KEY must be at least 32 characters (the worker refuses a shorter one)".into());
+    }
     let worker = format!("http://127.0.0.1:{}", ports.worker);
     let mut vars = vec![
         format!("MERCHANT_API_KEY={merchant_key}"),
@@ -78,6 +85,9 @@ fn write_dev_vars(ports: &Ports, sandbox: bool) -> Result<(), String> {
         }
     } else {
         vars.push("QFPAY_ENV=local".into());
+        // The demo shop's session route (`POST /demo/sessions`); the worker allows it only
+        // against the simulator.
+        vars.push("DEMO_SHOP=true".into());
         vars.push("QFPAY_APPCODE=DEMOAPPCODE".into());
         vars.push("QFPAY_KEY=DEMOKEY".into());
         vars.push(format!("QFPAY_BASE_URL=http://127.0.0.1:{}", ports.sim));
@@ -161,7 +171,7 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
     if !sandbox {
         println!("  Simulator wallets:  http://127.0.0.1:{}/sim/wallet/<token>  (ledger: /sim/orders)", ports.sim);
     }
-    println!("  Merchant API key:   sk_dev_local (or $MERCHANT_API_KEY)");
+    println!("  Merchant API key:   {DEV_MERCHANT_API_KEY} (or $MERCHANT_API_KEY)");
     match webhook() {
         Some((url, secret)) => {
             println!("  Webhooks:           {url}");

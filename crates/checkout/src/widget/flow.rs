@@ -129,9 +129,27 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
             show_message(&shared, Text::Checking);
             start_polling(&shared);
         }
+        // This session has had as many attempts as one may: nothing more to try here.
+        Err(CallError { code, .. }) if is(&code, ErrorCode::TooManyAttempts) => {
+            show_message(&shared, Text::TooManyAttempts)
+        }
+        // Too soon after the last try, or too many requests: say so, then offer the list again.
+        Err(CallError { status: 429, .. }) => {
+            show_message(&shared, Text::WaitAMoment);
+            let weak = Rc::downgrade(&shared);
+            Timeout::new(WAIT_A_MOMENT_MS, move || {
+                if let Some(s) = weak.upgrade().filter(|s| is_current(s, generation) && !s.borrow().destroyed) {
+                    show_choices(&s);
+                }
+            })
+            .forget();
+        }
         Err(_) => show_outcome(&shared, Outcome::Error),
     }
 }
+
+/// How long "wait a moment" shows before the list comes back (ms).
+const WAIT_A_MOMENT_MS: u32 = 2_000;
 
 fn is(code: &str, error: ErrorCode) -> bool {
     code == error.code()
@@ -144,6 +162,12 @@ fn follow(shared: &Shared, answer: PayAnswer) {
         a.expires_at = answer.expires_at as f64;
     }
     if let Some(redirect) = answer.redirect_url {
+        // The worker checks the gateway's URL too; this page checks again before it leaves,
+        // because a `javascript:` (or `data:`) URL would run in the merchant's page.
+        if !may_navigate(&redirect) {
+            show_outcome(shared, Outcome::Error);
+            return;
+        }
         show_message(shared, Text::Redirecting);
         // A wallet's page may open in its app and leave this page where it is: polling finds
         // the payment when the shopper comes back.
@@ -159,6 +183,40 @@ fn follow(shared: &Shared, answer: PayAnswer) {
     } else {
         show_outcome(shared, Outcome::Error);
     }
+}
+
+/// Whether the widget may send the shopper to `url`: an `https:` URL, or an `http:` one on
+/// this machine (`127.0.0.1`, `[::1]`, `localhost`: the local simulator's wallet pages).
+/// Anything else, and anything a browser would read differently from this check (spaces,
+/// control or non-ASCII characters, a backslash, user info before the host), is refused.
+/// On bytes, without indexing that could panic: string slicing's panic messages would add
+/// kilobytes to the download.
+fn may_navigate(url: &str) -> bool {
+    let url = url.as_bytes();
+    if url.iter().any(|&b| b <= b' ' || b >= 0x7f || b == b'\\') {
+        return false;
+    }
+    let after = |prefix: &[u8]| {
+        let (head, rest) = (url.get(..prefix.len())?, url.get(prefix.len()..)?);
+        head.eq_ignore_ascii_case(prefix).then_some(rest)
+    };
+    let (rest, secure) = match (after(b"https://"), after(b"http://")) {
+        (Some(rest), _) => (rest, true),
+        (None, Some(rest)) => (rest, false),
+        (None, None) => return false,
+    };
+    let authority = rest.split(|&b| matches!(b, b'/' | b'?' | b'#')).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains(&b'@') {
+        return false;
+    }
+    if secure {
+        return true;
+    }
+    let host = match authority.strip_prefix(b"[") {
+        Some(v6) => v6.split(|&b| b == b']').next().unwrap_or_default(),
+        None => authority.iter().rposition(|&b| b == b':').and_then(|i| authority.get(..i)).unwrap_or(authority),
+    };
+    [&b"127.0.0.1"[..], b"::1", b"localhost"].iter().any(|local| host.eq_ignore_ascii_case(local))
 }
 
 /// Stops the attempt on screen: its polling, its countdown and any answer still to come.

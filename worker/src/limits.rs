@@ -1,0 +1,131 @@
+//! Per-client limits, so one shopper (or one script) cannot crowd out the others: the widget's
+//! API (`/v1/checkout/...`) is limited per client IP and per session, and wrong merchant keys
+//! are limited per client IP. Counted by Cloudflare's rate-limiting binding (`[[ratelimits]]`
+//! in `wrangler.toml`), which is per Cloudflare location and approximate: a flood is cut off,
+//! a careful count is not kept. The exact QFPay limits (100/s, 400/min per merchant) stay in
+//! the upstream gate, a Durable Object. Beyond a limit: `429 rate_limited` with `Retry-After`
+//! (the binding does not say when its window ends, so that is the window's length).
+
+use checkout_api::{ApiError, ErrorCode};
+use worker::{Cache, Env, Request, Response};
+
+use crate::config::{SettingProblem, Settings};
+use crate::http;
+
+/// The binding counting the widget's requests per client IP.
+pub const CHECKOUT_CLIENT_LIMITER: &str = "CHECKOUT_CLIENT_LIMITER";
+/// The binding counting the widget's requests per session (and bearer secret).
+pub const CHECKOUT_SESSION_LIMITER: &str = "CHECKOUT_SESSION_LIMITER";
+/// The binding counting wrong merchant keys per client IP.
+pub const AUTH_FAILURE_LIMITER: &str = "AUTH_FAILURE_LIMITER";
+
+/// The checkout limiters' period (`simple.period` in `wrangler.toml`): how long a limited
+/// client is told to wait.
+const CHECKOUT_PERIOD_SECONDS: u64 = 10;
+/// The wrong-key limiter's period, and how long a client past it is shut out.
+const AUTH_PERIOD_SECONDS: u64 = 60;
+
+/// Who is asking: `CF-Connecting-IP`, which Cloudflare sets on every request from the
+/// internet (a client cannot choose it). Without it (a request that did not come through
+/// Cloudflare's edge) every request shares one key.
+fn client(req: &Request) -> String {
+    req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty()).unwrap_or_else(|| "local".into())
+}
+
+/// A key that says nothing by itself: the limiters and the cache never hold an IP address or
+/// a secret, only a fingerprint.
+fn fingerprint(kind: &str, value: &str) -> String {
+    let hash = qfpay::sign::sha256_hex(format!("{kind}:{value}").as_bytes());
+    format!("{kind}:{}", &hash[..32])
+}
+
+fn missing(binding: &str) -> ApiError {
+    let problem = SettingProblem {
+        setting: binding.into(),
+        problem: "(a [[ratelimits]] binding) is missing from wrangler.toml".into(),
+    };
+    problem.to_error()
+}
+
+/// Counts one request against `binding` under `key`: `Ok(true)` while within the limit. A
+/// limiter that fails to answer lets the request through (and logs it): a broken counter must
+/// not stop every shopper.
+async fn within(env: &Env, binding: &str, key: String) -> Result<bool, ApiError> {
+    let limiter = env.rate_limiter(binding).map_err(|_| missing(binding))?;
+    match limiter.limit(key).await {
+        Ok(outcome) => Ok(outcome.success),
+        Err(e) => {
+            worker::console_error!("rate limiter {binding} did not answer: {e}");
+            Ok(true)
+        }
+    }
+}
+
+/// The widget's API: one client IP, and one session opened with one secret, each get a
+/// bounded number of requests a period. The session's key includes the secret's fingerprint,
+/// so requests with a wrong secret (anyone can know a session id) never use up the budget of
+/// the shopper who holds the right one.
+pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Result<(), ApiError> {
+    let limited = |what: &str| {
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many requests {what}; try again in {CHECKOUT_PERIOD_SECONDS} seconds"),
+        )
+        .retry_after(CHECKOUT_PERIOD_SECONDS)
+    };
+    if !within(env, CHECKOUT_CLIENT_LIMITER, fingerprint("client", &client(req))).await? {
+        return Err(limited("from this client"));
+    }
+    if let Some(id) = session_id.filter(|id| !id.is_empty()) {
+        let secret = http::bearer(req).unwrap_or_default();
+        let key = fingerprint("session", &format!("{id}:{}", qfpay::sign::sha256_hex(secret.as_bytes())));
+        if !within(env, CHECKOUT_SESSION_LIMITER, key).await? {
+            return Err(limited("for this session"));
+        }
+    }
+    Ok(())
+}
+
+/// The merchant's API: the bearer key must be one of the merchant keys. Wrong keys are counted
+/// per client IP; past the limit the client is shut out for [`AUTH_PERIOD_SECONDS`], right
+/// key or not, so a guesser learns nothing from the answers (were a right key let through, a
+/// 429 would only mean "wrong", at any speed). The rate-limiting binding can count but not be
+/// asked without counting, so the shut-out is a marker in the Cache API (per location, like
+/// the binding; the Cache API does nothing on `*.workers.dev`, where only the wrong keys past
+/// the limit are refused with 429).
+pub async fn merchant(env: &Env, settings: &Settings, req: &Request) -> Result<(), ApiError> {
+    let shut_out = || {
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!("too many wrong merchant keys from this client; try again in {AUTH_PERIOD_SECONDS} seconds"),
+        )
+        .retry_after(AUTH_PERIOD_SECONDS)
+    };
+    let client = fingerprint("auth", &client(req));
+    let marker = format!("https://limits.qfpay-checkout.invalid/shut-out/{client}");
+    let cache = Cache::default();
+    if cache.get(&marker, true).await.ok().flatten().is_some() {
+        return Err(shut_out());
+    }
+    if settings.merchant_keys.accepts(&http::bearer(req).unwrap_or_default()) {
+        return Ok(());
+    }
+    if within(env, AUTH_FAILURE_LIMITER, client).await? {
+        return Err(crate::merchant::unauthorized());
+    }
+    let recorded = match shut_out_marker() {
+        Ok(resp) => cache.put(&marker, resp).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = recorded {
+        worker::console_error!("could not record a shut-out: {e}");
+    }
+    Err(shut_out())
+}
+
+/// What the cache holds while a client is shut out: nothing but its lifetime.
+fn shut_out_marker() -> worker::Result<Response> {
+    let mut resp = Response::ok("shut out")?;
+    resp.headers_mut().set("Cache-Control", &format!("max-age={AUTH_PERIOD_SECONDS}"))?;
+    Ok(resp)
+}
