@@ -39,6 +39,10 @@ pub struct Options {
     /// More worker settings, `NAME=value` each; one the stack sets anyway (`QFPAY_ENV`,
     /// `MERCHANT_API_KEY`, `DEMO_SHOP`, ...) is replaced, and `NAME=` leaves it unset.
     pub extra_settings: Vec<String>,
+    /// The simulator refuses refunds 23:30-00:30 Hong Kong time on its own clock.
+    pub sim_refund_blackout: bool,
+    /// The simulator's clock at start (Unix seconds); now when `None`.
+    pub sim_start_unix: Option<i64>,
 }
 
 impl Default for Options {
@@ -51,6 +55,8 @@ impl Default for Options {
             omit_setting: None,
             webhook_url: None,
             extra_settings: Vec::new(),
+            sim_refund_blackout: false,
+            sim_start_unix: None,
         }
     }
 }
@@ -378,7 +384,8 @@ async fn start_sim(options: &Options) -> (String, tokio::sync::oneshot::Sender<(
         name: "E2E Shop".into(),
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-    let mut config = SimConfig::new(vec![merchant], now);
+    let mut config = SimConfig::new(vec![merchant], options.sim_start_unix.unwrap_or(now));
+    config.refund_blackout = options.sim_refund_blackout;
     config.public_url = url.clone();
     config.time_scale = options.time_scale;
     config.faults = qfpay_sim::Faults::parse(&options.faults).expect("valid faults");

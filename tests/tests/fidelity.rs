@@ -198,3 +198,34 @@ async fn answers_that_are_not_the_gateways_word_are_settled_by_query() {
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "{settled}");
     faults(&stack, json!({})).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
+    // The simulator's clock starts at 23:45 Hong Kong time, inside 23:30-00:30.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs() as i64;
+    let hk_midnight = (now + 8 * 3600) / 86_400 * 86_400 - 8 * 3600;
+    let options = Options {
+        sim_refund_blackout: true,
+        sim_start_unix: Some(hk_midnight + 23 * 3600 + 45 * 60),
+        ..Options::default()
+    };
+    let stack = Stack::start(options).await;
+    let (id, _) = stack.session(tea("blackout")).await;
+    let (status, _, text) = charge(&stack, &id, "134567890120000").await;
+    assert_eq!(status, 200, "{text}");
+    let (status, refund, text) = stack
+        .merchant("POST", &format!("/v1/sessions/{id}/refunds"), Some(json!({"amount": 3800})), Some("bk-1"))
+        .await;
+    assert_eq!(
+        (status, refund["status"].as_str(), refund["respcd"].as_str()),
+        (201, Some("pending"), Some("1265")),
+        "{text}"
+    );
+    // The window ends on the gateway's clock; the worker sends it again after it.
+    let (status, _) = stack.sim("POST", "/sim/clock/advance", Some(json!({"seconds": 3600}))).await;
+    assert_eq!(status, 200);
+    let settled =
+        wait_session(&stack, &id, Duration::from_secs(100), |s| s["refunds"][0]["status"] == "succeeded").await;
+    assert_eq!(settled["refunds"][0]["status"], "succeeded", "sent again after the blackout: {settled}");
+    assert_eq!(settled["amount_refunded"], 3800);
+}

@@ -1,0 +1,168 @@
+//! A payment the gateway reports: the session paid by it (in time or late), a second payment
+//! refunded automatically, a wrong amount held, a test-environment payment refunded at once.
+
+use checkout_api::events::EventType;
+use checkout_api::{ids, ApiError, AttemptStatus, ErrorCode, PaidHow};
+
+use crate::app::{App, OrInternal};
+use crate::clock;
+use crate::outbox;
+use crate::random;
+use crate::store::{AttemptRow, NewRefund, PaidAttempt, SessionRow};
+
+use super::{close_attempt, gone, send_refund, R};
+
+/// Records that an attempt was paid. The first paid attempt of a session pays it and the
+/// merchant hears `checkout.session.paid` (or `late_payment`, if they had closed it); a second
+/// one (a shopper who paid two QR codes) is refunded automatically when configured.
+pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&str>, paid_at: u64) -> R<()> {
+    // A session that changes between our read and our write is read again.
+    for _ in 0..5 {
+        let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(gone)?;
+        let how = session.status().on_attempt_paid(session.closing_reason());
+        let kind = match how {
+            Some(PaidHow::InTime) => EventType::SessionPaid,
+            Some(PaidHow::Late) => EventType::SessionLatePayment,
+            // Paid already by another attempt: a second payment. With automatic refunds on,
+            // the merchant hears of it as `payment.duplicate_refunded` once refunded.
+            None => EventType::DuplicatePayment,
+        };
+        let view = outbox::paid(app.store.session_view(&session).await.or_500()?, &attempt.id, syssn, paid_at);
+        let mut event = outbox::new_event(app, kind, view, None);
+        let duplicate = how.is_none();
+        if duplicate {
+            // Once per second payment, not once per session.
+            event.once_key = kind.once_key(&attempt.id);
+        }
+        let paid = PaidAttempt {
+            attempt_id: &attempt.id,
+            session_id: &session.id,
+            seen: session.status(),
+            syssn,
+            paid_at,
+            duplicate,
+        };
+        let (_, won) = app.store.pay_session(&paid, &event).await.or_500()?;
+        if won {
+            close_others(app, &attempt.id, &session.id).await?;
+            if app.settings.refund_payments_at_once {
+                refund_test_payment(app, &session.id).await?;
+            }
+            app.wake_settler(clock::now_ms()).await;
+            return Ok(());
+        }
+        if duplicate {
+            app.wake_settler(clock::now_ms()).await;
+            return double_payment(app, &session, attempt).await;
+        }
+    }
+    Err(ApiError::new(ErrorCode::Conflict, "the session kept changing; try again"))
+}
+
+/// What the gateway reported of a payment: its number, amount and currency, as far as the
+/// report carries them.
+pub struct Reported<'a> {
+    pub syssn: Option<&'a str>,
+    pub txamt: Option<u64>,
+    pub txcurrcd: Option<&'a str>,
+}
+
+/// Applies a payment the gateway reports (notification, query row, close answer): paid when
+/// amount and currency are the session's; otherwise `held`, never paid silently, and the
+/// merchant is told (`payment.held`).
+pub async fn payment_reported(app: &App<'_>, attempt: &AttemptRow, reported: &Reported<'_>) -> R<()> {
+    let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(gone)?;
+    let amount_differs = reported.txamt.is_some_and(|a| a != session.amount);
+    let currency_differs = reported.txcurrcd.is_some_and(|c| !c.eq_ignore_ascii_case(&session.currency));
+    if !(amount_differs || currency_differs) {
+        return attempt_paid(app, attempt, reported.syssn, clock::now_ms()).await;
+    }
+    worker::console_error!(
+        "payment {} reported for {:?} {:?}, the session is {} {}: held",
+        attempt.out_trade_no,
+        reported.txamt,
+        reported.txcurrcd,
+        session.amount,
+        session.currency
+    );
+    let mut view = app.store.session_view(&session).await.or_500()?;
+    for a in view.attempts.iter_mut().filter(|a| a.id == attempt.id) {
+        a.status = AttemptStatus::Held;
+    }
+    let mut event = outbox::new_event(app, EventType::PaymentHeld, view, None);
+    event.once_key = EventType::PaymentHeld.once_key(&attempt.id);
+    if app.store.hold_attempt(&attempt.id, reported.syssn, &event).await.or_500()? {
+        app.wake_settler(clock::now_ms()).await;
+    }
+    Ok(())
+}
+
+/// Closes a paid session's other open attempts at once, so a second QR code stops being
+/// payable now; a close that finds one paid too starts its automatic refund. A close that
+/// fails is left to the settler, which retries it.
+async fn close_others(app: &App<'_>, paid_attempt: &str, session_id: &str) -> R<()> {
+    let Some(session) = app.store.session(session_id).await.or_500()? else { return Ok(()) };
+    let attempts = app.store.attempts(session_id).await.or_500()?;
+    for other in attempts.iter().filter(|a| a.id != paid_attempt && a.status().is_open()) {
+        Box::pin(close_attempt(app, &session, other)).await?;
+    }
+    Ok(())
+}
+
+/// Refunds a paid session in full at once (QFPay's test environment: the guide asks that test
+/// payments be refunded immediately). The merchant sees the refund in the session and hears
+/// `refund.succeeded`, like any refund.
+async fn refund_test_payment(app: &App<'_>, session_id: &str) -> R<()> {
+    let Some(session) = app.store.session(session_id).await.or_500()? else { return Ok(()) };
+    let Some(attempt) = session.paid_attempt_id.as_deref() else { return Ok(()) };
+    let Some(attempt) = app.store.attempt(attempt).await.or_500()? else { return Ok(()) };
+    let id = ids::refund_id(&random::bytes());
+    let out_trade_no = ids::refund_out_trade_no(&random::bytes());
+    let txdtm = clock::txdtm_now();
+    let new = NewRefund {
+        id: &id,
+        session_id,
+        attempt_id: &attempt.id,
+        out_trade_no: &out_trade_no,
+        amount: session.amount.saturating_sub(session.amount_refunded),
+        reason: Some(TEST_REFUND_REASON),
+        txdtm: &txdtm,
+        created_at: clock::now_ms(),
+    };
+    if new.amount > 0 && app.store.reserve_refund(&new).await.or_500()? {
+        if let Some(refund) = app.store.refund(&id).await.or_500()? {
+            send_refund(app, &refund, &attempt).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Why a test-environment payment was refunded.
+const TEST_REFUND_REASON: &str = "test environment: refunded at once (AUTO_REFUND_TEST_PAYMENTS)";
+
+/// A paid attempt that did not pay its session: refunded once, automatically, when configured.
+async fn double_payment(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<()> {
+    if session.paid_attempt_id.as_deref() == Some(attempt.id.as_str()) || !app.settings.auto_refund_double_payments {
+        return Ok(());
+    }
+    let Some(paid) = app.store.attempt(&attempt.id).await.or_500()? else { return Ok(()) };
+    let id = ids::refund_id(&random::bytes());
+    let out_trade_no = ids::refund_out_trade_no(&random::bytes());
+    let txdtm = clock::txdtm_now();
+    let new = NewRefund {
+        id: &id,
+        session_id: &session.id,
+        attempt_id: &paid.id,
+        out_trade_no: &out_trade_no,
+        amount: session.amount,
+        reason: Some("second payment of a paid session"),
+        txdtm: &txdtm,
+        created_at: clock::now_ms(),
+    };
+    if app.store.insert_automatic_refund(&new).await.or_500()? {
+        if let Some(refund) = app.store.refund(&id).await.or_500()? {
+            send_refund(app, &refund, &paid).await?;
+        }
+    }
+    Ok(())
+}
