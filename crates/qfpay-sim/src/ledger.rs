@@ -21,6 +21,17 @@ pub enum Kind {
     Refund,
 }
 
+impl Kind {
+    /// The word the gateway uses for it: a query row's `order_type`, a notification's
+    /// `notify_type`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Payment => "payment",
+            Kind::Refund => "refund",
+        }
+    }
+}
+
 /// Where an order is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "detail")]
@@ -136,18 +147,12 @@ impl Order {
 
     /// A query row, in the endpoint page's shape.
     pub fn row(&self, now: f64) -> Value {
-        let kind = match self.kind {
-            Kind::Payment => "payment",
-            Kind::Refund => "refund",
-        };
         let respcd = RespCode::new(self.row_respcd(now));
-        // A paid row has no error message; the table's text for 0000 is "Success".
-        let errmsg = if respcd.is_success() { "" } else { respcd.info().map_or("", |i| i.text_en) };
         json!({
             "out_trade_no": self.out_trade_no,
             "syssn": self.syssn,
             "pay_type": self.pay_type,
-            "order_type": kind,
+            "order_type": self.kind.name(),
             "txamt": self.txamt.to_string(),
             "txcurrcd": self.txcurrcd,
             "txdtm": self.txdtm,
@@ -155,7 +160,7 @@ impl Order {
             "paydtm": self.paid_at.map(hk_time).unwrap_or_default(),
             "goods_name": self.goods_name,
             "respcd": respcd.code(),
-            "errmsg": errmsg,
+            "errmsg": respcd_text(&respcd),
             "cancel": self.cancel(now).to_string(),
             "origssn": self.orig_syssn.clone().unwrap_or_default(),
         })
@@ -165,6 +170,16 @@ impl Order {
 /// `YYYY-MM-DD hh:mm:ss` in Hong Kong time for simulated Unix seconds.
 pub fn hk_time(unix: i64) -> String {
     Txdtm::from_unix(unix, HONG_KONG_OFFSET_SECONDS).to_string()
+}
+
+/// The text beside `respcd` in an answer or a query row: none for success (the table's text
+/// for `0000` is "Success", which the gateway does not send), else the table's English text.
+pub(crate) fn respcd_text(respcd: &RespCode) -> &'static str {
+    if respcd.is_success() {
+        ""
+    } else {
+        respcd.info().map_or("", |i| i.text_en)
+    }
 }
 
 /// All orders, with indexes by merchant number, QFPay number and wallet token.
@@ -243,37 +258,23 @@ impl Ledger {
     /// Returns whether the order just became paid (so a notification is due).
     pub fn pay(&mut self, id: OrderId, now: f64, pending: u64) -> Result<bool, PayRefusal> {
         let order = &mut self.orders[id];
-        match order.state_at(now) {
-            OrderState::Created if pending > 0 => {
-                order.state = OrderState::Processing(now + pending as f64);
-                self.processing.push(id);
-                Ok(false)
-            }
-            OrderState::Created => {
-                order.state = OrderState::Paid;
-                order.paid_at = Some(now as i64);
-                Ok(true)
-            }
-            OrderState::Processing(_) | OrderState::Paid => Err(PayRefusal::AlreadyPaid),
-            OrderState::Expired => Err(PayRefusal::Expired),
-            OrderState::Closed | OrderState::Reversed => Err(PayRefusal::Closed),
-            OrderState::Failed(code) => Err(PayRefusal::Failed(code)),
+        PayRefusal::check(order.state_at(now))?;
+        if pending > 0 {
+            order.state = OrderState::Processing(now + pending as f64);
+            self.processing.push(id);
+            return Ok(false);
         }
+        order.state = OrderState::Paid;
+        order.paid_at = Some(now as i64);
+        Ok(true)
     }
 
     /// The shopper declined (or the code said no): failed with `respcd`.
     pub fn fail(&mut self, id: OrderId, now: f64, respcd: &str) -> Result<(), PayRefusal> {
         let order = &mut self.orders[id];
-        match order.state_at(now) {
-            OrderState::Created => {
-                order.state = OrderState::Failed(respcd.to_owned());
-                Ok(())
-            }
-            OrderState::Processing(_) | OrderState::Paid => Err(PayRefusal::AlreadyPaid),
-            OrderState::Expired => Err(PayRefusal::Expired),
-            OrderState::Closed | OrderState::Reversed => Err(PayRefusal::Closed),
-            OrderState::Failed(code) => Err(PayRefusal::Failed(code)),
-        }
+        PayRefusal::check(order.state_at(now))?;
+        order.state = OrderState::Failed(respcd.to_owned());
+        Ok(())
     }
 
     /// Moves orders whose processing time is over to paid; returns them (notifications due).
@@ -310,6 +311,18 @@ pub enum PayRefusal {
 }
 
 impl PayRefusal {
+    /// The one rule for paying and declining alike: the shopper can act only on an order
+    /// that is waiting (`Created`); any other state says why not.
+    fn check(state: OrderState) -> Result<(), PayRefusal> {
+        match state {
+            OrderState::Created => Ok(()),
+            OrderState::Processing(_) | OrderState::Paid => Err(PayRefusal::AlreadyPaid),
+            OrderState::Expired => Err(PayRefusal::Expired),
+            OrderState::Closed | OrderState::Reversed => Err(PayRefusal::Closed),
+            OrderState::Failed(code) => Err(PayRefusal::Failed(code)),
+        }
+    }
+
     /// A sentence for the wallet page and the control API.
     pub fn message(&self) -> String {
         match self {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use qfpay::sign::sign_notification;
 use qfpay::RespCode;
 
-use crate::ledger::{hk_time, Kind, OrderId};
+use crate::ledger::{hk_time, OrderId};
 use crate::{lock, python_json_dumps, Sim};
 
 /// Simulated seconds between attempts: after the first, 2 min, 10 min, 10 min, 60 min, 2 h, 6 h, 15 h.
@@ -82,12 +82,8 @@ fn message(sim: &Sim, id: OrderId) -> Option<(String, String, String)> {
     let url = order.notify_url.clone()?;
     let merchant = sim.config.merchants.get(&order.appcode)?;
     let now = sim.clock.now();
-    let notify_type = match order.kind {
-        Kind::Payment => "payment",
-        Kind::Refund => "refund",
-    };
     let mut pairs: Vec<(&str, String)> = vec![
-        ("notify_type", notify_type.into()),
+        ("notify_type", order.kind.name().into()),
         ("status", "1".into()),
         ("syssn", order.syssn.clone()),
         ("out_trade_no", order.out_trade_no.clone()),
