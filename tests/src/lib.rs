@@ -309,6 +309,19 @@ impl Stack {
         (s["id"].as_str().expect("id").to_owned(), s["client_secret"].as_str().expect("secret").to_owned())
     }
 
+    /// Reads a session from the merchant API until `pred` holds or `timeout` passes; returns
+    /// the last answer.
+    pub async fn wait_session(&self, id: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let started = Instant::now();
+        loop {
+            let (_, session, _) = self.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+            if pred(&session) || started.elapsed() > timeout {
+                return session;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Polls the status endpoint until `pred` holds or `timeout` passes; returns the last answer.
     pub async fn wait_status(&self, id: &str, secret: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
         let started = Instant::now();

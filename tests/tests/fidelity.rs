@@ -4,7 +4,7 @@
 //! environment's payments are refunded at once; an answer whose signature does not verify is
 //! no answer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::receiver::Receiver;
 use e2e::{Options, Stack, CLIENT_KEY};
@@ -17,17 +17,6 @@ fn tea(reference: &str) -> Value {
 async fn faults(stack: &Stack, faults: Value) {
     let (status, _) = stack.sim("POST", "/sim/faults", Some(faults)).await;
     assert_eq!(status, 200, "the simulator takes the faults");
-}
-
-async fn wait_session(stack: &Stack, id: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
-        let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
-        if pred(&session) || started.elapsed() > timeout {
-            return session;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 fn order<'a>(orders: &'a Value, out_trade_no: &str) -> Option<&'a Value> {
@@ -112,7 +101,7 @@ async fn money_rules_hold_where_the_guide_says() {
         (201, Some("pending"), Some("1145")),
         "{text}"
     );
-    let settled = wait_session(&stack, &paid_id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
+    let settled = stack.wait_session(&paid_id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "queried until final: {settled}");
     faults(&stack, json!({})).await;
 
@@ -138,7 +127,7 @@ async fn money_rules_hold_where_the_guide_says() {
     assert_ne!(pending["status"], "paid", "{text}");
     faults(&stack, json!({"notify_drop": 1.0})).await;
     let otn = pending["attempts"][0]["out_trade_no"].as_str().expect("an attempt").to_owned();
-    let over = wait_session(&stack, &abandoned_id, PATIENCE, |s| s["status"] == "expired").await;
+    let over = stack.wait_session(&abandoned_id, PATIENCE, |s| s["status"] == "expired").await;
     assert_eq!(over["status"], "expired", "{over}");
     let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
     assert_eq!(order(&orders, &otn).and_then(|o| o["state"].as_str()), Some("reversed"), "{orders}");
@@ -152,7 +141,7 @@ async fn test_environment_payments_are_refunded_at_once() {
     let (id, _) = stack.session(tea("test-env")).await;
     let (status, _, text) = charge(&stack, &id, "134567890120000").await;
     assert_eq!(status, 200, "{text}");
-    let refunded = wait_session(&stack, &id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
+    let refunded = stack.wait_session(&id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(refunded["status"], "paid");
     assert_eq!(refunded["amount_refunded"], 3800, "{refunded}");
     assert!(refunded["refunds"][0]["reason"].as_str().is_some_and(|r| r.contains("test environment")));
@@ -194,7 +183,7 @@ async fn answers_that_are_not_the_gateways_word_are_settled_by_query() {
         .await;
     assert_eq!(status, 201, "{text}");
     assert_ne!(refund["status"], "failed", "2011 on the retry is not a refusal: {text}");
-    let settled = wait_session(&stack, &id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
+    let settled = stack.wait_session(&id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "{settled}");
     faults(&stack, json!({})).await;
 }
@@ -224,8 +213,7 @@ async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
     // The window ends on the gateway's clock; the worker sends it again after it.
     let (status, _) = stack.sim("POST", "/sim/clock/advance", Some(json!({"seconds": 3600}))).await;
     assert_eq!(status, 200);
-    let settled =
-        wait_session(&stack, &id, Duration::from_secs(100), |s| s["refunds"][0]["status"] == "succeeded").await;
+    let settled = stack.wait_session(&id, Duration::from_secs(100), |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "sent again after the blackout: {settled}");
     assert_eq!(settled["amount_refunded"], 3800);
 }

@@ -3,7 +3,7 @@
 //! delivery with the Standard Webhooks reference library. No browser polls in these tests:
 //! everything the merchant learns comes from webhooks, the event feed and the merchant API.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::receiver::{Mode, Receiver};
 use e2e::{Options, Stack};
@@ -37,16 +37,6 @@ async fn faults(stack: &Stack, faults: Value) {
 }
 
 /// Reads the session from the merchant API until `pred` holds or `timeout` passes.
-async fn wait_session(stack: &Stack, id: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
-        let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
-        if pred(&session) || started.elapsed() > timeout {
-            return session;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
 
 fn order_state(orders: &Value, out_trade_no: &str) -> String {
     orders["orders"]
@@ -88,7 +78,7 @@ async fn the_worker_settles_and_tells_the_merchant_with_nobody_watching() {
     let (_, still, _) = stack.merchant("GET", &format!("/v1/sessions/{closing_id}"), None, None).await;
     assert_eq!(still["status"], "closing", "not closed while the gateway has not confirmed it");
     faults(&stack, json!({})).await;
-    let closed = wait_session(&stack, &closing_id, PATIENCE, |s| s["status"] == "closed").await;
+    let closed = stack.wait_session(&closing_id, PATIENCE, |s| s["status"] == "closed").await;
     assert_eq!(closed["status"], "closed", "closed once the gateway confirmed: {closed}");
     receiver
         .wait_for(PATIENCE, |r| r.kind == "checkout.session.closed" && r.session == closing_id)
@@ -102,7 +92,7 @@ async fn the_worker_settles_and_tells_the_merchant_with_nobody_watching() {
     let mut short = tea("expires");
     short["expires_in_seconds"] = json!(12);
     let (expiring_id, expiring_otn) = open_qr(&stack, short).await;
-    let expired = wait_session(&stack, &expiring_id, PATIENCE, |s| s["status"] == "expired").await;
+    let expired = stack.wait_session(&expiring_id, PATIENCE, |s| s["status"] == "expired").await;
     assert_eq!(expired["status"], "expired", "{expired}");
     receiver
         .wait_for(PATIENCE, |r| r.kind == "checkout.session.expired" && r.session == expiring_id)
@@ -121,7 +111,7 @@ async fn the_worker_settles_and_tells_the_merchant_with_nobody_watching() {
     assert_eq!((status, refund["status"].as_str()), (201, Some("pending")), "{text}");
     faults(&stack, json!({"notify_drop": 1.0})).await;
     let refund_id = refund["id"].as_str().expect("a refund id").to_owned();
-    let settled = wait_session(&stack, &paid_id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
+    let settled = stack.wait_session(&paid_id, PATIENCE, |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "{settled}");
     assert_eq!(settled["amount_refunded"], 1000);
     let told = receiver
@@ -138,7 +128,7 @@ async fn the_worker_settles_and_tells_the_merchant_with_nobody_watching() {
         .await;
     assert_eq!((status, unsent["status"].as_str()), (201, Some("pending")), "{text}");
     faults(&stack, json!({"notify_drop": 1.0})).await;
-    let resent = wait_session(&stack, &paid_id, PATIENCE, |s| s["refunds"][1]["status"] == "succeeded").await;
+    let resent = stack.wait_session(&paid_id, PATIENCE, |s| s["refunds"][1]["status"] == "succeeded").await;
     assert_eq!(resent["refunds"][1]["status"], "succeeded", "{resent}");
     assert_eq!(resent["amount_refunded"], 1500);
     let (_, orders) = stack.sim("GET", "/sim/orders", None).await;

@@ -5,7 +5,7 @@
 
 use checkout_api::{fitting_pay_types, ids};
 
-use crate::app::{ok_json, Answer, App, OrInternal};
+use crate::app::{ok_json, Answer, App};
 use crate::clock;
 use crate::random;
 use crate::store::NewSession;
@@ -20,8 +20,9 @@ pub async fn create_session(app: &App<'_>) -> Answer {
     let return_url = format!("{}/?session={id}", app.settings.public_url);
     let reference = format!("demo-{now}");
     let expires_at = now + u64::from(app.settings.session_ttl_minutes) * 60_000;
-    app.store
-        .insert_session(&NewSession {
+    crate::merchant::record_session(
+        app,
+        &NewSession {
             id: &id,
             secret_hash: &qfpay::sign::sha256_hex(secret.as_bytes()),
             amount: 3800,
@@ -33,10 +34,8 @@ pub async fn create_session(app: &App<'_>) -> Answer {
             metadata_json: None,
             created_at: now,
             expires_at,
-        })
-        .await
-        .or_500()?;
-    app.wake_settler(expires_at).await;
-    app.ctx.note_session(&id);
+        },
+    )
+    .await?;
     ok_json(201, &serde_json::json!({"id": id, "client_secret": secret}))
 }

@@ -167,8 +167,9 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
     let expires_at = now + u64::from(new.expires_in_seconds) * 1000;
     let metadata = request.metadata.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default());
     let pay_types = serde_json::to_string(&offered).unwrap_or_default();
-    app.store
-        .insert_session(&NewSession {
+    record_session(
+        app,
+        &NewSession {
             id: &id,
             secret_hash: &qfpay::sign::sha256_hex(secret.as_bytes()),
             amount: request.amount,
@@ -180,12 +181,9 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
             metadata_json: metadata.as_deref(),
             created_at: now,
             expires_at,
-        })
-        .await
-        .or_500()?;
-    // The settler closes it at the gateway the moment it expires, whoever is watching.
-    app.wake_settler(expires_at).await;
-    app.ctx.note_session(&id);
+        },
+    )
+    .await?;
     let row = app
         .store
         .session(&id)
@@ -194,6 +192,15 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
         .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "session not stored"))?;
     let view = row.view(Vec::new(), Vec::new());
     Ok((201, serde_json::to_string(&view).unwrap_or_default()))
+}
+
+/// Stores a new session and wakes the settler for its expiry, so it is closed at the gateway
+/// the moment it expires, whoever is watching.
+pub async fn record_session(app: &App<'_>, new: &NewSession<'_>) -> Result<(), ApiError> {
+    app.store.insert_session(new).await.or_500()?;
+    app.wake_settler(new.expires_at).await;
+    app.ctx.note_session(new.id);
+    Ok(())
 }
 
 pub async fn load(app: &App<'_>, id: &str) -> Result<crate::store::SessionRow, ApiError> {
