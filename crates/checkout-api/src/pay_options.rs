@@ -21,6 +21,10 @@ pub struct PayOption {
     pub pay_type: String,
     /// The wallet's name as shoppers know it.
     pub wallet: String,
+    /// The wallet's machine name (`alipay`, `wechat_pay`, `payme`, `fps`, `octopus`,
+    /// `unionpay`, ...): the widget groups the choices by it, one per wallet.
+    #[serde(default)]
+    pub wallet_code: String,
     /// QR or redirect.
     pub how: PayHow,
     /// The pay type's English name.
@@ -60,6 +64,7 @@ pub fn fitting_pay_types(currency: &str, amount: u64, allowed: Option<&[String]>
             (info.accepts_currency(currency) && floor_ok).then(|| PayOption {
                 pay_type: code.to_owned(),
                 wallet: info.wallet.display_name().to_owned(),
+                wallet_code: info.wallet.code().to_owned(),
                 how,
                 name_en: info.name_en.to_owned(),
                 name_zh: info.name_zh.to_owned(),

@@ -46,6 +46,7 @@ fn pay_option(obj: &impl Json) -> Option<PayOption> {
     Some(PayOption {
         pay_type: text(obj, "pay_type")?,
         wallet: text(obj, "wallet")?,
+        wallet_code: text(obj, "wallet_code")?,
         how,
         name_en: text(obj, "name_en")?,
         name_zh: text(obj, "name_zh")?,
@@ -206,6 +207,7 @@ mod tests {
             PayOption {
                 pay_type: "800201".into(),
                 wallet: "WeChat Pay".into(),
+                wallet_code: "wechat_pay".into(),
                 how: PayHow::Qr,
                 name_en: "WeChat Pay MPM".into(),
                 name_zh: "微信支付 MPM".into(),
@@ -213,6 +215,7 @@ mod tests {
             PayOption {
                 pay_type: "801512".into(),
                 wallet: "Alipay HK".into(),
+                wallet_code: "alipay".into(),
                 how: PayHow::Redirect,
                 name_en: "Alipay HK WAP".into(),
                 name_zh: "支付寶香港 WAP".into(),

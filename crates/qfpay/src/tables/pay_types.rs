@@ -38,6 +38,23 @@ pub enum Wallet {
 }
 
 impl Wallet {
+    /// A stable machine name (`alipay`, `wechat_pay`, `payme`, `unionpay`, `fps`, `octopus`,
+    /// ...), for the widget's marks and its names in each language.
+    pub fn code(self) -> &'static str {
+        match self {
+            Wallet::Alipay => "alipay",
+            Wallet::WechatPay => "wechat_pay",
+            Wallet::Payme => "payme",
+            Wallet::Unionpay => "unionpay",
+            Wallet::Fps => "fps",
+            Wallet::Octopus => "octopus",
+            Wallet::VisaMastercard => "card",
+            Wallet::ApplePay => "apple_pay",
+            Wallet::Amex => "amex",
+            Wallet::Several => "several",
+        }
+    }
+
     /// The wallet's name as shoppers know it.
     pub fn display_name(self) -> &'static str {
         match self {
