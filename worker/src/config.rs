@@ -23,6 +23,10 @@ pub struct Settings {
     /// test-environment payments be refunded immediately.
     pub refund_payments_at_once: bool,
     pub merchant_name: String,
+    /// The pay types QFPay enabled for this appcode (`PAY_TYPES`), or the Hong Kong default.
+    pub pay_types: Vec<String>,
+    /// Whether `PAY_TYPES` was set (then a till's CPM type must be in it too).
+    pub pay_types_set: bool,
     /// Where events are delivered; `None`: only the feed (`GET /v1/events`).
     pub webhook: Option<Webhook>,
     /// `DEMO_SHOP=true`: `POST /demo/sessions` creates sessions for anyone who asks, so it is
@@ -199,6 +203,8 @@ impl Settings {
             auto_refund_double_payments: lookup(env, "AUTO_REFUND_DOUBLE_PAYMENTS").is_none_or(|v| v != "false"),
             refund_payments_at_once,
             merchant_name: lookup(env, "MERCHANT_NAME").unwrap_or_else(|| "Merchant".into()),
+            pay_types_set: lookup(env, "PAY_TYPES").is_some(),
+            pay_types: enabled_pay_types(env)?,
             webhook: webhook(env)?,
             demo_shop,
         })
@@ -260,6 +266,16 @@ fn refund_at_once(env: &Env, environment: Environment) -> Result<bool, SettingPr
         }
         (Some("true"), _) => Ok(true),
         (Some(_), _) => Err(problem("must be true or false")),
+    }
+}
+
+/// `PAY_TYPES`: the pay types QFPay enabled for this appcode, comma-separated; unset, the Hong
+/// Kong merchant's QR and wallet-page products, one per wallet and flow.
+fn enabled_pay_types(env: &Env) -> Result<Vec<String>, SettingProblem> {
+    match lookup(env, "PAY_TYPES") {
+        None => Ok(checkout_api::pay_options::default_enabled()),
+        Some(text) => checkout_api::pay_options::parse_enabled(&text)
+            .map_err(|problem| SettingProblem { setting: "PAY_TYPES".into(), problem }),
     }
 }
 

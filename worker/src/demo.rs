@@ -15,7 +15,8 @@ pub async fn create_session(app: &App<'_>) -> Answer {
     let id = ids::session_id(&random::bytes());
     let secret = ids::client_secret(&random::bytes());
     let now = clock::now_ms();
-    let offered: Vec<String> = fitting_pay_types("HKD", 3800, None).into_iter().map(|p| p.pay_type).collect();
+    let offered: Vec<String> =
+        fitting_pay_types("HKD", 3800, Some(&app.settings.pay_types)).into_iter().map(|p| p.pay_type).collect();
     let pay_types = serde_json::to_string(&offered).unwrap_or_default();
     let return_url = format!("{}/?session={id}", app.settings.public_url);
     let reference = format!("demo-{now}");

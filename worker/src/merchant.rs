@@ -151,10 +151,9 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
         ));
     }
     let request = &new.request;
-    let offered: Vec<String> = fitting_pay_types(&request.currency, request.amount, request.pay_types.as_deref())
-        .into_iter()
-        .map(|p| p.pay_type)
-        .collect();
+    let asked = checkout_api::pay_options::narrow(request.pay_types.as_deref(), &app.settings.pay_types)?;
+    let offered: Vec<String> =
+        fitting_pay_types(&request.currency, request.amount, Some(&asked)).into_iter().map(|p| p.pay_type).collect();
     if offered.is_empty() {
         return Err(ApiError::field(
             "currency",

@@ -41,6 +41,12 @@ async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> 
     let request = parse_json::<ChargeRequest>(body)?;
     let session = load(app, id).await?;
     request.validate(&session.currency, session.amount)?;
+    if app.settings.pay_types_set && !app.settings.pay_types.contains(&request.pay_type) {
+        return Err(ApiError::field(
+            "pay_type",
+            format!("{} is not enabled for this merchant (PAY_TYPES)", request.pay_type),
+        ));
+    }
     if !session.status().accepts_attempts() {
         return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));
     }

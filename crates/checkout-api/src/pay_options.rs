@@ -48,6 +48,52 @@ pub fn how(pay_type: &str) -> Option<PayHow> {
     }
 }
 
+/// The pay types a Hong Kong merchant's appcode has enabled when `PAY_TYPES` is not set: the
+/// web-completable products for Hong Kong merchants (and those the guide gives no region),
+/// one per wallet and flow (a QR code, a wallet page), the first of the table's order.
+pub fn default_enabled() -> Vec<String> {
+    let mut seen: Vec<(qfpay::tables::Wallet, PayHow)> = Vec::new();
+    let mut out = Vec::new();
+    for info in PAY_TYPES.iter() {
+        let region_ok = !matches!(info.region, qfpay::tables::Region::Overseas);
+        let Some(how) = how(info.code).filter(|_| region_ok) else { continue };
+        if !seen.contains(&(info.wallet, how)) {
+            seen.push((info.wallet, how));
+            out.push(info.code.to_owned());
+        }
+    }
+    out
+}
+
+/// Reads `PAY_TYPES`: the codes QFPay enabled for this appcode, comma-separated. The error
+/// names the code that is not in the guide's table.
+pub fn parse_enabled(text: &str) -> Result<Vec<String>, String> {
+    let codes: Vec<String> = text.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+    if codes.is_empty() {
+        return Err("lists no pay type".into());
+    }
+    match codes.iter().find(|c| qfpay::tables::pay_type(c).is_none()) {
+        Some(bad) => Err(format!("lists {bad:?}, which is not a pay type of the guide's table")),
+        None => Ok(codes),
+    }
+}
+
+/// The pay types a session offers: the ones it asks for, all of which must be enabled (a
+/// session narrows the merchant's list, never widens it), or the enabled ones.
+pub fn narrow(requested: Option<&[String]>, enabled: &[String]) -> Result<Vec<String>, crate::ApiError> {
+    let Some(requested) = requested else { return Ok(enabled.to_vec()) };
+    match requested.iter().find(|c| !enabled.contains(c)) {
+        Some(code) => {
+            let name = qfpay::tables::pay_type(code).map_or("", |i| i.name_en);
+            Err(crate::ApiError::field(
+                "pay_types",
+                format!("{code} ({name}) is not enabled for this merchant (PAY_TYPES lists what QFPay enabled)"),
+            ))
+        }
+        None => Ok(requested.to_vec()),
+    }
+}
+
 /// The pay types that fit a session: web-completable, accepting its currency and amount, and
 /// in the merchant's list when there is one (in the merchant's order), else in table order.
 pub fn fitting_pay_types(currency: &str, amount: u64, allowed: Option<&[String]>) -> Vec<PayOption> {
@@ -84,6 +130,34 @@ mod tests {
         assert!(all.iter().any(|p| p.pay_type == "801512" && p.how == PayHow::Redirect));
         assert!(!all.iter().any(|p| p.pay_type == "800208"), "CPM needs a scanner");
         assert_eq!(all.iter().filter(|p| p.how == PayHow::Qr).count(), 7);
+    }
+
+    #[test]
+    fn the_default_offer_is_one_product_per_wallet_and_flow_for_hong_kong() {
+        let enabled = default_enabled();
+        let offered = fitting_pay_types("HKD", 3800, Some(&enabled));
+        let mut pairs: Vec<(String, PayHow)> = offered.iter().map(|p| (p.wallet_code.clone(), p.how)).collect();
+        let count = pairs.len();
+        pairs.dedup();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup();
+        assert_eq!(pairs.len(), count, "no two products of one wallet and flow: {offered:?}");
+        let wallets: std::collections::BTreeSet<&str> = offered.iter().map(|p| p.wallet_code.as_str()).collect();
+        assert!(wallets.len() <= 6, "{wallets:?}");
+        assert!(!enabled.iter().any(|c| c == "800101"), "no overseas product by default");
+        assert!(enabled.iter().any(|c| c == "801501") && enabled.iter().any(|c| c == "800201"));
+    }
+
+    #[test]
+    fn a_session_narrows_the_enabled_list_and_never_widens_it() {
+        let enabled = vec!["800201".to_owned(), "801501".to_owned()];
+        assert_eq!(narrow(None, &enabled).unwrap(), enabled);
+        assert_eq!(narrow(Some(&["801501".to_owned()]), &enabled).unwrap(), vec!["801501"]);
+        let err = narrow(Some(&["800101".to_owned()]), &enabled).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("pay_types"));
+        assert!(err.message.contains("800101"), "{}", err.message);
+        assert!(parse_enabled("800201, 801501").is_ok());
+        assert!(parse_enabled("800201,999999").unwrap_err().contains("999999"));
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct SimArgs {
     /// Refuse refunds 23:30-00:30 Hong Kong time, as the gateway does.
     #[arg(long)]
     refund_blackout: bool,
+    /// The pay types QFPay enabled for the merchants, comma-separated (default: every one);
+    /// others are refused as the gateway refuses them (respcd 1251, filter_error).
+    #[arg(long, value_delimiter = ',')]
+    pay_types: Option<Vec<String>>,
     /// Do not enforce the 100/s and 400/min rate limits (load tests of the simulator itself).
     #[arg(long)]
     no_rate_limit: bool,
@@ -130,6 +134,10 @@ pub fn run(args: SimArgs) -> Result<(), Failure> {
         config.faults = faults;
         config.public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
         config.refund_blackout = args.refund_blackout;
+        if let Some(unknown) = args.pay_types.iter().flatten().find(|p| qfpay::tables::pay_type(p).is_none()) {
+            return Err(Failure::Usage(format!("--pay-types: {unknown:?} is not a pay type of the guide's table")));
+        }
+        config.pay_types = args.pay_types;
         config.rate_limit = !args.no_rate_limit;
         config.lenient_sign_type = args.lenient_sign_type;
         config.answer_sign_type = args.answer_sign_type.sign_type();

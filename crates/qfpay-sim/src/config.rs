@@ -45,6 +45,9 @@ pub struct SimConfig {
     pub public_url: String,
     /// Enforce the gateway's rule of no refunds between 23:30 and 00:30 Hong Kong time.
     pub refund_blackout: bool,
+    /// The pay types QFPay enabled for the merchants (`--pay-types`); others are refused as the
+    /// gateway refuses them. `None`: every pay type of the table.
+    pub pay_types: Option<Vec<String>>,
     /// Enforce the per-merchant rate limits (100/s, 400/min) with HTTP 429.
     pub rate_limit: bool,
     /// Unix seconds at which the simulated clock starts.
@@ -73,6 +76,7 @@ impl SimConfig {
             faults: Faults::default(),
             public_url: "http://127.0.0.1".into(),
             refund_blackout: false,
+            pay_types: None,
             rate_limit: true,
             start_unix,
             seed: 1,

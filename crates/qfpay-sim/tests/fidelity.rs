@@ -203,3 +203,17 @@ async fn the_refund_blackout_follows_the_simulated_clock() {
     advance(&app, 50 * 60).await;
     assert_eq!(call(&app, &creds, &refund(&syssn, "N1-R", 100)).await["respcd"], "0000");
 }
+
+#[tokio::test]
+async fn pay_types_not_enabled_for_the_merchant_are_refused_as_the_gateway_does() {
+    let enabled = qfpay_sim::app(SimConfig {
+        pay_types: Some(vec!["800201".into(), "801501".into()]),
+        ..config(vec![Merchant::demo()])
+    });
+    let ok = call(&enabled, &demo_credentials(), &mpm("E1")).await;
+    assert_eq!(ok["respcd"], "0000", "{ok}");
+    let overseas = qfpay::PaymentRequest { pay_type: "800101".into(), ..mpm("E2") };
+    let refused = call(&enabled, &demo_credentials(), &overseas).await;
+    assert_eq!(refused["respcd"], "1251", "{refused}");
+    assert!(refused["resperr"].as_str().unwrap().contains("filter_error"), "{refused}");
+}

@@ -15,7 +15,7 @@ use qfpay::{PayMode, PaymentRequest, RespCode};
 use serde_json::{json, Value};
 
 use super::admission::Admitted;
-use super::{answer_taken, fingerprint, Fingerprint};
+use super::{answer_taken, error_answer, fingerprint, Fingerprint};
 use crate::config::Merchant;
 use crate::ledger::{hk_time, respcd_text, Kind, Ledger, Order, OrderId, OrderState};
 use crate::{lock, Sim};
@@ -28,6 +28,9 @@ pub async fn payment(
     State(sim): State<Arc<Sim>>,
     Admitted { merchant, form, request: req }: Admitted<PaymentRequest>,
 ) -> Response {
+    if let Some(refusal) = not_enabled(&sim, &req.pay_type) {
+        return refusal;
+    }
     let now = sim.clock.now();
     let print = fingerprint(&form);
     let mut ledger = lock(&sim.ledger);
@@ -43,6 +46,18 @@ pub async fn payment(
         sim.notifier.schedule(&sim, id, now);
     }
     answer
+}
+
+/// The gateway's refusal of a pay type QFPay has not enabled for the merchant (its
+/// `filter_error`, "获取用户支付通道失败").
+fn not_enabled(sim: &Sim, pay_type: &str) -> Option<Response> {
+    let enabled = sim.config.pay_types.as_ref()?;
+    (!enabled.iter().any(|p| p == pay_type)).then(|| {
+        error_answer(
+            RespCode::STORE_CONFIGURATION_ERROR,
+            format!("filter_error: 获取用户支付通道失败 (pay_type {pay_type} is not enabled for this appcode)"),
+        )
+    })
 }
 
 /// What a CPM `auth_code` makes happen (the simulator's rule, documented in the README):

@@ -114,7 +114,7 @@ pub const RESP_CODES: [RespInfo; 52] = [
     row("1242", MerchantConfiguration, "商店配置不正确", "Store configured incorrectly"),
     row("1243", MerchantConfiguration, "商店已被禁用", "Store disabled"),
     row("1250", Declined, "交易被禁止", "Transaction forbidden"),
-    row("1251", MerchantConfiguration, "商店配置错误", "Store configuration error"),
+    row(RespCode::STORE_CONFIGURATION_ERROR, MerchantConfiguration, "商店配置错误", "Store configuration error"),
     row("1252", TransientRetry, "系统错误，无法提交订单", "System error, order not submitted"),
     row("1254", TransientRetry, "出现问题，正在解决", "A problem is being fixed"),
     row(RespCode::ALREADY_PAID, Duplicate, "订单已支付", "Order already paid"),
@@ -189,6 +189,9 @@ impl RespCode {
     pub const INSUFFICIENT_BALANCE: &'static str = "1201";
     /// `1202`: The shopper's payment code is wrong or expired.
     pub const CODE_WRONG_OR_EXPIRED: &'static str = "1202";
+    /// `1251`: The store's configuration is wrong; the simulator's answer to a pay type QFPay has
+    /// not enabled for the appcode (the gateway's `filter_error`).
+    pub const STORE_CONFIGURATION_ERROR: &'static str = "1251";
     /// `1260`: The order is paid (the answer to closing a paid order).
     pub const ALREADY_PAID: &'static str = "1260";
     /// `1261`: The order is not paid, so it cannot be refunded.
