@@ -15,25 +15,60 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     profile: std::path::PathBuf,
+    port: u16,
+}
+
+/// What the browser pretends to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    /// A desktop window, 1100 x 900, with a mouse.
+    Desktop,
+    /// A phone, 390 px wide, with a touch screen (a coarse pointer).
+    Phone,
+}
+
+/// One line of the page's console, as Chromium logged it.
+#[derive(Debug, Clone)]
+pub struct ConsoleLine {
+    /// `SEVERE`, `WARNING`, `INFO`, ...
+    pub level: String,
+    /// `console-api`, `javascript`, `network`, ...
+    pub source: String,
+    /// The text.
+    pub message: String,
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium with a fresh profile.
+    /// Starts chromedriver and a headless Chromium with a fresh profile, as a desktop.
     pub async fn start() -> Browser {
+        Browser::start_as(Device::Desktop).await
+    }
+
+    /// Starts chromedriver and a headless Chromium with a fresh profile, as `device`. The page's
+    /// console is logged, for [`Browser::console`].
+    pub async fn start_as(device: Device) -> Browser {
         let port = free_port();
         let mut cmd = Command::new("/usr/bin/chromedriver");
         cmd.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let driver = cmd.spawn().expect("chromedriver starts (cargo xtask setup installs it)");
         let profile = std::env::temp_dir().join(format!("qfpay-e2e-chrome-{}-{port}", std::process::id()));
+        let mut options = json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--window-size=1100,900", format!("--user-data-dir={}", profile.display())],
+        });
+        if device == Device::Phone {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0, "touch": true, "mobile": true},
+                "userAgent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Mobile Safari/537.36",
+            });
+        }
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--window-size=1100,900", format!("--user-data-dir={}", profile.display())],
-            }
+            "goog:chromeOptions": options,
+            "goog:loggingPrefs": {"browser": "ALL"},
         });
         let Value::Object(caps) = caps else { unreachable!("an object literal") };
         let started = Instant::now();
@@ -44,7 +79,7 @@ impl Browser {
                 .connect(&format!("http://127.0.0.1:{port}"))
                 .await
             {
-                Ok(client) => return Browser { client, driver, profile },
+                Ok(client) => return Browser { client, driver, profile, port },
                 Err(e) if started.elapsed() > Duration::from_secs(30) => panic!("no WebDriver session: {e}"),
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -71,6 +106,38 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
+    }
+
+    /// The page's console lines logged since the last call (chromedriver's log endpoint).
+    pub async fn console(&self) -> Vec<ConsoleLine> {
+        let Ok(Some(session)) = self.client.session_id().await else { return Vec::new() };
+        let url = format!("http://127.0.0.1:{}/session/{session}/se/log", self.port);
+        let http = reqwest::Client::new();
+        let Ok(resp) = http.post(url).json(&json!({"type": "browser"})).send().await else { return Vec::new() };
+        let value: Value = resp.json().await.unwrap_or(Value::Null);
+        let text = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_owned();
+        value["value"]
+            .as_array()
+            .map(|lines| {
+                lines
+                    .iter()
+                    .map(|e| ConsoleLine { level: text(e, "level"), source: text(e, "source"), message: text(e, "message") })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Panics when the page logged an error or a warning from a script (the widget, the
+    /// loader, wasm): the console must stay quiet. Network lines (a missing favicon) are not
+    /// the widget's and are left out.
+    pub async fn assert_quiet_console(&self, when: &str) {
+        let loud: Vec<ConsoleLine> = self
+            .console()
+            .await
+            .into_iter()
+            .filter(|l| matches!(l.level.as_str(), "SEVERE" | "WARNING") && l.source != "network")
+            .collect();
+        assert!(loud.is_empty(), "the console is not quiet {when}: {loud:#?}");
     }
 
     /// Saves a PNG screenshot.
