@@ -116,21 +116,20 @@ async fn money_rules_hold_where_the_guide_says() {
         .await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("pay_type")), "a QR pay type is not CPM");
 
-    // A charge whose outcome stays unknown (every answer lost) is answered 202 and, at the
-    // session's end, reversed: the shopper is not charged for a sale the till abandoned.
-    let mut short = tea("till-abandoned");
+    // A charge whose answer was lost but which went through is found by the settler's query
+    // before any reversal: it is paid, never reversed blind.
+    let mut short = tea("till-lost-answer");
     short["expires_in_seconds"] = json!(15);
-    let (abandoned_id, _) = stack.session(short).await;
+    let (lost_id, _) = stack.session(short).await;
     faults(&stack, json!({"answer_drop": 1.0, "notify_drop": 1.0})).await;
-    let (status, pending, text) = charge(&stack, &abandoned_id, "134567890129999").await;
+    let (status, pending, text) = charge(&stack, &lost_id, "134567890129999").await;
     assert_eq!(status, 202, "unconfirmed after the wait: {text}");
-    assert_ne!(pending["status"], "paid", "{text}");
     faults(&stack, json!({"notify_drop": 1.0})).await;
     let otn = pending["attempts"][0]["out_trade_no"].as_str().expect("an attempt").to_owned();
-    let over = stack.wait_session(&abandoned_id, PATIENCE, |s| s["status"] == "expired").await;
-    assert_eq!(over["status"], "expired", "{over}");
+    let found = stack.wait_session(&lost_id, PATIENCE, |s| s["status"] == "paid").await;
+    assert_eq!(found["status"], "paid", "queried before reversing: {found}");
     let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
-    assert_eq!(order(&orders, &otn).and_then(|o| o["state"].as_str()), Some("reversed"), "{orders}");
+    assert_eq!(order(&orders, &otn).and_then(|o| o["state"].as_str()), Some("paid"), "not reversed: {orders}");
     faults(&stack, json!({})).await;
 }
 
@@ -216,4 +215,22 @@ async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
     let settled = stack.wait_session(&id, Duration::from_secs(100), |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "sent again after the blackout: {settled}");
     assert_eq!(settled["amount_refunded"], 3800);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_still_unconfirmed_at_its_end_is_reversed() {
+    // The simulator's clock runs at a tenth: a shopper "confirming" for 10 simulated seconds
+    // takes 100 s, past the session's end.
+    let stack = Stack::start(Options { time_scale: 0.1, ..Options::default() }).await;
+    let mut short = tea("till-abandoned");
+    short["expires_in_seconds"] = json!(25);
+    let (id, _) = stack.session(short).await;
+    let (status, pending, text) = charge(&stack, &id, "134567890121145").await;
+    assert_eq!(status, 202, "still confirming after the wait: {text}");
+    let otn = pending["attempts"][0]["out_trade_no"].as_str().expect("an attempt").to_owned();
+    let over = stack.wait_session(&id, PATIENCE, |s| s["status"] == "expired").await;
+    assert_eq!(over["status"], "expired", "{over}");
+    assert_eq!(over["attempts"][0]["status"], "reversed", "{over}");
+    let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
+    assert_eq!(order(&orders, &otn).and_then(|o| o["state"].as_str()), Some("reversed"), "{orders}");
 }

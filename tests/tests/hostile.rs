@@ -343,8 +343,8 @@ async fn one_client_cannot_crowd_out_the_others() {
     let (status, _, text) = read(get(status_url(&other_id), "198.51.100.5", other_secret.clone())()).await;
     assert_eq!(status, 200, "another client: {text}");
 
-    // Wrong merchant keys: past 10 a minute that client is shut out, even with the right key
-    // (else a 429 would only say "wrong"); other clients are not.
+    // Wrong merchant keys: past 10 a minute from one client they are answered 429 at once; the
+    // right key is always let through (an IP is no identity: the merchant must not be locked out).
     let session_url = format!("{}/v1/sessions/{id}", stack.worker_url);
     let merchant = |key: &'static str, ip: &'static str| {
         let (http, url) = (stack.http.clone(), session_url.clone());
@@ -354,8 +354,8 @@ async fn one_client_cannot_crowd_out_the_others() {
         flood(30, 401, merchant("sk_guess_00000000000000000000000000000", "198.51.100.6")).await;
     assert!((10..=20).contains(&wrong), "ten wrong keys a minute are answered 401 (twice if a minute began): {wrong}");
     assert_limited("wrong merchant keys", status, &headers, &text, "60");
-    let (status, headers, text) = read_raw(merchant(MERCHANT_API_KEY, "198.51.100.6")()).await;
-    assert_limited("the right key from a shut-out client", status, &headers, &text, "60");
+    let (status, _, text) = read(merchant(MERCHANT_API_KEY, "198.51.100.6")()).await;
+    assert_eq!(status, 200, "the right key from the same client: {text}");
     let (status, _, text) = read(merchant(MERCHANT_API_KEY, "198.51.100.7")()).await;
     assert_eq!(status, 200, "the right key from another client: {text}");
 

@@ -36,7 +36,6 @@ async fn faults(stack: &Stack, faults: Value) {
     assert_eq!(status, 200, "the simulator takes the faults");
 }
 
-
 fn order_state(orders: &Value, out_trade_no: &str) -> String {
     orders["orders"]
         .as_array()

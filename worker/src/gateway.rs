@@ -133,7 +133,8 @@ impl Gateway<'_> {
     fn signature_holds(&self, reply: &http::Reply) -> bool {
         let Some(signature) = reply.header("X-QF-SIGN") else { return true };
         let sign_type = reply.header("X-QF-SIGNTYPE").and_then(|t| SignType::parse(&t)).unwrap_or(SignType::Md5);
-        qfpay::sign::verify_answer(&reply.body, &self.settings.gateway.credentials.key, sign_type, &signature)
+        qfpay::sign::verify_answer_either(&reply.body, &self.settings.gateway.credentials.key, sign_type, &signature)
+            .is_some()
     }
 
     /// Asks the merchant's upstream gate for a call of `class`: waits only for a second's

@@ -58,10 +58,12 @@ async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> 
     }
     let attempt = record_attempt(app, id, &request.pay_type).await?;
     // From here on the charge exists: whatever happens is the answer stored under the key.
-    Ok(match send_and_wait(app, &attempt, &request, session.amount, &session.currency).await {
-        Ok(()) => answer(app, id).await?,
-        Err(e) => (e.status, e.body()),
-    })
+    match send_and_wait(app, &attempt, &request, session.amount, &session.currency).await {
+        Ok(()) => answer(app, id, &attempt.id).await,
+        // Never sent: nothing changed at the gateway, so the key is freed for the till's retry.
+        Err(e) if e.code == ErrorCode::UpstreamBusy.code() => Err(e),
+        Err(e) => Ok((e.status, e.body())),
+    }
 }
 
 /// Records the CPM attempt before the gateway hears of it; the settler reverses it at its end
@@ -114,6 +116,14 @@ async fn send_and_wait(
     };
     let signed = payment.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
     match app.gateway().call(CallClass::Pay, &signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
+        // The guide's `txstatus` can say PENDING or FAILED under `0000`: then it is not paid
+        // yet, and only a query tells.
+        Outcome::Answer(a)
+            if a.outcome.respcd.is_success() && a.txstatus.as_deref().is_some_and(|t| t != "SUCCESS") =>
+        {
+            let status = a.txstatus.clone().unwrap_or_default();
+            app.store.attempt_pending(&attempt.id, &status, clock::now_ms() + QUERY_EVERY_MS).await.or_500()?;
+        }
         Outcome::Answer(a) if a.outcome.respcd.is_success() => {
             let reported = Reported { syssn: a.syssn.as_deref(), txamt: a.txamt, txcurrcd: a.txcurrcd.as_deref() };
             return settle::payment_reported(app, attempt, &reported).await;
@@ -145,7 +155,8 @@ async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
     let started = clock::now_ms();
     while clock::now_ms() < started + WAIT_MS {
         sleep(QUERY_EVERY_MS).await;
-        if let Some(answer) = settle::query_order(app, &attempt.out_trade_no).await? {
+        // The till is waiting: its queries come from the payments' share of the budget.
+        if let Some(answer) = settle::query_order(app, &attempt.out_trade_no, CallClass::Pay).await? {
             settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;
         }
         let now = app.store.attempt(&attempt.id).await.or_500()?;
@@ -161,11 +172,26 @@ async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
     Ok(())
 }
 
-/// The session as it stands: `200` when paid, `202` while the charge is still unconfirmed
-/// (poll `GET /v1/sessions/{id}`; the webhook tells the outcome).
-async fn answer(app: &App<'_>, id: &str) -> R<(u16, String)> {
+/// The charge as it stands: `200` and the session when paid; `202` and the session while the
+/// charge is still unconfirmed (poll `GET /v1/sessions/{id}`; the webhook tells the outcome);
+/// `402` when it ended unpaid (refused, reversed, closed); `409 payment_held` when the gateway
+/// reported another amount.
+async fn answer(app: &App<'_>, id: &str, attempt_id: &str) -> R<(u16, String)> {
     let row = load(app, id).await?;
-    let status = if row.status() == SessionStatus::Paid { 200 } else { 202 };
+    let attempt = app.store.attempt(attempt_id).await.or_500()?.map(|a| a.status());
+    let ended = |code: ErrorCode, what: &str| ApiError::new(code, format!("the charge ended {what}"));
+    let status = match (row.status(), attempt) {
+        (SessionStatus::Paid, _) => 200,
+        (_, Some(AttemptStatus::Held)) => {
+            let e = ended(ErrorCode::PaymentHeld, "held: the gateway reported another amount or currency");
+            return Ok((e.status, e.body()));
+        }
+        (_, Some(s)) if !s.is_open() => {
+            let e = ended(ErrorCode::PaymentRefused, s.as_str());
+            return Ok((e.status, e.body()));
+        }
+        _ => 202,
+    };
     let view = app.store.session_view(&row).await.or_500()?;
     Ok((status, serde_json::to_string(&view).unwrap_or_default()))
 }

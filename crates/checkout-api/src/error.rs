@@ -7,7 +7,7 @@ use serde::Serialize;
 /// Every error the API can answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
-    /// 202 `payment_pending`: The gateway is still confirming the payment (`1143`/`1145`/`1298`): not refused; do not pay again, follow the status.
+    /// 409 `payment_pending`: The gateway is still confirming the payment (`1143`/`1145`/`1298`): not refused; do not pay again, follow the status.
     PaymentPending,
     /// 400 `invalid_field`: A field breaks a rule; `field` names it and `message` gives the rule.
     InvalidField,
@@ -43,6 +43,8 @@ pub enum ErrorCode {
     IdempotencyInProgress,
     /// 409 `idempotency_interrupted`: The first request with this refund's `Idempotency-Key` was interrupted; read the session.
     IdempotencyInterrupted,
+    /// 409 `payment_held`: The gateway reported the payment for another amount or currency than the session's: it is held, not paid (`payment.held`); check it with QFPay.
+    PaymentHeld,
     /// 409 `webhooks_disabled`: No `WEBHOOK_URL` is set, so there is nothing to resend to.
     WebhooksDisabled,
     /// 409 `conflict`: The session kept changing under the request; try again.
@@ -69,8 +71,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every error, in the README's order.
-    pub const ALL: [ErrorCode; 29] = [
-        ErrorCode::PaymentPending,
+    pub const ALL: [ErrorCode; 30] = [
         ErrorCode::InvalidField,
         ErrorCode::InvalidBody,
         ErrorCode::UnreadableBody,
@@ -80,6 +81,7 @@ impl ErrorCode {
         ErrorCode::OriginNotAllowed,
         ErrorCode::NotFound,
         ErrorCode::AlreadyPaid,
+        ErrorCode::PaymentPending,
         ErrorCode::NotPaid,
         ErrorCode::NotRefundable,
         ErrorCode::PaymentNotSettled,
@@ -88,6 +90,7 @@ impl ErrorCode {
         ErrorCode::IdempotencyConflict,
         ErrorCode::IdempotencyInProgress,
         ErrorCode::IdempotencyInterrupted,
+        ErrorCode::PaymentHeld,
         ErrorCode::WebhooksDisabled,
         ErrorCode::Conflict,
         ErrorCode::BodyTooLarge,
@@ -104,7 +107,7 @@ impl ErrorCode {
     /// Its HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::PaymentPending => 202,
+            ErrorCode::PaymentPending => 409,
             ErrorCode::InvalidField => 400,
             ErrorCode::InvalidBody => 400,
             ErrorCode::UnreadableBody => 400,
@@ -122,6 +125,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyConflict => 409,
             ErrorCode::IdempotencyInProgress => 409,
             ErrorCode::IdempotencyInterrupted => 409,
+            ErrorCode::PaymentHeld => 409,
             ErrorCode::WebhooksDisabled => 409,
             ErrorCode::Conflict => 409,
             ErrorCode::BodyTooLarge => 413,
@@ -157,6 +161,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::IdempotencyInProgress => "idempotency_in_progress",
             ErrorCode::IdempotencyInterrupted => "idempotency_interrupted",
+            ErrorCode::PaymentHeld => "payment_held",
             ErrorCode::WebhooksDisabled => "webhooks_disabled",
             ErrorCode::Conflict => "conflict",
             ErrorCode::BodyTooLarge => "body_too_large",
@@ -198,6 +203,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyInterrupted => {
                 "The first request with this refund's `Idempotency-Key` was interrupted; read the session."
             }
+            ErrorCode::PaymentHeld => "The gateway reported the payment for another amount or currency than the session's: it is held, not paid (`payment.held`); check it with QFPay.",
             ErrorCode::WebhooksDisabled => "No `WEBHOOK_URL` is set, so there is nothing to resend to.",
             ErrorCode::Conflict => "The session kept changing under the request; try again.",
             ErrorCode::AttemptTooSoon => "This session started a payment attempt a moment ago; `Retry-After` says when to try again.",

@@ -45,11 +45,16 @@ pub enum EventType {
     /// is not counted as paid (the attempt is `held`); check it with QFPay.
     #[serde(rename = "payment.held")]
     PaymentHeld,
+    /// A CPM charge was reversed at the gateway after it had been recorded paid (its payment
+    /// and the reversal crossed): the money went back to the shopper; do not fulfil, or take
+    /// payment again.
+    #[serde(rename = "payment.reversed")]
+    PaymentReversed,
 }
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::SessionPaid,
         EventType::SessionExpired,
         EventType::SessionClosed,
@@ -59,6 +64,7 @@ impl EventType {
         EventType::DuplicateRefunded,
         EventType::DuplicatePayment,
         EventType::PaymentHeld,
+        EventType::PaymentReversed,
     ];
 
     /// The name in JSON and in D1.
@@ -73,6 +79,7 @@ impl EventType {
             EventType::DuplicateRefunded => "payment.duplicate_refunded",
             EventType::DuplicatePayment => "payment.duplicate",
             EventType::PaymentHeld => "payment.held",
+            EventType::PaymentReversed => "payment.reversed",
         }
     }
 
@@ -91,6 +98,7 @@ impl EventType {
             EventType::RefundSucceeded | EventType::DuplicateRefunded | EventType::RefundFailed => "refund.final",
             EventType::DuplicatePayment => "payment.duplicate",
             EventType::PaymentHeld => "payment.held",
+            EventType::PaymentReversed => "payment.reversed",
         };
         format!("{cause}:{subject}")
     }

@@ -92,6 +92,10 @@ pub enum AttemptStatus {
     /// The gateway reports it paid, but for another amount or currency than the session's:
     /// never counted as paid; the merchant checks it with QFPay (`payment.held`). Final.
     Held,
+    /// A CPM charge undone at the gateway (`/trade/v1/reversal`) because its outcome stayed
+    /// unknown: whatever the shopper paid went back. Final: later news of its payment is news
+    /// of money already returned.
+    Reversed,
 }
 
 /// What happened to an attempt.
@@ -109,6 +113,8 @@ pub enum AttemptEvent {
     Expired,
     /// The gateway reports a payment whose amount or currency differs from the session's.
     Mismatch,
+    /// We reversed it at the gateway (a CPM charge).
+    Reversed,
 }
 
 impl SessionStatus {
@@ -195,13 +201,14 @@ impl AttemptStatus {
             AttemptStatus::Closed => "closed",
             AttemptStatus::Expired => "expired",
             AttemptStatus::Held => "held",
+            AttemptStatus::Reversed => "reversed",
         }
     }
 
     /// Reads [`AttemptStatus::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
         use AttemptStatus::*;
-        [Creating, Pending, Paid, Failed, Closed, Expired, Held].into_iter().find(|s| s.as_str() == text)
+        [Creating, Pending, Paid, Failed, Closed, Expired, Held, Reversed].into_iter().find(|s| s.as_str() == text)
     }
 
     /// The statuses in which an attempt is open.
@@ -216,7 +223,10 @@ impl AttemptStatus {
     /// conditional UPDATE that applies it, so the database applies exactly these rules.
     pub fn sources(event: AttemptEvent) -> Vec<AttemptStatus> {
         use AttemptStatus::*;
-        [Creating, Pending, Paid, Failed, Closed, Expired, Held].into_iter().filter(|s| s.on(event).is_some()).collect()
+        [Creating, Pending, Paid, Failed, Closed, Expired, Held, Reversed]
+            .into_iter()
+            .filter(|s| s.on(event).is_some())
+            .collect()
     }
 
     /// The state after `event`, or `None` when the event cannot change it (it is kept).
@@ -227,7 +237,9 @@ impl AttemptStatus {
         use AttemptEvent as E;
         use AttemptStatus as S;
         match (self, event) {
-            (S::Paid | S::Held, _) => None,
+            (S::Paid | S::Held | S::Reversed, _) => None,
+            (S::Creating | S::Pending, E::Reversed) => Some(S::Reversed),
+            (_, E::Reversed) => None,
             // A wrong amount is news of money moving too, and wins like a payment does.
             (_, E::Mismatch) => Some(S::Held),
             (_, E::Paid) => Some(S::Paid),
@@ -295,6 +307,7 @@ mod tests {
             Just(AttemptStatus::Closed),
             Just(AttemptStatus::Expired),
             Just(AttemptStatus::Held),
+            Just(AttemptStatus::Reversed),
         ]
     }
 
@@ -306,6 +319,7 @@ mod tests {
             Just(AttemptEvent::Closed),
             Just(AttemptEvent::Expired),
             Just(AttemptEvent::Mismatch),
+            Just(AttemptEvent::Reversed),
         ]
     }
 
@@ -349,6 +363,13 @@ mod tests {
     }
 
     #[test]
+    fn a_reversed_charge_stays_reversed() {
+        assert_eq!(AttemptStatus::Pending.on(AttemptEvent::Reversed), Some(AttemptStatus::Reversed));
+        assert_eq!(AttemptStatus::Reversed.on(AttemptEvent::Paid), None, "its money went back");
+        assert_eq!(AttemptStatus::Paid.on(AttemptEvent::Reversed), None);
+    }
+
+    #[test]
     fn refunds_end_once() {
         assert_eq!(RefundStatus::Pending.on(RefundEvent::Succeeded), Some(RefundStatus::Succeeded));
         assert_eq!(RefundStatus::Pending.on(RefundEvent::Failed), Some(RefundStatus::Failed));
@@ -373,6 +394,7 @@ mod tests {
             AttemptStatus::Closed,
             AttemptStatus::Expired,
             AttemptStatus::Held,
+            AttemptStatus::Reversed,
         ] {
             assert_eq!(AttemptStatus::parse(s.as_str()), Some(s));
         }
@@ -398,22 +420,29 @@ mod tests {
         }
 
         #[test]
-        fn any_paid_event_ends_paid_unless_a_wrong_amount_came_first(start in status(), before in proptest::collection::vec(event(), 0..6), after in proptest::collection::vec(event(), 0..6)) {
-            let first_money_news = before.iter().find(|e| matches!(e, AttemptEvent::Paid | AttemptEvent::Mismatch));
-            let held_first = start == AttemptStatus::Held
-                || (start != AttemptStatus::Paid && first_money_news == Some(&AttemptEvent::Mismatch));
+        fn any_paid_event_ends_paid_unless_held_or_reversed_first(start in status(), before in proptest::collection::vec(event(), 0..6), after in proptest::collection::vec(event(), 0..6)) {
+            // What the first final news was, replayed: paid, held, or reversed (only an open
+            // attempt can be reversed); everything after it changes nothing.
+            let mut expected = start;
+            for e in before.iter().chain([AttemptEvent::Paid].iter()) {
+                if matches!(expected, AttemptStatus::Paid | AttemptStatus::Held | AttemptStatus::Reversed) {
+                    break;
+                }
+                expected = expected.on(*e).unwrap_or(expected);
+            }
             let mut s = start;
             for e in before.into_iter().chain([AttemptEvent::Paid]).chain(after) {
                 s = s.on(e).unwrap_or(s);
             }
-            prop_assert_eq!(s, if held_first { AttemptStatus::Held } else { AttemptStatus::Paid });
+            prop_assert_eq!(s, expected);
+            prop_assert!(matches!(s, AttemptStatus::Paid | AttemptStatus::Held | AttemptStatus::Reversed));
         }
 
         #[test]
         fn closed_states_only_open_again_by_payment(start in status(), e in event()) {
             if let Some(next) = start.on(e) {
                 if !start.is_open() {
-                    prop_assert!(matches!(next, AttemptStatus::Paid | AttemptStatus::Held));
+                    prop_assert!(matches!(next, AttemptStatus::Paid | AttemptStatus::Held | AttemptStatus::Reversed));
                 }
             }
         }

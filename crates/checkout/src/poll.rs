@@ -138,7 +138,9 @@ pub fn decide(answer: Option<&StatusView>, final_check: bool) -> Decision {
         (SessionStatus::Closing, Some(attempt)) if !attempt.is_open() => Decision::SessionOver,
         (SessionStatus::Closing, _) => waiting,
         // Held: the gateway reported another amount; not paid, and the merchant checks it.
-        (SessionStatus::Open, Some(AttemptStatus::Failed | AttemptStatus::Held)) => Decision::Failed,
+        (SessionStatus::Open, Some(AttemptStatus::Failed | AttemptStatus::Held | AttemptStatus::Reversed)) => {
+            Decision::Failed
+        }
         (SessionStatus::Open, Some(AttemptStatus::Expired | AttemptStatus::Closed)) => Decision::Expired,
         // A paid attempt pays its session in the same write, so an open session with one is a
         // moment the next answer resolves.

@@ -156,6 +156,23 @@ pub fn verify_answer(body: &[u8], key: &ClientKey, sign_type: SignType, signatur
     sign_answer(body, key, sign_type).is_some_and(|expected| hex_eq_ignore_case(&expected, signature))
 }
 
+/// The guide's 签名验证 can also be read as covering the fields of the answer's `data` object
+/// (the "数据对象字段" it follows). Until the real gateway settles which, a client accepts either:
+/// `Some("top")` or `Some("data")` says which reading matched, `None` that neither did.
+pub fn verify_answer_either(
+    body: &[u8],
+    key: &ClientKey,
+    sign_type: SignType,
+    signature: &str,
+) -> Option<&'static str> {
+    if verify_answer(body, key, sign_type, signature) {
+        return Some("top");
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let data = serde_json::to_vec(value.get("data")?).ok()?;
+    verify_answer(&data, key, sign_type, signature).then_some("data")
+}
+
 fn md5_hex(parts: &[&[u8]]) -> String {
     let mut hasher = Md5::new();
     parts.iter().for_each(|p| hasher.update(p));
@@ -240,5 +257,21 @@ mod answer_signature_tests {
         let tampered = br#"{"respcd":"0000","txamt":"1000","data":{"x":"1"},"resperr":"","page":2}"#;
         assert!(!verify_answer(tampered, &key, SignType::Md5, &signature));
         assert!(!verify_answer(b"not json", &key, SignType::Md5, &signature));
+    }
+}
+
+#[cfg(test)]
+mod answer_reading_tests {
+    use super::*;
+
+    #[test]
+    fn either_reading_of_the_guide_verifies() {
+        let key = ClientKey::new("abcd1234");
+        let body = br#"{"respcd":"0000","data":{"txamt":"100","txcurrcd":"HKD"}}"#;
+        let top = sign_answer(body, &key, SignType::Md5).unwrap();
+        assert_eq!(verify_answer_either(body, &key, SignType::Md5, &top), Some("top"));
+        let data = sign_answer(br#"{"txamt":"100","txcurrcd":"HKD"}"#, &key, SignType::Md5).unwrap();
+        assert_eq!(verify_answer_either(body, &key, SignType::Md5, &data), Some("data"));
+        assert_eq!(verify_answer_either(body, &key, SignType::Md5, &"0".repeat(32)), None);
     }
 }

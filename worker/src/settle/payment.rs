@@ -16,6 +16,13 @@ use super::{close_attempt, gone, send_refund, R};
 /// merchant hears `checkout.session.paid` (or `late_payment`, if they had closed it); a second
 /// one (a shopper who paid two QR codes) is refunded automatically when configured.
 pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&str>, paid_at: u64) -> R<()> {
+    // Held (another amount) and reversed (money returned) are final: news of payment changes
+    // neither, and never pays the session.
+    let current = app.store.attempt(&attempt.id).await.or_500()?.map(|a| a.status());
+    if matches!(current, Some(AttemptStatus::Held | AttemptStatus::Reversed)) {
+        worker::console_log!("payment news for {} ignored: it is {:?}", attempt.out_trade_no, current);
+        return Ok(());
+    }
     // A session that changes between our read and our write is read again.
     for _ in 0..5 {
         let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(gone)?;

@@ -79,7 +79,10 @@ impl Store {
         };
         let statements = vec![
             self.stmt(
-                "UPDATE sessions SET status = ?1, paid_at = ?2, paid_attempt_id = ?3 WHERE id = ?4 AND paid_attempt_id IS NULL AND status = ?5",
+                &format!(
+                    "UPDATE sessions SET status = ?1, paid_at = ?2, paid_attempt_id = ?3 WHERE id = ?4 AND paid_attempt_id IS NULL AND status = ?5 \
+                     AND EXISTS (SELECT 1 FROM attempts WHERE id = ?3 AND status IN ({from}))"
+                ),
                 &[s(SessionStatus::Paid.as_str()), num(paid_at), s(attempt_id), s(session_id), s(seen.as_str())],
             )?,
             self.stmt(

@@ -45,6 +45,8 @@ pub async fn reversal(
             Err(error_answer(RespCode::ALREADY_REFUNDED, "the order has refunds; it cannot be reversed"))
         }
         OrderState::Paid => Ok(Some(OrderState::Reversed)),
+        // A CPM charge the shopper is still confirming is cancelled: what a till reverses it for.
+        OrderState::Processing(_) if order.mode == Some(PayMode::Cpm) => Ok(Some(OrderState::Reversed)),
         OrderState::Processing(_) => {
             Err(error_answer(RespCode::PROCESSING, "the payment is still processing; try again shortly"))
         }
