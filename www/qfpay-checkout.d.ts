@@ -17,7 +17,10 @@ export interface CheckoutEventDetail {
   session: string;
   status: "open" | "selected" | "pending" | "paid" | "failed" | "expired" | "error";
   attempt?: string;
+  /** The pay type the widget started for the chosen wallet, e.g. "801501". */
   pay_type?: string;
+  /** The chosen wallet's code: "alipay", "wechat_pay", "payme", "fps", "octopus", "unionpay", ... */
+  wallet?: string;
 }
 export function mount(element: HTMLElement, options: CheckoutOptions): Promise<CheckoutHandle>;
 declare global {

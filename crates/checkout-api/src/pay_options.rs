@@ -54,14 +54,20 @@ pub fn how(pay_type: &str) -> Option<PayHow> {
 pub fn default_enabled() -> Vec<String> {
     let mut seen: Vec<(qfpay::tables::Wallet, PayHow)> = Vec::new();
     let mut out = Vec::new();
-    for info in PAY_TYPES.iter() {
-        let region_ok = !matches!(info.region, qfpay::tables::Region::Overseas);
-        let Some(how) = how(info.code).filter(|_| region_ok) else { continue };
-        if !seen.contains(&(info.wallet, how)) {
-            seen.push((info.wallet, how));
-            out.push(info.code.to_owned());
+    // A phone's wallet page is the WAP product; the PC web page only where there is no WAP.
+    for web_pass in [false, true] {
+        for info in PAY_TYPES.iter() {
+            let region_ok = !matches!(info.region, qfpay::tables::Region::Overseas);
+            let pass_ok = (info.mode == PayMode::Web) == web_pass;
+            let Some(how) = how(info.code).filter(|_| region_ok && pass_ok) else { continue };
+            if !seen.contains(&(info.wallet, how)) {
+                seen.push((info.wallet, how));
+                out.push(info.code.to_owned());
+            }
         }
     }
+    // In the table's order, as shoppers will see the wallets.
+    out.sort_by_key(|code| PAY_TYPES.iter().position(|p| p.code == code));
     out
 }
 
@@ -146,6 +152,7 @@ mod tests {
         assert!(wallets.len() <= 6, "{wallets:?}");
         assert!(!enabled.iter().any(|c| c == "800101"), "no overseas product by default");
         assert!(enabled.iter().any(|c| c == "801501") && enabled.iter().any(|c| c == "800201"));
+        assert!(enabled.iter().any(|c| c == "801512") && !enabled.iter().any(|c| c == "801514"), "WAP over web");
     }
 
     #[test]

@@ -46,8 +46,7 @@ pub fn clear(e: &Element) {
 
 /// The QR matrix as an SVG element: one `<rect>` per horizontal run of dark modules.
 pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
-    let doc = document();
-    let svg = doc.create_element_ns(Some(SVG_NS), "svg").expect("svg");
+    let svg = svg_el("svg");
     let size = matrix.size.to_string();
     attrs(
         &svg,
@@ -61,14 +60,14 @@ pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
             ("data-modules", &size),
         ],
     );
-    let title = doc.create_element_ns(Some(SVG_NS), "title").expect("title");
+    let title = svg_el("title");
     title.set_text_content(Some(label));
     let _ = svg.append_child(&title);
-    let background = doc.create_element_ns(Some(SVG_NS), "rect").expect("rect");
+    let background = svg_el("rect");
     attrs(&background, &[("width", &size), ("height", &size), ("fill", "#fff")]);
     let _ = svg.append_child(&background);
     for (x, y, len) in matrix.runs() {
-        let rect = doc.create_element_ns(Some(SVG_NS), "rect").expect("rect");
+        let rect = svg_el("rect");
         attrs(
             &rect,
             &[
@@ -82,6 +81,43 @@ pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
         let _ = svg.append_child(&rect);
     }
     svg
+}
+
+/// A wallet's badge (see [`crate::marks`]): decoration, hidden from assistive technology, as
+/// the wallet's name is written beside it.
+pub fn mark_svg(mark: &crate::marks::Mark) -> Element {
+    let svg = svg_el("svg");
+    attrs(
+        &svg,
+        &[
+            ("viewBox", "0 0 24 24"),
+            ("aria-hidden", "true"),
+            ("focusable", "false"),
+            ("class", "mark"),
+            ("part", "mark"),
+        ],
+    );
+    let square = svg_el("rect");
+    attrs(&square, &[("width", "24"), ("height", "24"), ("rx", "6"), ("fill", mark.colour)]);
+    let letter = svg_el("text");
+    attrs(
+        &letter,
+        &[
+            ("x", "12"),
+            ("y", "17"),
+            ("text-anchor", "middle"),
+            ("font-size", "14"),
+            ("font-weight", "700"),
+            ("fill", "#fff"),
+        ],
+    );
+    letter.set_text_content(Some(&String::from(mark.letter)));
+    append(&svg, &[&square, &letter]);
+    svg
+}
+
+fn svg_el(tag: &str) -> Element {
+    document().create_element_ns(Some(SVG_NS), tag).expect("an SVG element")
 }
 
 /// Casts an element to `HtmlElement` (for focus).

@@ -1,5 +1,6 @@
-//! The widget's words in English, Traditional Chinese for Hong Kong and Simplified Chinese.
-//! `zh-HK` has its own strings (Hong Kong usage), not a copy of `zh-CN` converted.
+//! The widget's words in English, Traditional Chinese for Hong Kong and Simplified Chinese,
+//! and the wallets' names as shoppers in each know them. `zh-HK` has its own strings (Hong
+//! Kong usage), not a copy of `zh-CN` converted.
 
 /// A supported language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,7 @@ pub enum Text {
     Loading,
     /// Asking for a QR code.
     Preparing,
-    /// Under the QR code.
+    /// Under the QR code; `{w}` is the wallet.
     ScanWith,
     /// Before the countdown.
     ExpiresIn,
@@ -84,6 +85,14 @@ pub enum Text {
     WaitAMoment,
     /// The session has had as many attempts as one may.
     TooManyAttempts,
+    /// On a phone, above the link to the wallet's page; `{w}` is the wallet.
+    FinishIn,
+    /// The link to the wallet's page; `{w}` is the wallet.
+    OpenWallet,
+    /// Above the way to a QR code, on the wallet page's screen.
+    OtherDevice,
+    /// The way to a QR code, for paying from another device.
+    QrInstead,
 }
 
 /// The words for `text` in `locale`.
@@ -94,7 +103,7 @@ pub fn t(locale: Locale, text: Text) -> &'static str {
             ChooseMethod => "Choose how to pay",
             Loading => "Loading checkout…",
             Preparing => "Preparing your QR code…",
-            ScanWith => "Scan with",
+            ScanWith => "Scan with {w}",
             ExpiresIn => "Expires in",
             UseAnother => "Use another method",
             Paid => "Payment received",
@@ -112,12 +121,16 @@ pub fn t(locale: Locale, text: Text) -> &'static str {
             QrLabel => "QR code to pay",
             Redirecting => "Opening your wallet…",
             SessionOver => "This checkout is no longer open. Please start again from the shop.",
+            FinishIn => "Finish paying in {w}, then come back to this page.",
+            OpenWallet => "Continue to {w}",
+            OtherDevice => "Paying with another device?",
+            QrInstead => "Show a QR code instead",
         },
         Locale::ZhHk => match text {
             ChooseMethod => "選擇付款方式",
             Loading => "正在載入…",
             Preparing => "正在產生二維碼…",
-            ScanWith => "請使用以下程式掃描：",
+            ScanWith => "請用{w}掃描",
             ExpiresIn => "有效時間",
             UseAnother => "改用其他付款方式",
             Paid => "已收到付款",
@@ -135,12 +148,16 @@ pub fn t(locale: Locale, text: Text) -> &'static str {
             QrLabel => "付款二維碼",
             Redirecting => "正在開啟錢包…",
             SessionOver => "此付款頁已經失效，請返回商店重新開始。",
+            FinishIn => "請在{w}完成付款，然後返回此頁。",
+            OpenWallet => "前往{w}付款",
+            OtherDevice => "用另一部裝置付款？",
+            QrInstead => "改為顯示二維碼",
         },
         Locale::ZhCn => match text {
             ChooseMethod => "选择支付方式",
             Loading => "正在加载…",
             Preparing => "正在生成二维码…",
-            ScanWith => "请使用以下应用扫码：",
+            ScanWith => "请使用{w}扫码",
             ExpiresIn => "剩余时间",
             UseAnother => "使用其他支付方式",
             Paid => "支付成功",
@@ -158,7 +175,42 @@ pub fn t(locale: Locale, text: Text) -> &'static str {
             QrLabel => "支付二维码",
             Redirecting => "正在打开钱包…",
             SessionOver => "此支付页面已失效，请返回商店重新下单。",
+            FinishIn => "请在{w}完成支付，然后返回此页面。",
+            OpenWallet => "前往{w}支付",
+            OtherDevice => "用另一台设备支付？",
+            QrInstead => "改为显示二维码",
         },
+    }
+}
+
+/// The words for `text` in `locale`, with `wallet` in place of `{w}`. Not `str::replace`: its
+/// substring search, and the panic messages that come with it, would add kilobytes to the
+/// download for one placeholder.
+pub fn with_wallet(locale: Locale, text: Text, wallet: &str) -> String {
+    let words = t(locale, text);
+    let Some((before, after)) = words.split_once('{') else { return words.to_owned() };
+    let mut said = String::from(before);
+    said.push_str(wallet);
+    said.push_str(after.strip_prefix("w}").unwrap_or(after));
+    said
+}
+
+/// A wallet's name as shoppers in `locale` know it, by its code (`alipay`, `wechat_pay`, ...);
+/// `fallback` (the worker's display name) for a wallet the widget does not know.
+pub fn wallet_name<'a>(locale: Locale, code: &str, fallback: &'a str) -> &'a str {
+    let (en, hk, cn) = match code {
+        "alipay" => ("Alipay", "支付寶", "支付宝"),
+        "wechat_pay" => ("WeChat Pay", "微信支付", "微信支付"),
+        "payme" => ("PayMe", "PayMe", "PayMe"),
+        "fps" => ("FPS", "轉數快", "转数快"),
+        "octopus" => ("Octopus", "八達通", "八达通"),
+        "unionpay" => ("UnionPay", "銀聯", "银联"),
+        _ => return fallback,
+    };
+    match locale {
+        Locale::En => en,
+        Locale::ZhHk => hk,
+        Locale::ZhCn => cn,
     }
 }
 
@@ -180,5 +232,32 @@ mod tests {
     fn hong_kong_has_its_own_words() {
         assert_ne!(t(Locale::ZhHk, Text::Paid), t(Locale::ZhCn, Text::Paid));
         assert_ne!(t(Locale::ZhHk, Text::ChooseMethod), t(Locale::ZhCn, Text::ChooseMethod));
+        assert_eq!(wallet_name(Locale::ZhHk, "alipay", "Alipay"), "支付寶");
+        assert_eq!(wallet_name(Locale::ZhCn, "alipay", "Alipay"), "支付宝");
+        assert_eq!(wallet_name(Locale::ZhHk, "octopus", "Octopus"), "八達通");
+        assert_eq!(wallet_name(Locale::ZhCn, "fps", "FPS"), "转数快");
+    }
+
+    #[test]
+    fn wallets_have_names_in_every_locale_and_unknown_ones_keep_the_workers() {
+        for code in ["alipay", "wechat_pay", "payme", "fps", "octopus", "unionpay"] {
+            for locale in [Locale::En, Locale::ZhHk, Locale::ZhCn] {
+                let name = wallet_name(locale, code, "");
+                assert!(!name.is_empty(), "{code} in {locale:?}");
+            }
+        }
+        assert_eq!(wallet_name(Locale::ZhHk, "apple_pay", "Apple Pay"), "Apple Pay");
+        assert_eq!(wallet_name(Locale::En, "", "WeChat Pay"), "WeChat Pay");
+    }
+
+    #[test]
+    fn wallet_texts_name_the_wallet_in_every_locale() {
+        for locale in [Locale::En, Locale::ZhHk, Locale::ZhCn] {
+            for text in [Text::ScanWith, Text::FinishIn, Text::OpenWallet] {
+                let said = with_wallet(locale, text, wallet_name(locale, "octopus", ""));
+                assert!(said.contains(wallet_name(locale, "octopus", "")) && !said.contains('{'), "{locale:?}: {said}");
+            }
+        }
+        assert_eq!(with_wallet(Locale::ZhHk, Text::OpenWallet, "支付寶"), "前往支付寶付款");
     }
 }

@@ -4,15 +4,18 @@
 //! [`mount`]; frameworks can call `mount(element, options)` themselves and `destroy()` the
 //! returned handle. The widget talks only to the worker, never to QFPay, and never sees a key.
 //!
-//! Pure parts, tested natively: [`format`](mod@format) (amounts, countdowns), [`i18n`] (en, zh-HK, zh-CN),
-//! [`poll`] (when to ask for the status, and what its answer means), [`qr`] (the QR matrix
+//! Pure parts, tested natively: [`choice`] (one choice per wallet, the product it starts on
+//! this device, the keys of the list), [`format`](mod@format) (amounts, countdowns), [`i18n`]
+//! (en, zh-HK, zh-CN, and the wallets' names), [`marks`] (the wallets' badges), [`poll`] (when to ask for the status, and what its answer means), [`qr`] (the QR matrix
 //! with its quiet zone), [`read`] (the worker's JSON into checkout-api's types, checked against
 //! serde in the tests). The browser parts: `widget` (mounting and the handle; its `screens`;
 //! its `flow` from loading to polling), `api` (fetch), `dom`, `style`.
 #![forbid(unsafe_code)]
 
+pub mod choice;
 pub mod format;
 pub mod i18n;
+pub mod marks;
 pub mod poll;
 pub mod qr;
 pub mod read;

@@ -228,9 +228,19 @@ mod tests {
     }
 
     /// Every attempt a status answer can carry: none, or one in each status.
-    fn every_attempt() -> [Option<AttemptStatus>; 8] {
+    fn every_attempt() -> [Option<AttemptStatus>; 9] {
         use AttemptStatus::*;
-        [None, Some(Creating), Some(Pending), Some(Paid), Some(Failed), Some(Closed), Some(Expired), Some(Held)]
+        [
+            None,
+            Some(Creating),
+            Some(Pending),
+            Some(Paid),
+            Some(Failed),
+            Some(Closed),
+            Some(Expired),
+            Some(Held),
+            Some(Reversed),
+        ]
     }
 
     fn answer(session: SessionStatus, attempt: Option<AttemptStatus>) -> StatusView {
@@ -309,7 +319,7 @@ mod tests {
         use AttemptStatus::*;
         for (attempt, final_check, decision) in decisions(SessionStatus::Open) {
             let expected = match attempt {
-                Some(Failed | Held) => Decision::Failed,
+                Some(Failed | Held | Reversed) => Decision::Failed,
                 Some(Expired | Closed) => Decision::Expired,
                 None | Some(Creating | Pending | Paid) if final_check => Decision::Expired,
                 None | Some(Creating | Pending | Paid) => Decision::KeepPolling { answered: true },

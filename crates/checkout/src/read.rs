@@ -46,7 +46,9 @@ fn pay_option(obj: &impl Json) -> Option<PayOption> {
     Some(PayOption {
         pay_type: text(obj, "pay_type")?,
         wallet: text(obj, "wallet")?,
-        wallet_code: text(obj, "wallet_code")?,
+        // Sent by newer workers only (serde defaults it too): without it the widget groups the
+        // choices by the display name.
+        wallet_code: text(obj, "wallet_code").unwrap_or_default(),
         how,
         name_en: text(obj, "name_en")?,
         name_zh: text(obj, "name_zh")?,
@@ -160,7 +162,7 @@ mod tests {
     /// leads here to add it to the list.
     fn every_attempt_status() -> Vec<AttemptStatus> {
         use AttemptStatus::*;
-        let all = [Creating, Pending, Paid, Failed, Closed, Expired, Held];
+        let all = [Creating, Pending, Paid, Failed, Closed, Expired, Held, Reversed];
         let position = |s: AttemptStatus| match s {
             Creating => 0,
             Pending => 1,
@@ -169,6 +171,7 @@ mod tests {
             Closed => 4,
             Expired => 5,
             Held => 6,
+            Reversed => 7,
         };
         assert!(all.iter().enumerate().all(|(i, s)| position(*s) == i));
         all.to_vec()
@@ -343,5 +346,9 @@ mod tests {
         assert_eq!((attempt.out_trade_no.as_str(), attempt.created_at, attempt.expires_at), ("", 0, 0));
         let null = json!({"status": "open", "expires_at": 1, "attempt": null});
         assert_eq!(status(&null).map(|s| s.attempt), Some(None));
+        let mut older = serde_json::to_value(&pay_options()[0]).unwrap();
+        older.as_object_mut().unwrap().remove("wallet_code");
+        assert_eq!(pay_option(&older).map(|o| o.wallet_code), Some(String::new()), "a worker without wallet codes");
+        assert_eq!(serde_json::from_value::<PayOption>(older).map(|o| o.wallet_code).ok(), Some(String::new()));
     }
 }

@@ -11,16 +11,17 @@ pub const CSS: &str = r#"
 .amount { font-size: 1.75rem; font-weight: 700; margin: .25rem 0; }
 .goods, .merchant, .note { color: #5f6368; margin: 0; }
 h2 { font-size: 1rem; margin: 1rem 0 .5rem; }
-.group { margin: .5rem 0; }
-.group-name { font-size: .8rem; color: #5f6368; margin: .5rem 0 .25rem; }
+.mark { width: 1.5rem; height: 1.5rem; flex: none; font-family: system-ui, sans-serif; }
+h2.wallet { display: flex; align-items: center; gap: .5rem; }
 [role=radio] { display: flex; align-items: center; gap: .5rem; padding: .65rem .75rem; margin: .25rem 0; cursor: pointer;
   border: 1px solid var(--qfpay-color-border, #d9d9de); border-radius: calc(var(--qfpay-radius, 12px) * .66); }
 [role=radio]:hover { border-color: var(--qfpay-color-primary, #0a66c2); }
-[role=radio]:focus-visible, button:focus-visible { outline: 3px solid var(--qfpay-color-primary, #0a66c2); outline-offset: 2px; }
+[role=radio]:focus-visible, button:focus-visible, a:focus-visible { outline: 3px solid var(--qfpay-color-primary, #0a66c2); outline-offset: 2px; }
 [role=radio][aria-checked=true] { border-color: var(--qfpay-color-primary, #0a66c2); box-shadow: inset 0 0 0 1px var(--qfpay-color-primary, #0a66c2); }
-button { font: inherit; padding: .6rem 1rem; border-radius: calc(var(--qfpay-radius, 12px) * .66); cursor: pointer;
-  border: 1px solid var(--qfpay-color-primary, #0a66c2); background: var(--qfpay-color-primary, #0a66c2); color: #fff; margin-top: .75rem; }
+button, a.button { display: inline-block; text-decoration: none; font: inherit; padding: .6rem 1rem; border-radius: calc(var(--qfpay-radius, 12px) * .66); cursor: pointer;
+  border: 1px solid var(--qfpay-color-primary, #0a66c2); background: var(--qfpay-color-primary, #0a66c2); color: #fff; margin: .75rem .5rem 0 0; }
 button.secondary { background: transparent; color: var(--qfpay-color-primary, #0a66c2); }
+a.button { display: block; text-align: center; margin: .75rem 0; }
 .qr { display: block; width: 100%; max-width: 16rem; height: auto; margin: .75rem auto; background: #fff; }
 .countdown { font-variant-numeric: tabular-nums; }
 .outcome { font-size: 1.25rem; font-weight: 700; margin: .75rem 0 .25rem; }

@@ -1,5 +1,6 @@
-//! The flow of a checkout: load the session, start an attempt when the shopper chooses a pay
-//! type, then poll its status until [`poll::decide`] settles it, and show each step's screen.
+//! The flow of a checkout: load the session, start an attempt when the shopper chooses a
+//! wallet (of the product [`choice::plan`] picks for this device), then poll its status until
+//! [`poll::decide`] settles it, and show each step's screen.
 //!
 //! Requests do not hold the widget's state while they wait: the widget may be destroyed, or
 //! the shopper may choose again, before an answer comes. Each attempt has a generation number,
@@ -14,11 +15,12 @@ use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
-use super::screens::{show_choices, show_message, show_outcome, show_qr, Outcome};
+use super::screens::{show_choices, show_hand_off, show_message, show_outcome, show_qr, Outcome};
 use super::{emit, now, Attempt, Inner, Shared};
 use crate::api::{self, CallError};
+use crate::choice::{self, Device, Plan};
 use crate::dom;
-use crate::i18n::Text;
+use crate::i18n::{wallet_name, Text};
 use crate::poll::{self, Action, Decision, Poller, TIMEOUT_MS};
 use crate::read;
 
@@ -83,8 +85,35 @@ pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
     }
 }
 
-/// The shopper chose `pay_type`: drop any attempt on screen and ask the worker for a new one.
-pub(super) fn choose(shared: &Shared, pay_type: &str) {
+/// The device, as [`choice::plan`] needs to know it: its primary pointer, and how narrow it
+/// is. The width is the viewport's, but no more than the screen's shorter side: a phone lays
+/// out a page without `<meta name="viewport">` 980 px wide, and a phone held sideways is wide
+/// too, and either is still a phone.
+fn device() -> Device {
+    let Some(window) = web_sys::window() else { return Device { coarse_pointer: false, viewport_width: u32::MAX } };
+    let coarse_pointer = window.match_media("(pointer: coarse)").ok().flatten().is_some_and(|m| m.matches());
+    let viewport = window.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(f64::MAX);
+    let screen = window.screen().ok().and_then(|s| Some(s.width().ok()?.min(s.height().ok()?))).unwrap_or(i32::MAX);
+    Device { coarse_pointer, viewport_width: viewport.min(f64::from(screen)) as u32 }
+}
+
+/// The shopper chose the wallet `wallet_code`: start the product that fits this device.
+pub(super) fn choose(shared: &Shared, wallet_code: &str) {
+    let chosen = {
+        let inner = shared.borrow();
+        inner.checkout.as_ref().and_then(|c| {
+            let wallet = choice::wallets(&c.pay_types).into_iter().find(|w| w.code == wallet_code)?;
+            let plan = choice::plan(&wallet.options, device())?;
+            Some((wallet_name(inner.locale, &wallet.code, &wallet.name).to_owned(), plan))
+        })
+    };
+    if let Some((name, plan)) = chosen {
+        start(shared, wallet_code.to_owned(), name, plan);
+    }
+}
+
+/// Drops any attempt on screen and asks the worker for a new one of `plan`'s pay type.
+pub(super) fn start(shared: &Shared, wallet_code: String, wallet: String, plan: Plan) {
     let generation = {
         let mut inner = shared.borrow_mut();
         if inner.destroyed {
@@ -94,18 +123,12 @@ pub(super) fn choose(shared: &Shared, pay_type: &str) {
         inner.poll_timer = None;
         inner.countdown = None;
         inner.poller = None;
-        let wallet = inner
-            .checkout
-            .as_ref()
-            .and_then(|c| c.pay_types.iter().find(|p| p.pay_type == pay_type))
-            .map(|p| p.wallet.clone())
-            .unwrap_or_default();
-        inner.attempt = Some(Attempt { id: String::new(), pay_type: pay_type.to_owned(), wallet, expires_at: 0.0 });
+        inner.attempt = Some(Attempt { id: String::new(), wallet_code, wallet, plan: plan.clone(), expires_at: 0.0 });
         inner.generation
     };
     emit(shared, "qfpay:select", "selected");
     show_message(shared, Text::Preparing);
-    wasm_bindgen_futures::spawn_local(start_attempt(Rc::downgrade(shared), pay_type.to_owned(), generation));
+    wasm_bindgen_futures::spawn_local(start_attempt(Rc::downgrade(shared), plan.pay_type, generation));
 }
 
 async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation: u64) {
@@ -168,12 +191,20 @@ fn follow(shared: &Shared, answer: PayAnswer) {
             show_outcome(shared, Outcome::Error);
             return;
         }
-        show_message(shared, Text::Redirecting);
         // A wallet's page may open in its app and leave this page where it is: polling finds
         // the payment when the shopper comes back.
-        start_polling(shared);
-        if let Some(w) = web_sys::window() {
-            let _ = w.location().assign(&redirect);
+        let hand_off = shared.borrow().attempt.as_ref().is_some_and(|a| a.plan.hand_off);
+        if hand_off {
+            // On a phone the shopper follows a link: a tap on a link (not a script's
+            // navigation) is what lets a wallet's page open in its app.
+            show_hand_off(shared, &redirect);
+            start_polling(shared);
+        } else {
+            show_message(shared, Text::Redirecting);
+            start_polling(shared);
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().assign(&redirect);
+            }
         }
     } else if let Some(code) = answer.qrcode {
         show_qr(shared, &code);

@@ -1,7 +1,8 @@
 //! The widget in the page: mounting into a shadow root, the state, and the handle.
 //!
-//! `screens` draws what the shopper sees (the pay types, the QR code, an outcome) and
-//! `flow` moves between them (load the session, start an attempt, poll its status).
+//! `screens` draws what the shopper sees (the wallets, the QR code or the link to the wallet's
+//! page, an outcome) and `flow` moves between them (load the session, start an attempt, poll
+//! its status).
 //!
 //! State lives in one `Rc<RefCell<Inner>>`. Every timer and listener is a gloo handle owned by
 //! that state, so dropping the state (on `destroy()` or removal) cancels them all; nothing is
@@ -20,6 +21,7 @@ use gloo_timers::callback::{Interval, Timeout};
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlElement, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
+use crate::choice::Plan;
 use crate::dom::{append, attrs, clear, el};
 use crate::i18n::{Locale, Text};
 use crate::poll::Poller;
@@ -61,12 +63,14 @@ impl Options {
     }
 }
 
-/// The payment attempt the shopper chose: known by its pay type at once, by its id and expiry
-/// once the worker has answered.
+/// The payment attempt the shopper chose: known by its wallet and plan at once, by its id and
+/// expiry once the worker has answered.
 struct Attempt {
     id: String,
-    pay_type: String,
+    /// The wallet's code (`data-wallet`) and its name in the shopper's language.
+    wallet_code: String,
     wallet: String,
+    plan: Plan,
     expires_at: f64,
 }
 
@@ -195,7 +199,8 @@ fn emit(shared: &Shared, name: &str, status: &str) {
         set("status", status.into());
         if let Some(a) = &inner.attempt {
             set("attempt", a.id.as_str().into());
-            set("pay_type", a.pay_type.as_str().into());
+            set("pay_type", a.plan.pay_type.as_str().into());
+            set("wallet", a.wallet_code.as_str().into());
         }
         (inner.host.clone(), detail)
     };

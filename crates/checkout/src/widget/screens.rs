@@ -1,22 +1,23 @@
-//! The screens: a message while waiting, the pay type choices, the QR code with its countdown,
-//! and the outcome of an attempt. Each replaces the last (and its listeners) in the widget's
-//! body, keeps the session's header on top, and says what changed in the live region.
+//! The screens: a message while waiting, the wallets to choose from, the QR code with its
+//! countdown, the link to a wallet's page (on a phone), and the outcome of an attempt. Each
+//! replaces the last (and its listeners) in the widget's body, keeps the session's header on
+//! top, and says what changed in the live region.
 
 use std::rc::Rc;
 
-use checkout_api::pay_options::{PayHow, PayOption};
+use checkout_api::pay_options::PayHow;
 use checkout_api::views::CheckoutView;
-use gloo_events::EventListener;
+use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::Interval;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Event, KeyboardEvent};
 
-use super::flow::{choose, refresh_once, stop_attempt};
+use super::flow::{choose, refresh_once, start, stop_attempt};
 use super::{emit, now, Inner, Shared};
+use crate::choice::{self, KeyAction};
 use crate::dom::{self, append, attrs, clear, el};
-use crate::format;
-use crate::i18n::{t, Locale, Text};
-use crate::qr;
+use crate::i18n::{t, wallet_name, with_wallet, Locale, Text};
+use crate::{format, marks, qr};
 
 /// How an attempt (or the loading of the session) ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -121,141 +122,134 @@ pub(super) fn show_message(shared: &Shared, text: Text) {
     announce(&inner, t(inner.locale, text));
 }
 
-fn is_phone() -> bool {
-    web_sys::window()
-        .and_then(|w| w.match_media("(max-width: 600px), (pointer: coarse)").ok().flatten())
-        .is_some_and(|m| m.matches())
-}
-
-/// The pay type list: an accessible radio group, grouped by wallet; on phones the types that
-/// open the wallet come first.
+/// The wallets: an accessible radio group, one choice per wallet, each with its badge and
+/// its name in the shopper's language. Choosing one starts the product that fits the device.
 pub(super) fn show_choices(shared: &Shared) {
     let mut inner = shared.borrow_mut();
     let Some(checkout) = inner.checkout.clone() else { return };
+    let locale = inner.locale;
     let body = screen(&mut inner);
-    let heading = el("h2", "", t(inner.locale, Text::ChooseMethod));
+    let heading = el("h2", "", t(locale, Text::ChooseMethod));
     attrs(&heading, &[("id", "qf-choose")]);
     let group = el("div", "", "");
     attrs(&group, &[("role", "radiogroup"), ("aria-labelledby", "qf-choose"), ("part", "methods")]);
-    let mut options = checkout.pay_types;
-    if is_phone() {
-        options.sort_by_key(|o| o.how != PayHow::Redirect);
-    }
-    let mut radios: Vec<Element> = Vec::new();
-    for wallet in wallets(&options) {
-        let block = el("div", "group", "");
-        attrs(&block, &[("role", "group"), ("aria-label", &wallet)]);
-        append(&block, &[&el("p", "group-name", &wallet)]);
-        for o in options.iter().filter(|o| o.wallet == wallet) {
-            let radio = choice(o, inner.locale);
-            append(&block, &[&radio]);
-            radios.push(radio);
-        }
-        append(&group, &[&block]);
+    let wallets = choice::wallets(&checkout.pay_types);
+    let radios: Vec<Element> = wallets.iter().map(|w| wallet_radio(w, locale)).collect();
+    for radio in &radios {
+        append(&group, &[radio]);
     }
     // A radio group is one tab stop: the first choice takes it, the arrows move it.
     if let Some(first) = radios.first() {
         let _ = first.set_attribute("tabindex", "0");
     }
     append(&body, &[&heading, &group]);
-    for (i, radio) in radios.iter().enumerate() {
-        let pay_type = radio.get_attribute("data-pay-type").unwrap_or_default();
+    for (i, (radio, wallet)) in radios.iter().zip(wallets).enumerate() {
         let weak = Rc::downgrade(shared);
-        let chosen = pay_type.clone();
+        let code = wallet.code.clone();
         inner.screen_listeners.push(EventListener::new(radio, "click", move |_| {
             if let Some(s) = weak.upgrade() {
-                choose(&s, &chosen);
+                choose(&s, &code);
             }
         }));
         let weak = Rc::downgrade(shared);
         let all = radios.clone();
-        inner.screen_listeners.push(EventListener::new(radio, "keydown", move |event| {
+        // Not passive: the keys the list uses must not scroll the page as well.
+        let options = EventListenerOptions::enable_prevent_default();
+        inner.screen_listeners.push(EventListener::new_with_options(radio, "keydown", options, move |event| {
             if on_choice_key(event, &all, i) {
                 if let Some(s) = weak.upgrade() {
-                    choose(&s, &pay_type);
+                    choose(&s, &wallet.code);
                 }
             }
         }));
     }
 }
 
-/// The wallets in the order their first pay type comes.
-fn wallets(options: &[PayOption]) -> Vec<String> {
-    let mut wallets: Vec<String> = Vec::new();
-    for o in options {
-        if !wallets.contains(&o.wallet) {
-            wallets.push(o.wallet.clone());
-        }
-    }
-    wallets
-}
-
-/// One pay type as a radio, named in the shopper's language.
-fn choice(option: &PayOption, locale: Locale) -> Element {
-    let name = if locale == Locale::En { &option.name_en } else { &option.name_zh };
-    let radio = el("div", "", name);
+/// One wallet as a radio: its badge, then its name (which is the radio's accessible name).
+fn wallet_radio(wallet: &choice::Wallet, locale: Locale) -> Element {
+    let radio = el("div", "", "");
     attrs(
         &radio,
         &[
             ("role", "radio"),
             ("aria-checked", "false"),
             ("tabindex", "-1"),
-            ("data-pay-type", &option.pay_type),
+            ("data-wallet", &wallet.code),
             ("part", "method"),
         ],
     );
+    let name = el("span", "", wallet_name(locale, &wallet.code, &wallet.name));
+    append(&radio, &[&dom::mark_svg(&marks::mark(&wallet.code, &wallet.name)), &name]);
     radio
 }
 
-/// A key on the `at`-th choice: the arrows move the focus and the check along the group (and
-/// round it), as a radio group's do. True when Enter or Space chose it.
+/// A key on the `at`-th choice (see [`choice::on_key`]): the arrows, Home and End move the
+/// focus and the check along the group, as a radio group's do, and not the page. True when
+/// Enter or Space chose it. Keys with Alt, Control or Meta are the browser's.
 fn on_choice_key(event: &Event, radios: &[Element], at: usize) -> bool {
     let Some(key) = event.dyn_ref::<KeyboardEvent>() else { return false };
-    let step: i32 = match key.key().as_str() {
-        "ArrowDown" | "ArrowRight" => 1,
-        "ArrowUp" | "ArrowLeft" => -1,
-        "Enter" | " " => {
-            event.prevent_default();
-            return true;
-        }
-        _ => return false,
-    };
+    if key.alt_key() || key.ctrl_key() || key.meta_key() {
+        return false;
+    }
+    let Some(action) = choice::on_key(&key.key(), at, radios.len()) else { return false };
     event.prevent_default();
-    let next = (at as i32 + step).rem_euclid(radios.len() as i32) as usize;
+    let KeyAction::MoveTo(next) = action else { return true };
     for (j, r) in radios.iter().enumerate() {
         let _ = r.set_attribute("tabindex", if j == next { "0" } else { "-1" });
         let _ = r.set_attribute("aria-checked", if j == next { "true" } else { "false" });
     }
-    dom::focus(&radios[next]);
+    if let Some(radio) = radios.get(next) {
+        dom::focus(radio);
+    }
     false
 }
 
-/// The QR code to scan, the wallet to scan it with, a countdown to its expiry and a way back
-/// to the list.
-pub(super) fn show_qr(shared: &Shared, code: &str) {
+/// The attempt's wallet badge and name, as the heading of its screen.
+fn wallet_heading(inner: &Inner) -> Element {
+    let (code, name) = inner.attempt.as_ref().map(|a| (a.wallet_code.as_str(), a.wallet.as_str())).unwrap_or_default();
+    let heading = el("h2", "wallet", "");
+    append(&heading, &[&dom::mark_svg(&marks::mark(code, name)), &el("span", "", name)]);
+    heading
+}
+
+/// On a phone: a link to the wallet's page (`url`, already checked by the flow), and, when the
+/// wallet has one, a way to a QR code instead, for paying from another device.
+pub(super) fn show_hand_off(shared: &Shared, url: &str) {
     let mut inner = shared.borrow_mut();
     let locale = inner.locale;
-    let (wallet, expires_at) = inner.attempt.as_ref().map(|a| (a.wallet.clone(), a.expires_at)).unwrap_or_default();
-    let amount = inner.checkout.as_ref().map(|c| amount(c, locale)).unwrap_or_default();
-    let label = format!("{} {amount} — {wallet}", t(locale, Text::QrLabel));
-    let Some(matrix) = qr::encode(code) else {
-        drop(inner);
-        show_outcome(shared, Outcome::Error);
+    let Some((code, wallet, plan)) =
+        inner.attempt.as_ref().map(|a| (a.wallet_code.clone(), a.wallet.clone(), a.plan.clone()))
+    else {
         return;
     };
     let body = screen(&mut inner);
-    let svg = dom::qr_svg(&matrix, &label);
-    attrs(&svg, &[("data-qrcode", code)]);
-    let scan = el("p", "note", &format!("{} {wallet}", t(locale, Text::ScanWith)));
-    let left = format::countdown(ms_left(expires_at));
-    let countdown = el("p", "note", "");
-    let remaining = el("span", "countdown", &left);
-    attrs(&remaining, &[("part", "countdown")]);
-    append(&countdown, &[&el("span", "", &format!("{} ", t(locale, Text::ExpiresIn))), &remaining]);
-    let back = el("button", "secondary", t(locale, Text::UseAnother));
+    let finish = with_wallet(locale, Text::FinishIn, &wallet);
+    let link = el("a", "button", &with_wallet(locale, Text::OpenWallet, &wallet));
+    attrs(&link, &[("href", url), ("part", "open-wallet"), ("data-pay-type", &plan.pay_type), ("data-wallet", &code)]);
+    append(&body, &[&wallet_heading(&inner), &el("p", "note", &finish), &link]);
+    if let Some(qr) = plan.qr_instead {
+        let button = el("button", "secondary", t(locale, Text::QrInstead));
+        attrs(&button, &[("type", "button"), ("part", "qr-instead"), ("data-pay-type", &qr)]);
+        append(&body, &[&el("p", "note", t(locale, Text::OtherDevice)), &button]);
+        let weak = Rc::downgrade(shared);
+        inner.screen_listeners.push(EventListener::new(&button, "click", move |_| {
+            if let Some(s) = weak.upgrade() {
+                start(&s, code.clone(), wallet.clone(), choice::qr_plan(&qr));
+            }
+        }));
+    }
+    let back = back_button(shared, &mut inner);
+    append(&body, &[&back]);
+    announce(&inner, &finish);
+    drop(inner);
+    // The chosen radio is gone: the focus goes where the shopper goes on.
+    dom::focus(&link);
+}
+
+/// "Use another method": stops the attempt on screen and shows the wallets again.
+fn back_button(shared: &Shared, inner: &mut Inner) -> Element {
+    let back = el("button", "secondary", t(inner.locale, Text::UseAnother));
     attrs(&back, &[("type", "button"), ("part", "back")]);
-    append(&body, &[&svg, &scan, &countdown, &back]);
-    announce(&inner, &format!("{label}. {} {left}", t(locale, Text::ExpiresIn)));
     let weak = Rc::downgrade(shared);
     inner.screen_listeners.push(EventListener::new(&back, "click", move |_| {
         if let Some(s) = weak.upgrade() {
@@ -263,6 +257,38 @@ pub(super) fn show_qr(shared: &Shared, code: &str) {
             show_choices(&s);
         }
     }));
+    back
+}
+
+/// The QR code to scan, the wallet to scan it with, a countdown to its expiry and a way back
+/// to the list.
+pub(super) fn show_qr(shared: &Shared, qrcode: &str) {
+    let mut inner = shared.borrow_mut();
+    let locale = inner.locale;
+    let (wallet, code, pay_type, expires_at) = inner
+        .attempt
+        .as_ref()
+        .map(|a| (a.wallet.clone(), a.wallet_code.clone(), a.plan.pay_type.clone(), a.expires_at))
+        .unwrap_or_default();
+    let amount = inner.checkout.as_ref().map(|c| amount(c, locale)).unwrap_or_default();
+    let label = format!("{} {amount} — {wallet}", t(locale, Text::QrLabel));
+    let Some(matrix) = qr::encode(qrcode) else {
+        drop(inner);
+        show_outcome(shared, Outcome::Error);
+        return;
+    };
+    let body = screen(&mut inner);
+    let svg = dom::qr_svg(&matrix, &label);
+    attrs(&svg, &[("data-qrcode", qrcode), ("data-pay-type", &pay_type), ("data-wallet", &code)]);
+    let scan = el("p", "note", &with_wallet(locale, Text::ScanWith, &wallet));
+    let left = format::countdown(ms_left(expires_at));
+    let countdown = el("p", "note", "");
+    let remaining = el("span", "countdown", &left);
+    attrs(&remaining, &[("part", "countdown")]);
+    append(&countdown, &[&el("span", "", &format!("{} ", t(locale, Text::ExpiresIn))), &remaining]);
+    let back = back_button(shared, &mut inner);
+    append(&body, &[&svg, &scan, &countdown, &back]);
+    announce(&inner, &format!("{label}. {} {left}", t(locale, Text::ExpiresIn)));
     inner.countdown = Some(count_down(shared, remaining, expires_at));
 }
 
@@ -322,17 +348,23 @@ fn render_outcome(shared: &Shared, outcome: Outcome) {
     if let Some(next) = outcome.next() {
         append(&body, &[&el("p", "note", t(locale, next))]);
     }
-    if let Some(label) = outcome.retry() {
+    // An expired wallet page is not a QR code: its button just tries again.
+    let redirected = inner.attempt.as_ref().is_some_and(|a| a.plan.how == PayHow::Redirect);
+    let retry = match outcome.retry() {
+        Some(Text::NewQr) if redirected => Some(Text::TryAgain),
+        other => other,
+    };
+    if let Some(label) = retry {
         let button = el("button", "", t(locale, label));
         attrs(&button, &[("type", "button"), ("part", "retry")]);
         append(&body, &[&button]);
         let weak = Rc::downgrade(shared);
-        let pay_type = inner.attempt.as_ref().map(|a| a.pay_type.clone());
+        let again = inner.attempt.as_ref().map(|a| (a.wallet_code.clone(), a.wallet.clone(), a.plan.clone()));
         inner.screen_listeners.push(EventListener::new(&button, "click", move |_| {
             let Some(s) = weak.upgrade() else { return };
-            // An expired QR code: a new one of the same pay type. Otherwise: choose again.
-            match (outcome, &pay_type) {
-                (Outcome::Expired, Some(p)) => choose(&s, p),
+            // An expired attempt: a new one of the same pay type. Otherwise: choose again.
+            match (outcome, &again) {
+                (Outcome::Expired, Some((code, wallet, plan))) => start(&s, code.clone(), wallet.clone(), plan.clone()),
                 _ => show_choices(&s),
             }
         }));
