@@ -45,7 +45,18 @@ pub fn screenshots() -> Result<(), String> {
     worker()?;
     run(crate::run::cargo().args(["test", "-p", "e2e", "--test", "browser"]))?;
     let root = crate::run::root();
-    for name in ["shop.png", "qr.png", "paid.png"] {
+    let names = [
+        "shop.png",
+        "qr.png",
+        "paid.png",
+        "shop-zh-HK.png",
+        "qr-zh-HK.png",
+        "shop-phone.png",
+        "wallet-phone.png",
+        "paid-phone.png",
+        "wallet-phone-zh-HK.png",
+    ];
+    for name in names {
         let from = root.join("target/e2e").join(name);
         let to = root.join("docs").join(name);
         std::fs::copy(&from, &to).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
