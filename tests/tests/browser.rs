@@ -160,9 +160,9 @@ async fn shoppers_pay_in_a_real_browser() {
     press(&b, "\u{E015}").await; // ArrowDown
     let second = b.js(&format!("return {W}.activeElement?.dataset.wallet")).await;
     assert_eq!(second, json!(offered.get(1)), "ArrowDown moves to the next wallet");
-    press(&b, "\u{E011}").await; // End
+    press(&b, "\u{E010}").await; // End
     assert_eq!(b.js(&format!("return {W}.activeElement?.dataset.wallet")).await, json!(offered.last()), "End");
-    press(&b, "\u{E010}").await; // Home
+    press(&b, "\u{E011}").await; // Home
     assert_eq!(b.js(&format!("return {W}.activeElement?.dataset.wallet")).await, json!(offered.first()), "Home");
     assert_eq!(b.js("return window.scrollY").await, scroll_before, "the page did not scroll");
     press(&b, "\u{E007}").await; // Enter
