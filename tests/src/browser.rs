@@ -121,7 +121,11 @@ impl Browser {
             .map(|lines| {
                 lines
                     .iter()
-                    .map(|e| ConsoleLine { level: text(e, "level"), source: text(e, "source"), message: text(e, "message") })
+                    .map(|e| ConsoleLine {
+                        level: text(e, "level"),
+                        source: text(e, "source"),
+                        message: text(e, "message"),
+                    })
                     .collect()
             })
             .unwrap_or_default()

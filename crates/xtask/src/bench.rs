@@ -5,7 +5,9 @@
 //!   Python (hashlib) timed on the same machine;
 //! - the end-to-end figures from `qfpay-bench` (worker overhead, upstream economy against a naive
 //!   proxy and again with every gateway notification dropped, widget timings, cold start), plus
-//!   the artefacts' sizes.
+//!   the artefacts' sizes;
+//! - capacity: the most paid checkouts a minute one merchant sustains against the simulator with
+//!   its rate limits on (0 gateway 429s, every payment seen paid), driven at fixed rates.
 
 use std::process::Command;
 
@@ -124,6 +126,13 @@ pub fn all(quick: bool) -> Result<(), String> {
     println!("{:<48} {:>14.2} {:>14} {:>8}", "status p99 ms via worker", f("status_p99_ms"), "", "");
     println!("{:<48} {:>14.0} {:>14} {:>8}", "status requests/s via worker", f("status_rps"), "", "");
     println!(
+        "{:<48} {:>14.0} {:>14} {:>8}",
+        "status answers 429 (limits; must be 0)",
+        f("status_rate_limited"),
+        "",
+        ""
+    );
+    println!(
         "{:<48} {:>14.2} {:>14.2} {:>7.1}x",
         "pay p50 ms via worker (vs direct payment)",
         f("pay_p50_ms"),
@@ -187,6 +196,7 @@ pub fn all(quick: bool) -> Result<(), String> {
         "",
         ""
     );
+    print_capacity(&report);
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(
@@ -195,7 +205,7 @@ pub fn all(quick: bool) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let row = format!(
-        "| {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0}/{:.0} | {:.0} | {:.0} | {:.0} | {:.0} |\n",
+        "| {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {:.0} | {:.0}/{:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {} |\n",
         if quick { "quick" } else { "full" },
         machine(),
         f("sign_ns"),
@@ -214,14 +224,62 @@ pub fn all(quick: bool) -> Result<(), String> {
         f("worker_gzip_bytes"),
         f("widget_interactive_ms"),
         f("qr_shown_ms"),
+        capacity_cell(&report),
     );
-    // The new row goes after the table's last row, above the notes that follow the table.
     let path = root().join("BENCHMARKS.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let mut lines: Vec<&str> = text.lines().collect();
-    let at = lines.iter().rposition(|l| l.starts_with('|')).map_or(lines.len(), |i| i + 1);
-    lines.insert(at, row.trim_end());
-    std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| e.to_string())?;
+    std::fs::write(&path, with_row(&text, row.trim_end())).map_err(|e| e.to_string())?;
     step("bench: wrote target/bench/report.json and a BENCHMARKS.md row");
     Ok(())
+}
+
+/// Prints each capacity trial and the figure: the most paid checkouts a minute that held
+/// every bar.
+fn print_capacity(report: &Map<String, Value>) {
+    let window = report.get("capacity_window_seconds").and_then(Value::as_u64).unwrap_or(0);
+    for t in report.get("capacity_trials").and_then(Value::as_array).into_iter().flatten() {
+        println!(
+            "{:<48} {:>14.1} {:>14} {:>8}",
+            format!("capacity at {}/min over {window} s: paid+seen/min; 429s", t["rate_per_minute"]),
+            t["paid_seen_per_minute"].as_f64().unwrap_or(f64::NAN),
+            t["gateway_429"],
+            if t["holds"] == true { "holds" } else { "broken" },
+        );
+    }
+    println!("{:<48} {:>14} {:>14} {:>8}", "capacity: paid checkouts/min sustained", capacity_cell(report), "", "");
+}
+
+/// The table's capacity cell: paid checkouts a minute sustained (window seconds), or `none`
+/// when no rate tried held every bar.
+fn capacity_cell(report: &Map<String, Value>) -> String {
+    let window = report.get("capacity_window_seconds").and_then(Value::as_u64).unwrap_or(0);
+    match report.get("capacity_paid_per_minute").and_then(Value::as_f64) {
+        Some(per_minute) => format!("{per_minute:.0} ({window} s)"),
+        None => "none".into(),
+    }
+}
+
+/// `text` with `row` added after the last row of its table of runs (the one whose header
+/// starts `| run |`), so notes and other tables below it stay where they are.
+fn with_row(text: &str, row: &str) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = match lines.iter().position(|l| l.starts_with("| run |")) {
+        Some(header) => header + lines[header..].iter().take_while(|l| l.starts_with('|')).count(),
+        None => lines.len(),
+    };
+    lines.insert(at, row);
+    lines.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_row;
+
+    #[test]
+    fn a_row_goes_under_the_runs_table_only() {
+        let text = "# B\n\n| run | x |\n|---|---|\n| a | 1 |\n\nnotes\n\n| rate | y |\n|---|---|\n| 1 | 2 |\n";
+        let out = with_row(text, "| b | 2 |");
+        assert!(out.contains("| a | 1 |\n| b | 2 |\n\nnotes"), "{out}");
+        assert!(out.ends_with("| 1 | 2 |\n"));
+    }
 }

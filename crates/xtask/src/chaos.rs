@@ -1,18 +1,36 @@
-//! `cargo xtask chaos [--quick]`: the bounded fault run of `tests/src/bin/qfpay-chaos.rs`
+//! `cargo xtask chaos [--quick] [--abuser]`: the bounded fault run of `tests/src/bin/qfpay-chaos.rs`
 //! (a short one runs in `cargo xtask test`): checkouts through a failing gateway, shoppers who
 //! leave before paying or without waiting, a worker restart and a flaky webhook receiver, then
 //! the settler's own work, reconciled. It writes `target/chaos/report.json` and exits non-zero
 //! when a promise is broken.
+//!
+//! With `--abuser` it runs the one-abuser scenario instead: one client floods pay and status
+//! with one session's secret beside honest shoppers; it writes `target/chaos/abuse.json`.
 
 use crate::run::{cargo, run};
 use crate::{build, setup};
 
-/// Builds what the run needs and runs it.
-pub fn all(quick: bool) -> Result<(), String> {
+/// Builds what the run needs and runs it: the fault run, or with `abuser` the one-abuser run.
+pub fn all(quick: bool, abuser: bool) -> Result<(), String> {
     setup::all()?;
     build::widget()?;
     build::worker()?;
-    run_only(quick, true)
+    if abuser {
+        run_abuser(quick)
+    } else {
+        run_only(quick, true)
+    }
+}
+
+/// Runs the chaos binary's one-abuser scenario (`--abuser`; release, since the abuser's flood
+/// is the load).
+pub fn run_abuser(quick: bool) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["run", "-q", "-p", "e2e", "--bin", "qfpay-chaos", "--release", "--", "--abuser"]);
+    if quick {
+        cmd.arg("--quick");
+    }
+    run(&mut cmd)
 }
 
 /// Runs the chaos binary (`release` for the full run's load; debug is enough for CI's short one).

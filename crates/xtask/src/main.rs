@@ -25,8 +25,11 @@ const USAGE: &str = "usage: cargo xtask <setup|test|dev>
   dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C
   screenshots  run the browser test and copy its screenshots to docs/
   size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact
-  bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes
-  chaos   [--quick]: checkouts through a failing gateway and a worker restart, reconciled
+  bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes, and the
+          paid checkouts a minute one merchant sustains (capacity)
+  chaos   [--quick] [--abuser]: checkouts through a failing gateway and a worker restart,
+          reconciled; with --abuser, one client flooding pay and status with one session's
+          secret beside honest shoppers (target/chaos/abuse.json)
   fuzz    [--seconds 30]: every cargo-fuzz target for a bounded time";
 
 fn main() -> ExitCode {
@@ -37,17 +40,20 @@ fn main() -> ExitCode {
         Some("dev") => dev::run_dev(&args[1..]),
         Some("screenshots") => build::screenshots(),
         Some("size") => size::report(),
-        Some("bench") => bench::all(args.iter().any(|a| a == "--quick")),
-        Some("chaos") => chaos::all(args.iter().any(|a| a == "--quick")),
+        Some("bench") => match flags(&args[1..], &["--quick"]) {
+            Ok(f) => bench::all(f.contains(&"--quick")),
+            Err(e) => return usage_error(&e),
+        },
+        Some("chaos") => match flags(&args[1..], &["--quick", "--abuser"]) {
+            Ok(f) => chaos::all(f.contains(&"--quick"), f.contains(&"--abuser")),
+            Err(e) => return usage_error(&e),
+        },
         Some("fuzz") => fuzz::all(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        other => {
-            eprintln!("xtask: unknown command {:?}\n{USAGE}", other.unwrap_or(""));
-            return ExitCode::from(2);
-        }
+        other => return usage_error(&format!("unknown command {:?}", other.unwrap_or(""))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -55,5 +61,32 @@ fn main() -> ExitCode {
             eprintln!("xtask: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The flags of a command, each one of `allowed`; anything else is an error naming it.
+fn flags<'a>(args: &'a [String], allowed: &[&str]) -> Result<Vec<&'a str>, String> {
+    args.iter()
+        .map(|a| if allowed.contains(&a.as_str()) { Ok(a.as_str()) } else { Err(format!("unknown argument {a:?}")) })
+        .collect()
+}
+
+/// Says what was wrong, prints the usage, and exits 2 (a usage error, as for an unknown command).
+fn usage_error(what: &str) -> ExitCode {
+    eprintln!("xtask: {what}\n{USAGE}");
+    ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flags;
+
+    #[test]
+    fn unknown_flags_are_refused() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(flags(&args(&["--quick", "--abuser"]), &["--quick", "--abuser"]), Ok(vec!["--quick", "--abuser"]));
+        assert_eq!(flags(&args(&[]), &["--quick"]), Ok(vec![]));
+        assert!(flags(&args(&["--quick", "--abuse"]), &["--quick", "--abuser"]).unwrap_err().contains("--abuse"));
+        assert!(flags(&args(&["quick"]), &["--quick"]).is_err());
     }
 }

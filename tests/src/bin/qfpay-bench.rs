@@ -1,5 +1,6 @@
 //! The end-to-end half of `cargo xtask bench`: worker overhead, upstream economy against a naive
-//! proxy, the widget's timings in headless Chromium, and the worker's cold start. Loopback only,
+//! proxy, the widget's timings in headless Chromium, the worker's cold start, and capacity (the
+//! most paid checkouts a minute one merchant sustains, driven at fixed rates). Loopback only,
 //! bounded in count and time. Writes `target/bench/e2e.json`; `cargo xtask bench` merges it with
 //! the signing figures and prints the table.
 //!
@@ -136,7 +137,14 @@ type Poll = Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = b
 
 #[tokio::main]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let mut quick = false;
+    for arg in std::env::args().skip(1) {
+        if arg != "--quick" {
+            eprintln!("qfpay-bench: unknown argument {arg:?}\nusage: qfpay-bench [--quick]");
+            std::process::exit(2);
+        }
+        quick = true;
+    }
     let sizes = if quick {
         Sizes {
             duration: Duration::from_secs(4),
@@ -162,19 +170,12 @@ async fn main() {
     report.insert("worker_cold_start_ms".into(), json!(ms(started.elapsed())));
     let http = stack.http.clone();
 
-    eprintln!("bench: GET /v1/checkout/{{id}}/status through the worker");
-    let (id, secret) =
-        stack.session(json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": "bench"})).await;
-    let url = format!("{}/v1/checkout/{id}/status", stack.worker_url);
-    let (h, s) = (http.clone(), secret.clone());
-    let lat = load(sizes.concurrency, sizes.duration, move || {
-        let (h, u, s) = (h.clone(), url.clone(), s.clone());
-        async move { h.get(u).bearer_auth(s).send().await.is_ok_and(|r| r.status().is_success()) }
-    })
-    .await;
+    eprintln!("bench: GET /v1/checkout/{{id}}/status through the worker ({STATUS_SESSIONS} sessions)");
+    let (lat, limited) = status_load(&stack, &sizes).await;
     report.insert("status_p50_ms".into(), json!(percentile(&lat, 0.5)));
     report.insert("status_p99_ms".into(), json!(percentile(&lat, 0.99)));
     report.insert("status_rps".into(), json!(lat.len() as f64 / sizes.duration.as_secs_f64()));
+    report.insert("status_rate_limited".into(), json!(limited));
 
     eprintln!("bench: the same gateway query made directly to a simulator");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -230,7 +231,7 @@ async fn main() {
     report.insert("direct_payment_p50_ms".into(), json!(percentile(&direct_lat, 0.5)));
 
     eprintln!("bench: upstream economy, {} shoppers through the worker", sizes.shoppers);
-    let usual = economy(&stack, &sizes, "s").await;
+    let usual = economy(&stack, &sizes, "s", 40).await;
     report.insert("checkouts_paid".into(), json!(usual.paid));
     report.insert("checkouts_seen_paid".into(), json!(usual.seen));
     report.insert("checkouts_settled".into(), json!(usual.settled));
@@ -242,7 +243,7 @@ async fn main() {
     eprintln!("bench: the same through the worker with every notification dropped (the settler's queries settle)");
     let (status, _) = stack.sim("POST", "/sim/faults", Some(json!({"notify_drop": 1.0}))).await;
     assert_eq!(status, 200, "the simulator takes the notify_drop fault");
-    let dropped = economy(&stack, &sizes, "nd").await;
+    let dropped = economy(&stack, &sizes, "nd", 41).await;
     stack.sim("POST", "/sim/faults", Some(json!({}))).await;
     report.insert("checkouts_paid_notify_dropped".into(), json!(dropped.paid));
     report.insert("checkouts_seen_paid_notify_dropped".into(), json!(dropped.seen));
@@ -275,11 +276,58 @@ async fn main() {
     }
     drop(stack);
 
+    report.extend(capacity(quick).await);
+
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).expect("target/bench");
     std::fs::write(dir.join("e2e.json"), serde_json::to_string_pretty(&Value::Object(report)).unwrap())
         .expect("write e2e.json");
     eprintln!("bench: wrote target/bench/e2e.json");
+}
+
+/// Sessions the status load spreads over, each polled from its own address: the worker limits
+/// one session to 6 requests a second and one client address to 30 (`worker/wrangler.toml`),
+/// and this measures its answer, not its limits.
+const STATUS_SESSIONS: usize = 64;
+
+/// `GET /v1/checkout/{id}/status` through the worker, `sizes.concurrency` loops for
+/// `sizes.duration`, round-robin over [`STATUS_SESSIONS`] sessions; returns the sorted
+/// latencies of the 200s and how many answers were 429 (0 unless the spread is too thin).
+async fn status_load(stack: &Stack, sizes: &Sizes) -> (Vec<f64>, u64) {
+    let mut targets = Vec::new();
+    for i in 0..STATUS_SESSIONS {
+        let body = json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("bench-{i}")});
+        let (id, secret) = stack.session(body).await;
+        targets.push((
+            client_from(loopback_ip(30, i)),
+            format!("{}/v1/checkout/{id}/status", stack.worker_url),
+            secret,
+        ));
+    }
+    let targets = Arc::new(targets);
+    let next = Arc::new(AtomicU64::new(0));
+    let limited = Arc::new(AtomicU64::new(0));
+    let counted = limited.clone();
+    let lat = load(sizes.concurrency, sizes.duration, move || {
+        let (targets, next, limited) = (targets.clone(), next.clone(), counted.clone());
+        async move {
+            let n = next.fetch_add(1, Ordering::SeqCst) as usize % targets.len();
+            let (h, url, secret) = &targets[n];
+            match h.get(url).bearer_auth(secret).send().await {
+                Ok(r) if r.status().is_success() => true,
+                Ok(r) => {
+                    if r.status().as_u16() == 429 {
+                        limited.fetch_add(1, Ordering::SeqCst);
+                    }
+                    false
+                }
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    let limited = limited.load(Ordering::SeqCst);
+    (lat, limited)
 }
 
 /// What one upstream-economy run through the worker came to.
@@ -321,13 +369,15 @@ fn calls_since(before: &Value, after: &Value) -> Value {
 /// The count runs until the worker has settled every checkout paid at the wallet (its
 /// `checkout.session.paid` events; at most one more window), so a payment settled after its
 /// shopper stopped polling still counts the queries that settled it.
-async fn economy(stack: &Stack, sizes: &Sizes, tag: &'static str) -> Economy {
+/// Each shopper polls from its own address (`block` picks the run's range), as shoppers do:
+/// the worker limits one client address to 30 requests a second.
+async fn economy(stack: &Stack, sizes: &Sizes, tag: &'static str, block: u8) -> Economy {
     let http = stack.http.clone();
     let (before, before_stats) = sim_calls(&stack.sim_url, &http).await;
     let settled_before = paid_events(stack).await;
     let worker_url = stack.worker_url.clone();
     let (paid, seen) = shoppers(sizes.shoppers, sizes.shopper_window, move |i| {
-        worker_checkout(worker_url.clone(), http.clone(), format!("{tag}{i}"))
+        worker_checkout(worker_url.clone(), client_from(loopback_ip(block, i)), format!("{tag}{i}"))
     })
     .await;
     let started = Instant::now();
@@ -440,7 +490,8 @@ async fn baseline(n: usize, window: Duration) -> (usize, u64, u64) {
     (paid, calls, stats["rate_limited"].as_u64().unwrap_or(0))
 }
 
-/// Median ms from navigation to an interactive pay type list, and from a click to the QR.
+/// Median ms from navigation to an interactive wallet list, and from a click on the first wallet to
+/// its QR code (a desktop browser is shown the QR).
 async fn widget_timings(stack: &Stack, loads: usize) -> (f64, f64) {
     let b = Browser::start().await;
     let mut interactive = Vec::new();
@@ -461,14 +512,264 @@ async fn widget_timings(stack: &Stack, loads: usize) -> (f64, f64) {
             .await;
         interactive.push(t.as_f64().unwrap_or(0.0));
         let w = "document.querySelector('qfpay-checkout').shadowRoot";
-        b.js(&format!(
-            "window.__clicked = performance.now(); {w}.querySelector('[data-pay-type=\"800201\"]').click(); return true"
-        ))
-        .await;
+        b.js(&format!("window.__clicked = performance.now(); {w}.querySelector('[part=method]').click(); return true"))
+            .await;
         let shown = b.wait_js("const m = performance.getEntriesByName('qfpay:qr-shown')[0]; return m && (m.startTime - window.__clicked)", "the QR", Duration::from_secs(30)).await;
         qr.push(shown.as_f64().unwrap_or(0.0));
     }
     interactive.sort_by(f64::total_cmp);
     qr.sort_by(f64::total_cmp);
     (percentile(&interactive, 0.5), percentile(&qr, 0.5))
+}
+
+/// The capacity trials: the rates tried (paid checkouts a minute), the warm-up before the
+/// measured window, and the window.
+struct CapacityPlan {
+    rates: Vec<u32>,
+    warmup: Duration,
+    window: Duration,
+}
+
+impl CapacityPlan {
+    /// 300, 360 and 380 a minute over 2-minute windows; `--quick`: 360 and 380 over 1 minute.
+    fn new(quick: bool) -> CapacityPlan {
+        if quick {
+            CapacityPlan { rates: vec![360, 380], warmup: Duration::from_secs(15), window: Duration::from_secs(60) }
+        } else {
+            CapacityPlan {
+                rates: vec![300, 360, 380],
+                warmup: Duration::from_secs(20),
+                window: Duration::from_secs(120),
+            }
+        }
+    }
+}
+
+/// A trial holds when its measured rate is at least this share of the rate driven (what is
+/// left is the window's edges: checkouts seen just before or after it).
+const CAPACITY_TOLERANCE: f64 = 0.97;
+/// How long a driven shopper retries the pay request or polls for the payment.
+const DRIVEN_PATIENCE: Duration = Duration::from_secs(60);
+
+/// One checkout of a capacity trial.
+#[derive(Debug, Default)]
+struct Driven {
+    /// Paid at the simulator's wallet.
+    paid: bool,
+    /// When the status poll first said paid.
+    seen_at: Option<Instant>,
+    /// Answers other than 201 to the pay request (`"503 upstream_busy"`, ...), and any failure
+    /// to create the session.
+    refusals: Vec<String>,
+}
+
+/// Address `i` of the loopback range `127.{block}.*.*` (every 127.0.0.0/8 address is local),
+/// so each shopper comes from its own address, as shoppers come from their own networks.
+fn loopback_ip(block: u8, i: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, block, ((i / 250) % 250) as u8, (i % 250) as u8 + 1)
+}
+
+/// An HTTP client whose connections come from `ip`.
+fn client_from(ip: std::net::Ipv4Addr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(ip))
+        .timeout(Duration::from_secs(15))
+        .build()
+        .expect("a client")
+}
+
+/// `"503 upstream_busy"`: an answer's status and, for an error, its code.
+fn answer_key(status: u16, body: &Value) -> String {
+    match body["error"]["code"].as_str() {
+        Some(code) => format!("{status} {code}"),
+        None => status.to_string(),
+    }
+}
+
+/// The merchant's server creates a session (tried again on no answer or a 5xx).
+async fn driven_session(merchant: &reqwest::Client, w: &str, i: usize) -> Result<(String, String), String> {
+    let body = json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("cap{i}")});
+    let mut last = String::new();
+    for _ in 0..5 {
+        let sent = merchant
+            .post(format!("{w}/v1/sessions"))
+            .bearer_auth(e2e::MERCHANT_API_KEY)
+            .header("Idempotency-Key", format!("cap-{i}"))
+            .json(&body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().as_u16() == 201 => {
+                let s: Value = r.json().await.unwrap_or(Value::Null);
+                if let (Some(id), Some(secret)) = (s["id"].as_str(), s["client_secret"].as_str()) {
+                    return Ok((id.to_owned(), secret.to_owned()));
+                }
+                last = "session answer without id".into();
+            }
+            Ok(r) => {
+                let status = r.status().as_u16();
+                last = format!("session {}", answer_key(status, &r.json().await.unwrap_or(Value::Null)));
+                if status < 500 {
+                    break;
+                }
+            }
+            Err(_) => last = "session: no answer".into(),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Err(last)
+}
+
+/// The widget's pay request, tried again after `Retry-After` when refused for now (429, 503);
+/// returns the QR code's wallet URL.
+async fn driven_pay(http: &reqwest::Client, w: &str, id: &str, secret: &str, out: &mut Driven) -> Option<String> {
+    let started = Instant::now();
+    while started.elapsed() < DRIVEN_PATIENCE {
+        let sent = http
+            .post(format!("{w}/v1/checkout/{id}/pay"))
+            .bearer_auth(secret)
+            .json(&json!({"pay_type": "800201"}))
+            .send()
+            .await;
+        let Ok(resp) = sent else {
+            out.refusals.push("pay: no answer".into());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        let status = resp.status().as_u16();
+        let wait = resp
+            .headers()
+            .get("Retry-After")
+            .and_then(|v| v.to_str().ok()?.trim().parse().ok())
+            .unwrap_or(1u64)
+            .clamp(1, 30);
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status == 201 {
+            return body["qrcode"].as_str().map(str::to_owned);
+        }
+        out.refusals.push(answer_key(status, &body));
+        if status != 429 && status != 503 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
+    None
+}
+
+/// One shopper of a capacity trial: the merchant creates the session, the widget asks for the
+/// QR code, the phone pays it at the simulator's wallet at once, and the widget polls the
+/// status every 2 s (from 1 s after the payment) until it says paid. No browser.
+async fn driven_checkout(i: usize, w: String, merchant: reqwest::Client) -> Driven {
+    let mut out = Driven::default();
+    let (id, secret) = match driven_session(&merchant, &w, i).await {
+        Ok(s) => s,
+        Err(why) => {
+            out.refusals.push(why);
+            return out;
+        }
+    };
+    let http = client_from(loopback_ip(20, i));
+    let Some(wallet) = driven_pay(&http, &w, &id, &secret, &mut out).await else { return out };
+    out.paid = merchant
+        .post(format!("{wallet}/pay"))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success());
+    if !out.paid {
+        return out;
+    }
+    let paid_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while paid_at.elapsed() < DRIVEN_PATIENCE {
+        if let Ok(r) = http.get(format!("{w}/v1/checkout/{id}/status")).bearer_auth(&secret).send().await {
+            if r.json::<Value>().await.is_ok_and(|v| v["status"] == "paid") {
+                out.seen_at = Some(Instant::now());
+                return out;
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    out
+}
+
+/// Drives checkouts at `rate` a minute, evenly spaced, for `warmup + window` on a fresh stack
+/// (its own simulator, with its rate limits on, and its own upstream gate), then reports the
+/// checkouts seen paid within the window per minute, the gateway's 429s, payments never seen
+/// paid, and whether the trial holds every bar.
+async fn capacity_trial(rate: u32, warmup: Duration, window: Duration) -> Value {
+    let stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
+    let merchant = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a client");
+    let total = ((warmup + window).as_secs_f64() * f64::from(rate) / 60.0).round() as usize;
+    let gap = 60.0 / f64::from(rate);
+    let t0 = Instant::now();
+    let tasks: Vec<_> = (0..total)
+        .map(|i| {
+            let (w, merchant) = (stack.worker_url.clone(), merchant.clone());
+            let at = tokio::time::Instant::from_std(t0 + Duration::from_secs_f64(i as f64 * gap));
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at).await;
+                driven_checkout(i, w, merchant).await
+            })
+        })
+        .collect();
+    let mut driven = Vec::new();
+    for t in tasks {
+        driven.push(t.await.unwrap_or_default());
+    }
+    let (from, to) = (t0 + warmup, t0 + warmup + window);
+    let in_window = driven.iter().filter(|d| d.seen_at.is_some_and(|t| t >= from && t < to)).count();
+    let per_minute = in_window as f64 * 60.0 / window.as_secs_f64();
+    let paid = driven.iter().filter(|d| d.paid).count();
+    let seen = driven.iter().filter(|d| d.seen_at.is_some()).count();
+    let mut refusals = serde_json::Map::new();
+    for r in driven.iter().flat_map(|d| &d.refusals) {
+        let n = refusals.get(r).and_then(Value::as_u64).unwrap_or(0);
+        refusals.insert(r.clone(), json!(n + 1));
+    }
+    let (_, stats) = stack.sim("GET", "/sim/stats", None).await;
+    let gateway_429 = stats["rate_limited"].as_u64();
+    let holds =
+        gateway_429 == Some(0) && paid == total && seen == paid && per_minute >= CAPACITY_TOLERANCE * f64::from(rate);
+    let trial = json!({
+        "rate_per_minute": rate,
+        "paid_seen_per_minute": per_minute,
+        "holds": holds,
+        "checkouts": total,
+        "paid": paid,
+        "seen_paid": seen,
+        "seen_in_window": in_window,
+        "gateway_429": gateway_429,
+        "gateway_calls_by_path": stats["calls_by_path"],
+        "gateway_peak_calls_per_minute": stats["peak_calls_per_minute"],
+        "pay_refusals": refusals,
+        "worker_reloads": stack.worker_log().matches("Reloading local server").count(),
+    });
+    eprintln!("bench: capacity at {rate}/min: {trial}");
+    trial
+}
+
+/// The capacity figures: every trial, and the best that holds every bar (0 gateway 429s, every
+/// checkout paid and seen paid, the rate driven sustained over the window): the most paid
+/// checkouts a minute one merchant sustains.
+async fn capacity(quick: bool) -> serde_json::Map<String, Value> {
+    let plan = CapacityPlan::new(quick);
+    let mut trials = Vec::new();
+    for &rate in &plan.rates {
+        eprintln!(
+            "bench: capacity: {rate} checkouts a minute for {} s (a fresh stack)",
+            (plan.warmup + plan.window).as_secs()
+        );
+        trials.push(capacity_trial(rate, plan.warmup, plan.window).await);
+    }
+    let best = trials.iter().filter(|t| t["holds"] == true).max_by(|a, b| {
+        a["paid_seen_per_minute"].as_f64().unwrap_or(0.0).total_cmp(&b["paid_seen_per_minute"].as_f64().unwrap_or(0.0))
+    });
+    let mut out = serde_json::Map::new();
+    out.insert("capacity_paid_per_minute".into(), best.map_or(Value::Null, |t| t["paid_seen_per_minute"].clone()));
+    out.insert("capacity_rate_per_minute".into(), best.map_or(Value::Null, |t| t["rate_per_minute"].clone()));
+    out.insert("capacity_gateway_429".into(), best.map_or(Value::Null, |t| t["gateway_429"].clone()));
+    out.insert("capacity_window_seconds".into(), json!(plan.window.as_secs()));
+    out.insert("capacity_trials".into(), Value::Array(trials));
+    out
 }

@@ -259,9 +259,52 @@ fn start_shoppers(
     tasks
 }
 
+/// How to call this binary (`cargo xtask chaos` passes its flags through).
+const USAGE: &str = "usage: qfpay-chaos [--quick] [--abuser]
+  --quick   fewer shoppers and shorter waits (the run in `cargo xtask test`)
+  --abuser  instead of the fault run: one client floods pay and status with one session's
+            secret while honest shoppers check out; writes target/chaos/abuse.json";
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Args {
+    /// `--quick`: the short run.
+    quick: bool,
+    /// `--abuser`: the one-abuser run instead of the fault run.
+    abuser: bool,
+}
+
+/// Reads the flags; any other argument is an error naming it.
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args::default();
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => out.quick = true,
+            "--abuser" => out.abuser = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(out)
+}
+
 #[tokio::main]
 async fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("qfpay-chaos: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if args.abuser {
+        abuse::run(args.quick).await;
+    } else {
+        fault_run(args.quick).await;
+    }
+}
+
+/// The fault run: shoppers, abandoners, a restart and a flaky receiver, then reconciliation.
+async fn fault_run(quick: bool) {
     let (sessions, abandoning) = if quick { (60, 20) } else { (300, 60) };
     let started = Instant::now();
     // Started first and kept to the end: the worker's restart must not lose a delivery.
@@ -741,6 +784,477 @@ fn events_by_type(feed: &[Value]) -> Value {
     Value::Object(counts)
 }
 
+/// The one-abuser run (`--abuser`). One client floods `POST /v1/checkout/{id}/pay` and
+/// `GET /v1/checkout/{id}/status` with one session's secret, from one loopback address and a
+/// few connections, for a bounded time, while honest shoppers check out as the widget does,
+/// each from its own loopback address (shoppers come from their own networks; `wrangler dev`
+/// hands the peer address to the worker as `CF-Connecting-IP`). The honest group runs twice on
+/// one stack, alone and then beside the abuser, so their pay latencies compare. What the
+/// abuser cost the gateway is read from the simulator: its session's orders in the ledger, and
+/// the payment and close calls of its phase beyond the honest shoppers' own orders (stats).
+/// Writes `target/chaos/abuse.json`; exits 1 when a bar is broken.
+mod abuse {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use checkout_api::budget::MAX_ATTEMPTS_PER_SESSION;
+    use e2e::{root, Options, Stack};
+    use serde_json::{json, Value};
+
+    /// The abuser's concurrent request loops: one client, one secret, one address, a few
+    /// connections.
+    const ABUSER_LOOPS: usize = 4;
+    /// The honest shoppers' pay p95 beside the abuser may be at most this many times their p95
+    /// alone.
+    pub const MAX_P95_RATIO: f64 = 2.0;
+    /// How often the widget polls the status.
+    const POLL_EVERY: Duration = Duration::from_secs(2);
+    /// How long an honest shopper retries the pay request, or polls for the payment.
+    const SHOPPER_PATIENCE: Duration = Duration::from_secs(60);
+    /// The abuser's own address.
+    const ABUSER_IP: Ipv4Addr = Ipv4Addr::new(127, 66, 6, 6);
+    /// The QR pay type everyone uses.
+    const PAY_TYPE: &str = "800201";
+
+    /// The run's sizes.
+    struct Plan {
+        /// Honest shoppers in each group.
+        honest: usize,
+        /// They arrive evenly over this time.
+        spread: Duration,
+        /// How long the abuser runs.
+        abuse_for: Duration,
+    }
+
+    impl Plan {
+        /// 20 shoppers over 30 s beside 60 s of abuse (`--quick`), or 50 over 80 s beside 120 s.
+        fn new(quick: bool) -> Plan {
+            if quick {
+                Plan { honest: 20, spread: Duration::from_secs(30), abuse_for: Duration::from_secs(60) }
+            } else {
+                Plan { honest: 50, spread: Duration::from_secs(80), abuse_for: Duration::from_secs(120) }
+            }
+        }
+    }
+
+    /// One honest checkout's outcome.
+    #[derive(Debug, Default)]
+    struct Checkout {
+        /// The session's id, once created.
+        session: Option<String>,
+        /// Ms from the first pay request to the QR code, refusals and retries included.
+        pay_ms: Option<f64>,
+        /// Every answer but 201 to the pay request (`"503 upstream_busy"`, ...).
+        refusals: Vec<String>,
+        /// Paid at the simulator's wallet.
+        paid: bool,
+        /// Seen paid by the widget's status poll.
+        seen: bool,
+    }
+
+    /// An HTTP client whose connections come from `ip` (every 127.0.0.0/8 address is local).
+    fn client_from(ip: Ipv4Addr) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(IpAddr::V4(ip))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .expect("a client")
+    }
+
+    /// The address of honest shopper `i` of group `group` (0 alone, 1 beside the abuser).
+    fn shopper_ip(group: u8, i: usize) -> Ipv4Addr {
+        Ipv4Addr::new(127, 10 + group, (i / 250) as u8, (i % 250) as u8 + 1)
+    }
+
+    /// An answer as counted: its status, and for an error its code (`"429 too_many_attempts"`).
+    pub fn answer_key(status: u16, body: &Value) -> String {
+        match body["error"]["code"].as_str() {
+            Some(code) => format!("{status} {code}"),
+            None => status.to_string(),
+        }
+    }
+
+    /// The `Retry-After` of an answer in seconds (1 when absent, at most 30).
+    fn retry_after(resp: &reqwest::Response) -> u64 {
+        let header = resp.headers().get("Retry-After").and_then(|v| v.to_str().ok());
+        header.and_then(|v| v.trim().parse().ok()).unwrap_or(1).clamp(1, 30)
+    }
+
+    /// The widget's pay request, tried again after `Retry-After` when refused for now (429,
+    /// 503) as the widget does; records the time to the QR code and every refusal.
+    async fn pay_for_qr(http: &reqwest::Client, w: &str, id: &str, secret: &str, out: &mut Checkout) -> Option<String> {
+        let started = Instant::now();
+        while started.elapsed() < SHOPPER_PATIENCE {
+            let sent = http
+                .post(format!("{w}/v1/checkout/{id}/pay"))
+                .bearer_auth(secret)
+                .json(&json!({"pay_type": PAY_TYPE}))
+                .send()
+                .await;
+            let Ok(resp) = sent else {
+                out.refusals.push("no answer".into());
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            };
+            let status = resp.status().as_u16();
+            let wait = retry_after(&resp);
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            if status == 201 {
+                out.pay_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+                return body["qrcode"].as_str().map(str::to_owned);
+            }
+            out.refusals.push(answer_key(status, &body));
+            if status != 429 && status != 503 {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+        None
+    }
+
+    /// Polls the status every 2 s, as the widget does, until it says paid (true) or the
+    /// shopper's patience runs out.
+    async fn poll_paid(http: &reqwest::Client, w: &str, id: &str, secret: &str) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < SHOPPER_PATIENCE {
+            if let Ok(r) = http.get(format!("{w}/v1/checkout/{id}/status")).bearer_auth(secret).send().await {
+                if r.json::<Value>().await.is_ok_and(|v| v["status"] == "paid") {
+                    return true;
+                }
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+        false
+    }
+
+    /// One honest shopper: the merchant creates the session, the widget asks for a QR code,
+    /// the phone pays it a second later at the simulator's wallet, the widget polls.
+    async fn honest(i: usize, group: u8, w: String) -> Checkout {
+        let merchant = super::client();
+        let reference = format!("honest-{group}-{i}");
+        let body = json!({"amount": 1000 + i as u64, "currency": "HKD", "goods_name": "Tea", "reference": reference});
+        let mut out = Checkout::default();
+        let Some((id, secret)) = super::create_session(&merchant, &w, body, &reference).await else {
+            out.refusals.push("session not created".into());
+            return out;
+        };
+        out.session = Some(id.clone());
+        let http = client_from(shopper_ip(group, i));
+        let Some(qr) = pay_for_qr(&http, &w, &id, &secret, &mut out).await else { return out };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        out.paid = super::wallet(&merchant, &qr, "pay").await;
+        if out.paid {
+            out.seen = poll_paid(&http, &w, &id, &secret).await;
+        }
+        out
+    }
+
+    /// Runs the honest group `group`: `plan.honest` shoppers arriving evenly over `plan.spread`.
+    async fn honest_group(w: &str, plan: &Plan, group: u8) -> Vec<Checkout> {
+        let tasks: Vec<_> = (0..plan.honest)
+            .map(|i| {
+                let w = w.to_owned();
+                let delay = plan.spread.mul_f64(i as f64 / plan.honest as f64);
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    honest(i, group, w).await
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap_or_default());
+        }
+        out
+    }
+
+    /// The nearest-rank percentile `p` of sorted values (0 when there are none).
+    pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let rank = (p * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    }
+
+    /// The worker's own log lines (one JSON object per request) of requests whose path
+    /// contains `needle`, with their `duration_ms` and `status`.
+    fn log_lines<'a>(log: &'a str, needle: &'a str) -> impl Iterator<Item = Value> + 'a {
+        log.lines()
+            .filter(move |l| l.starts_with('{') && l.contains(needle))
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(move |v| v["path"].as_str().is_some_and(|p| p.contains(needle)))
+    }
+
+    /// How long the worker itself took (its log's `duration_ms`) to answer each of the group's
+    /// successful pay requests, sorted: beside the client's figure, it tells time spent in the
+    /// worker from time spent waiting to reach it.
+    fn worker_pay_ms(checkouts: &[Checkout], log: &str) -> Vec<f64> {
+        let mut out: Vec<f64> = checkouts
+            .iter()
+            .filter_map(|c| c.session.as_deref())
+            .flat_map(|id| log_lines(log, id).collect::<Vec<_>>())
+            .filter(|v| v["method"] == "POST" && v["status"] == 201)
+            .filter_map(|v| v["duration_ms"].as_f64())
+            .collect();
+        out.sort_by(f64::total_cmp);
+        out
+    }
+
+    /// A group's figures: shoppers, QR codes shown, paid, seen paid, pay latency (at the client
+    /// and inside the worker), refusals.
+    fn summary(checkouts: &[Checkout], log: &str) -> Value {
+        let inside = worker_pay_ms(checkouts, log);
+        let mut latencies: Vec<f64> = checkouts.iter().filter_map(|c| c.pay_ms).collect();
+        latencies.sort_by(f64::total_cmp);
+        let mut refusals = BTreeMap::new();
+        for r in checkouts.iter().flat_map(|c| &c.refusals) {
+            *refusals.entry(r.clone()).or_insert(0u64) += 1;
+        }
+        json!({
+            "shoppers": checkouts.len(),
+            "got_qr": latencies.len(),
+            "paid": checkouts.iter().filter(|c| c.paid).count(),
+            "seen_paid": checkouts.iter().filter(|c| c.seen).count(),
+            "pay_p50_ms": percentile(&latencies, 0.5),
+            "pay_p95_ms": percentile(&latencies, 0.95),
+            "pay_max_ms": latencies.last().copied().unwrap_or(0.0),
+            "pay_worker_p50_ms": percentile(&inside, 0.5),
+            "pay_worker_p95_ms": percentile(&inside, 0.95),
+            "pay_refusals": refusals,
+        })
+    }
+
+    /// The abuser's answers: by endpoint, then by [`answer_key`].
+    type Answers = Arc<Mutex<BTreeMap<&'static str, BTreeMap<String, u64>>>>;
+
+    /// Counts one answer of `endpoint`.
+    fn count(answers: &Answers, endpoint: &'static str, key: String) {
+        let mut all = answers.lock().expect("not poisoned");
+        *all.entry(endpoint).or_default().entry(key).or_insert(0) += 1;
+    }
+
+    /// What a request came to, as counted.
+    async fn answer_of(sent: reqwest::Result<reqwest::Response>) -> String {
+        match sent {
+            Err(_) => "no answer".into(),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                answer_key(status, &resp.json().await.unwrap_or(Value::Null))
+            }
+        }
+    }
+
+    /// One of the abuser's loops: pay, status, pay, status, ... with no pause and no regard
+    /// for `Retry-After`, until `until`.
+    async fn abuser_loop(
+        http: reqwest::Client,
+        w: String,
+        id: String,
+        secret: String,
+        until: Instant,
+        answers: Answers,
+    ) {
+        let pay = format!("{w}/v1/checkout/{id}/pay");
+        let status = format!("{w}/v1/checkout/{id}/status");
+        while Instant::now() < until {
+            let sent = http.post(&pay).bearer_auth(&secret).json(&json!({"pay_type": PAY_TYPE})).send().await;
+            count(&answers, "pay", answer_of(sent).await);
+            let sent = http.get(&status).bearer_auth(&secret).send().await;
+            count(&answers, "status", answer_of(sent).await);
+        }
+    }
+
+    /// The simulator's counters and ledger at one moment.
+    struct GatewayAt {
+        /// `GET /sim/stats`.
+        stats: Value,
+        /// `GET /sim/orders`'s orders.
+        orders: Vec<Value>,
+    }
+
+    impl GatewayAt {
+        /// Reads both from the stack's simulator.
+        async fn read(stack: &Stack) -> GatewayAt {
+            let (_, stats) = stack.sim("GET", "/sim/stats", None).await;
+            let (_, ledger) = stack.sim("GET", "/sim/orders", None).await;
+            GatewayAt { stats, orders: ledger["orders"].as_array().cloned().unwrap_or_default() }
+        }
+
+        /// Payment orders in the ledger.
+        fn payment_orders(&self) -> usize {
+            self.orders.iter().filter(|o| o["kind"] == "payment").count()
+        }
+
+        /// Calls made on gateway `path` since `before`.
+        fn calls_since(&self, before: &GatewayAt, path: &str) -> u64 {
+            let n = |g: &GatewayAt| g.stats["calls_by_path"][path].as_u64().unwrap_or(0);
+            n(self).saturating_sub(n(before))
+        }
+    }
+
+    /// What the abuser's session cost the gateway between `before` and `after`. Its orders are
+    /// the ledger's payment orders with its attempts' `out_trade_no`. Its calls are the
+    /// phase's payment calls beyond the orders the honest shoppers created, plus every close
+    /// and reversal of the phase (honest shoppers pay their one QR code and close nothing): a
+    /// retried honest call would count against the abuser, so the figure can only be too high.
+    async fn abuser_cost(stack: &Stack, id: &str, before: &GatewayAt, after: &GatewayAt) -> Value {
+        let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+        let attempts = view["attempts"].as_array().cloned().unwrap_or_default();
+        let otns: BTreeSet<&str> = attempts.iter().filter_map(|a| a["out_trade_no"].as_str()).collect();
+        let orders: Vec<&Value> = after
+            .orders
+            .iter()
+            .filter(|o| o["kind"] == "payment" && otns.contains(o["out_trade_no"].as_str().unwrap_or_default()))
+            .collect();
+        let tally = |values: Vec<String>| {
+            values.into_iter().fold(BTreeMap::new(), |mut m, v| {
+                *m.entry(v).or_insert(0u64) += 1;
+                m
+            })
+        };
+        let honest_orders = (after.payment_orders() - before.payment_orders()).saturating_sub(orders.len()) as u64;
+        let payment_calls = after.calls_since(before, "/trade/v1/payment").saturating_sub(honest_orders);
+        let close_calls =
+            after.calls_since(before, "/trade/v1/close") + after.calls_since(before, "/trade/v1/reversal");
+        json!({
+            "abuser_attempts": attempts.len(),
+            "abuser_attempts_by_status": tally(attempts.iter().map(|a| a["status"].as_str().unwrap_or("?").to_owned()).collect()),
+            "abuser_orders": orders.len(),
+            "abuser_orders_by_state": tally(orders.iter().map(|o| o["state"].as_str().unwrap_or("?").to_owned()).collect()),
+            "abuser_payment_calls": payment_calls,
+            "abuser_close_calls": close_calls,
+            "abuser_gateway_calls": payment_calls + close_calls,
+            "abuser_gateway_calls_cap": 2 * MAX_ATTEMPTS_PER_SESSION,
+            "abuser_phase_calls_by_path": {
+                "payment": after.calls_since(before, "/trade/v1/payment"),
+                "close": after.calls_since(before, "/trade/v1/close"),
+                "query": after.calls_since(before, "/trade/v1/query"),
+                "honest_orders": honest_orders,
+            },
+        })
+    }
+
+    /// The bars, each named with whether it held: every honest shopper paid and was seen
+    /// paid in both groups; the abuser's gateway calls and orders within the session's cap;
+    /// no 429 from the gateway; the honest pay p95 at most [`MAX_P95_RATIO`] times its value
+    /// alone. A missing figure breaks its bar.
+    pub fn bars(r: &Value) -> Vec<(&'static str, bool)> {
+        let n = |k: &str| r[k].as_u64();
+        let same = |a: &str, b: &str| n(a).is_some() && n(a) == n(b);
+        let cap = 2 * MAX_ATTEMPTS_PER_SESSION;
+        vec![
+            ("honest_paid == honest_seen_paid", same("honest_paid", "honest_seen_paid")),
+            ("honest_paid_alone == honest_seen_paid_alone", same("honest_paid_alone", "honest_seen_paid_alone")),
+            ("honest_paid == honest_shoppers", same("honest_paid", "honest_shoppers")),
+            ("honest_paid_alone == honest_shoppers", same("honest_paid_alone", "honest_shoppers")),
+            ("abuser_gateway_calls <= 2 x attempts cap", n("abuser_gateway_calls").is_some_and(|c| c <= cap)),
+            ("abuser_orders <= attempts cap", n("abuser_orders").is_some_and(|c| c <= MAX_ATTEMPTS_PER_SESSION)),
+            ("gateway_429 == 0", n("gateway_429") == Some(0)),
+            ("honest_pay_p95_ratio <= max", r["honest_pay_p95_ratio"].as_f64().is_some_and(|x| x <= MAX_P95_RATIO)),
+        ]
+    }
+
+    /// Runs it, writes the report, and exits 1 when a bar is broken.
+    pub async fn run(quick: bool) {
+        let plan = Plan::new(quick);
+        let started = Instant::now();
+        let stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
+        eprintln!("abuse: {} honest shoppers alone", plan.honest);
+        let alone = honest_group(&stack.worker_url, &plan, 0).await;
+        let session = json!({"amount": 999, "currency": "HKD", "goods_name": "Tea", "reference": "abuser"});
+        let (id, secret) = stack.session(session).await;
+        let before = GatewayAt::read(&stack).await;
+        let answers = Answers::default();
+        let abuse_started = Instant::now();
+        let until = abuse_started + plan.abuse_for;
+        let http = client_from(ABUSER_IP);
+        eprintln!(
+            "abuse: the abuser for {} s ({ABUSER_LOOPS} loops), the same honest shoppers beside it",
+            plan.abuse_for.as_secs()
+        );
+        let loops: Vec<_> = (0..ABUSER_LOOPS)
+            .map(|_| {
+                let (w, id, secret) = (stack.worker_url.clone(), id.clone(), secret.clone());
+                tokio::spawn(abuser_loop(http.clone(), w, id, secret, until, answers.clone()))
+            })
+            .collect();
+        // The abuser first has its flood going, and has spent its attempts.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let beside = honest_group(&stack.worker_url, &plan, 1).await;
+        for l in loops {
+            let _ = l.await;
+        }
+        let abuse_seconds = abuse_started.elapsed().as_secs_f64();
+        // Notifications still in flight; then what the gateway saw.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let after = GatewayAt::read(&stack).await;
+        let cost = abuser_cost(&stack, &id, &before, &after).await;
+        let log = stack.worker_log();
+        let (alone, beside) = (summary(&alone, &log), summary(&beside, &log));
+        let mut abuser_ms: Vec<f64> = log_lines(&log, &id).filter_map(|v| v["duration_ms"].as_f64()).collect();
+        abuser_ms.sort_by(f64::total_cmp);
+        let answers = answers.lock().expect("not poisoned").clone();
+        let requests: u64 = answers.values().flat_map(|m| m.values()).sum();
+        let p95 = |g: &Value| g["pay_p95_ms"].as_f64().unwrap_or(0.0);
+        let mut report = json!({
+            "quick": quick,
+            "honest_shoppers": plan.honest,
+            "honest_paid": beside["paid"],
+            "honest_seen_paid": beside["seen_paid"],
+            "honest_got_qr": beside["got_qr"],
+            "honest_paid_alone": alone["paid"],
+            "honest_seen_paid_alone": alone["seen_paid"],
+            "honest_pay_p50_ms": beside["pay_p50_ms"],
+            "honest_pay_p95_ms": beside["pay_p95_ms"],
+            "honest_pay_max_ms": beside["pay_max_ms"],
+            "honest_pay_p50_ms_alone": alone["pay_p50_ms"],
+            "honest_pay_p95_ms_alone": alone["pay_p95_ms"],
+            "honest_pay_p95_ratio": if p95(&alone) > 0.0 { json!(p95(&beside) / p95(&alone)) } else { Value::Null },
+            "honest_pay_p95_ratio_max": MAX_P95_RATIO,
+            "honest_pay_worker_p50_ms": beside["pay_worker_p50_ms"],
+            "honest_pay_worker_p95_ms": beside["pay_worker_p95_ms"],
+            "honest_pay_worker_p50_ms_alone": alone["pay_worker_p50_ms"],
+            "honest_pay_worker_p95_ms_alone": alone["pay_worker_p95_ms"],
+            "honest_pay_refusals": beside["pay_refusals"],
+            "honest_pay_refusals_alone": alone["pay_refusals"],
+            "abuser_seconds": abuse_seconds,
+            "abuser_loops": ABUSER_LOOPS,
+            "abuser_requests": requests,
+            "abuser_requests_per_second": requests as f64 / abuse_seconds.max(0.001),
+            "abuser_answers": answers,
+            "abuser_worker_requests_logged": abuser_ms.len(),
+            "abuser_worker_ms_p50": percentile(&abuser_ms, 0.5),
+            "abuser_worker_ms_total": abuser_ms.iter().sum::<f64>(),
+            "gateway_429": after.stats["rate_limited"],
+            "gateway_calls_by_path": after.stats["calls_by_path"],
+            "gateway_peak_calls_per_minute": after.stats["peak_calls_per_minute"],
+            "worker_reloads": log.matches("Reloading local server").count(),
+        });
+        super::merge(&mut report, cost);
+        let bars = bars(&report);
+        report["bars"] =
+            bars.iter().map(|(k, ok)| (k.to_string(), json!(ok))).collect::<serde_json::Map<_, _>>().into();
+        let broken: Vec<&str> = bars.iter().filter(|(_, ok)| !ok).map(|(k, _)| *k).collect();
+        report["broken"] = json!(broken);
+        report["run_seconds"] = json!(started.elapsed().as_secs_f64());
+        let dir = root().join("target/chaos");
+        std::fs::create_dir_all(&dir).expect("target/chaos");
+        std::fs::write(dir.join("abuse-worker.log"), &log).expect("abuse-worker.log");
+        // Ended here, not by `exit` below (which would skip its Drop and leave wrangler running).
+        drop(stack);
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        std::fs::write(dir.join("abuse.json"), &text).expect("abuse.json");
+        println!("{text}");
+        if !broken.is_empty() {
+            eprintln!("chaos --abuser: a bar was broken ({}; see target/chaos/abuse.json)", broken.join(", "));
+            std::process::exit(1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -802,6 +1316,39 @@ mod tests {
         let closed_instead =
             vec![event("checkout.session.paid", "cs_p", None), event("checkout.session.closed", "cs_e", None)];
         assert_eq!(abandoned_lacking(&closed_instead, &tally).len(), 1, "nobody closed it: it must expire");
+    }
+
+    #[test]
+    fn flags_are_read_and_unknown_ones_refused() {
+        let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
+        assert_eq!(args(&[]), Ok(Args::default()));
+        assert_eq!(args(&["--abuser", "--quick"]), Ok(Args { quick: true, abuser: true }));
+        assert!(args(&["--quik"]).unwrap_err().contains("--quik"));
+    }
+
+    #[test]
+    fn the_abuse_bars() {
+        let good = json!({"honest_shoppers": 20, "honest_paid": 20, "honest_seen_paid": 20, "honest_paid_alone": 20,
+            "honest_seen_paid_alone": 20, "abuser_gateway_calls": 19, "abuser_orders": 10, "gateway_429": 0,
+            "honest_pay_p95_ratio": 1.4});
+        assert!(abuse::bars(&good).iter().all(|(_, ok)| *ok), "{:?}", abuse::bars(&good));
+        let mut bad = good.clone();
+        bad["honest_seen_paid"] = json!(19);
+        bad["abuser_gateway_calls"] = json!(21);
+        bad.as_object_mut().unwrap().remove("gateway_429");
+        bad["honest_pay_p95_ratio"] = Value::Null;
+        let broken: Vec<&str> = abuse::bars(&bad).into_iter().filter(|(_, ok)| !ok).map(|(k, _)| k).collect();
+        assert_eq!(broken.len(), 4, "{broken:?}");
+    }
+
+    #[test]
+    fn answers_and_percentiles() {
+        assert_eq!(abuse::answer_key(429, &json!({"error": {"code": "too_many_attempts"}})), "429 too_many_attempts");
+        assert_eq!(abuse::answer_key(200, &json!({"status": "open"})), "200");
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(abuse::percentile(&v, 0.95), 19.0);
+        assert_eq!(abuse::percentile(&v, 0.5), 10.0);
+        assert_eq!(abuse::percentile(&[], 0.95), 0.0);
     }
 
     #[test]
