@@ -109,26 +109,18 @@ impl Browser {
     }
 
     /// The page's console lines logged since the last call (chromedriver's log endpoint).
+    /// Panics when the log cannot be read: a console check must never pass by not looking.
     pub async fn console(&self) -> Vec<ConsoleLine> {
-        let Ok(Some(session)) = self.client.session_id().await else { return Vec::new() };
+        let session = self.client.session_id().await.expect("a WebDriver session").expect("a session id");
         let url = format!("http://127.0.0.1:{}/session/{session}/se/log", self.port);
-        let http = reqwest::Client::new();
-        let Ok(resp) = http.post(url).json(&json!({"type": "browser"})).send().await else { return Vec::new() };
-        let value: Value = resp.json().await.unwrap_or(Value::Null);
+        let resp = reqwest::Client::new().post(url).json(&json!({"type": "browser"})).send().await;
+        let value: Value = resp.expect("chromedriver answers").json().await.expect("chromedriver's log as JSON");
+        let lines = value["value"].as_array().unwrap_or_else(|| panic!("no console log in {value}"));
         let text = |e: &Value, k: &str| e[k].as_str().unwrap_or_default().to_owned();
-        value["value"]
-            .as_array()
-            .map(|lines| {
-                lines
-                    .iter()
-                    .map(|e| ConsoleLine {
-                        level: text(e, "level"),
-                        source: text(e, "source"),
-                        message: text(e, "message"),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        lines
+            .iter()
+            .map(|e| ConsoleLine { level: text(e, "level"), source: text(e, "source"), message: text(e, "message") })
+            .collect()
     }
 
     /// Panics when the page logged an error or a warning from a script (the widget, the

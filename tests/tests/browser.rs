@@ -92,6 +92,15 @@ async fn shoppers_pay_in_a_real_browser() {
     let shop = format!("{}/", stack.worker_url);
     let shots = root().join("target/e2e");
 
+    // The console check can fail: a warning the page logs is seen.
+    b.client.goto(&shop).await.expect("the shop loads");
+    b.js("console.warn('console probe'); return true").await;
+    let seen = b.console().await;
+    assert!(
+        seen.iter().any(|l| l.level == "WARNING" && l.message.contains("console probe")),
+        "the log is read: {seen:?}"
+    );
+
     // One choice per wallet, at most six; each pays by QR on a desktop, without a reload,
     // `qfpay:paid` once, and the merchant API shows it paid.
     buy(&b, &shop).await;

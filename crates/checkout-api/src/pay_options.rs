@@ -93,7 +93,9 @@ pub fn narrow(requested: Option<&[String]>, enabled: &[String]) -> Result<Vec<St
             let name = qfpay::tables::pay_type(code).map_or("", |i| i.name_en);
             Err(crate::ApiError::field(
                 "pay_types",
-                format!("{code} ({name}) is not enabled for this merchant (PAY_TYPES lists what QFPay enabled)"),
+                format!(
+                    "{code} ({name}) is not enabled for this merchant: the PAY_TYPES setting lists what QFPay enabled, or, unset, the Hong Kong QR and wallet-page products"
+                ),
             ))
         }
         None => Ok(requested.to_vec()),

@@ -15,7 +15,7 @@ use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::JsValue;
 
-use super::screens::{show_choices, show_hand_off, show_message, show_outcome, show_qr, Outcome};
+use super::screens::{show_checking, show_choices, show_hand_off, show_message, show_outcome, show_qr, Outcome};
 use super::{emit, now, Attempt, Inner, Shared};
 use crate::api::{self, CallError};
 use crate::choice::{self, Device, Plan};
@@ -69,8 +69,17 @@ pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
         return;
     };
     let status = view.status;
+    // Back from the wallet's page before the gateway confirmed the payment: watch that attempt
+    // rather than offer the wallets again (a shopper shown the list might pay twice).
+    let returning = view.attempt.as_ref().is_some_and(|a| a.status.is_open() && a.redirect_url.is_some());
     shared.borrow_mut().checkout = Some(view);
     match status {
+        SessionStatus::Open if returning => {
+            show_checking(&shared);
+            start_polling(&shared);
+            mark("qfpay:interactive");
+            emit(&shared, "qfpay:ready", "open");
+        }
         SessionStatus::Open => {
             show_choices(&shared);
             mark("qfpay:interactive");
@@ -157,6 +166,18 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
             show_message(&shared, Text::TooManyAttempts)
         }
         // Too soon after the last try, or too many requests: say so, then offer the list again.
+        // Another attempt started a moment ago ("QR instead" tapped at once): start this one
+        // as soon as the worker allows, rather than send the shopper back to the list.
+        Err(CallError { code, .. }) if is(&code, ErrorCode::AttemptTooSoon) => {
+            show_message(&shared, Text::WaitAMoment);
+            let weak = Rc::downgrade(&shared);
+            Timeout::new(RETRY_SOON_MS, move || {
+                if weak.upgrade().is_some_and(|s| is_current(&s, generation) && !s.borrow().destroyed) {
+                    wasm_bindgen_futures::spawn_local(start_attempt(weak, pay_type, generation));
+                }
+            })
+            .forget();
+        }
         Err(CallError { status: 429, .. }) => {
             show_message(&shared, Text::WaitAMoment);
             let weak = Rc::downgrade(&shared);
@@ -170,6 +191,9 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
         Err(_) => show_outcome(&shared, Outcome::Error),
     }
 }
+
+/// When a refused-too-soon attempt is asked again (ms): the worker spaces attempts 1 s apart.
+const RETRY_SOON_MS: u32 = 1_100;
 
 /// How long "wait a moment" shows before the list comes back (ms).
 const WAIT_A_MOMENT_MS: u32 = 2_000;

@@ -246,6 +246,16 @@ pub(super) fn show_hand_off(shared: &Shared, url: &str) {
     dom::focus(&link);
 }
 
+/// Checking a payment the shopper may have made on the wallet's page (they came back to the
+/// page while its attempt is still open), with a way back to the wallets if they did not pay.
+pub(super) fn show_checking(shared: &Shared) {
+    let mut inner = shared.borrow_mut();
+    let body = screen(&mut inner);
+    let note = el("p", "note", t(inner.locale, Text::Checking));
+    let back = back_button(shared, &mut inner);
+    append(&body, &[&note, &back]);
+}
+
 /// "Use another method": stops the attempt on screen and shows the wallets again.
 fn back_button(shared: &Shared, inner: &mut Inner) -> Element {
     let back = el("button", "secondary", t(inner.locale, Text::UseAnother));
