@@ -186,7 +186,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         }
         // Never sent: the gateway never heard of it, so it ends here, with no close to send.
         Outcome::NoBudget(wait) => {
-            app.store.end_attempt(&attempt_id, AttemptEvent::Failed, None).await.or_500()?;
+            app.store.forget_unsent_attempt(&attempt_id).await.or_500()?;
             Err(busy(wait))
         }
         // No answer: the attempt stays `creating`, and the settler asks the gateway about it.

@@ -143,7 +143,7 @@ async fn send_and_wait(
         }
         // Never sent: it ends here, and the till may try again shortly.
         Outcome::NoBudget(wait) => {
-            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, None).await.or_500()?;
+            app.store.forget_unsent_attempt(&attempt.id).await.or_500()?;
             return Err(crate::checkout::busy(wait));
         }
     }

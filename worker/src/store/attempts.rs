@@ -109,6 +109,15 @@ impl Store {
         Ok(self.batch(statements).await?[0] == 1)
     }
 
+    /// Forgets an attempt whose payment was never sent (the budget was used up): the gateway
+    /// never heard of it, so it is no attempt at all and does not count toward the session's
+    /// cap. Only while it is still `creating`.
+    pub async fn forget_unsent_attempt(&self, id: &str) -> Result<()> {
+        self.run("DELETE FROM attempts WHERE id = ?1 AND status = ?2", &[s(id), s(AttemptStatus::Creating.as_str())])
+            .await?;
+        Ok(())
+    }
+
     /// The gateway answered the payment "still confirming" (`code`): the attempt stays open
     /// (still `creating`, with no QR code) and is queried at `query_at`.
     pub async fn attempt_pending(&self, id: &str, code: &str, query_at: u64) -> Result<()> {
