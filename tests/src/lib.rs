@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod receiver;
+pub mod shopper;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use e2e::browser::Browser;
+use e2e::shopper::{answer_key, pay_for_qr};
 use e2e::{root, Options, Stack};
 use qfpay::{ClientKey, Credentials, GatewayRequest, PaymentRequest, QueryRequest};
 use serde_json::{json, Value};
@@ -578,14 +579,6 @@ fn client_from(ip: std::net::Ipv4Addr) -> reqwest::Client {
         .expect("a client")
 }
 
-/// `"503 upstream_busy"`: an answer's status and, for an error, its code.
-fn answer_key(status: u16, body: &Value) -> String {
-    match body["error"]["code"].as_str() {
-        Some(code) => format!("{status} {code}"),
-        None => status.to_string(),
-    }
-}
-
 /// The merchant's server creates a session (tried again on no answer or a 5xx).
 async fn driven_session(merchant: &reqwest::Client, w: &str, i: usize) -> Result<(String, String), String> {
     let body = json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("cap{i}")});
@@ -620,42 +613,6 @@ async fn driven_session(merchant: &reqwest::Client, w: &str, i: usize) -> Result
     Err(last)
 }
 
-/// The widget's pay request, tried again after `Retry-After` when refused for now (429, 503);
-/// returns the QR code's wallet URL.
-async fn driven_pay(http: &reqwest::Client, w: &str, id: &str, secret: &str, out: &mut Driven) -> Option<String> {
-    let started = Instant::now();
-    while started.elapsed() < DRIVEN_PATIENCE {
-        let sent = http
-            .post(format!("{w}/v1/checkout/{id}/pay"))
-            .bearer_auth(secret)
-            .json(&json!({"pay_type": "800201"}))
-            .send()
-            .await;
-        let Ok(resp) = sent else {
-            out.refusals.push("pay: no answer".into());
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        };
-        let status = resp.status().as_u16();
-        let wait = resp
-            .headers()
-            .get("Retry-After")
-            .and_then(|v| v.to_str().ok()?.trim().parse().ok())
-            .unwrap_or(1u64)
-            .clamp(1, 30);
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if status == 201 {
-            return body["qrcode"].as_str().map(str::to_owned);
-        }
-        out.refusals.push(answer_key(status, &body));
-        if status != 429 && status != 503 {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_secs(wait)).await;
-    }
-    None
-}
-
 /// One shopper of a capacity trial: the merchant creates the session, the widget asks for the
 /// QR code, the phone pays it at the simulator's wallet at once, and the widget polls the
 /// status every 2 s (from 1 s after the payment) until it says paid. No browser.
@@ -669,7 +626,8 @@ async fn driven_checkout(i: usize, w: String, merchant: reqwest::Client) -> Driv
         }
     };
     let http = client_from(loopback_ip(20, i));
-    let Some(wallet) = driven_pay(&http, &w, &id, &secret, &mut out).await else { return out };
+    let paid = pay_for_qr(&http, &w, (&id, &secret), "800201", DRIVEN_PATIENCE, &mut out.refusals).await;
+    let Some(wallet) = paid else { return out };
     out.paid = merchant
         .post(format!("{wallet}/pay"))
         .header("Accept", "application/json")

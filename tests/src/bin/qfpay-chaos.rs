@@ -800,6 +800,7 @@ mod abuse {
     use std::time::{Duration, Instant};
 
     use checkout_api::budget::MAX_ATTEMPTS_PER_SESSION;
+    use e2e::shopper::{answer_key, pay_for_qr};
     use e2e::{root, Options, Stack};
     use serde_json::{json, Value};
 
@@ -868,52 +869,6 @@ mod abuse {
         Ipv4Addr::new(127, 10 + group, (i / 250) as u8, (i % 250) as u8 + 1)
     }
 
-    /// An answer as counted: its status, and for an error its code (`"429 too_many_attempts"`).
-    pub fn answer_key(status: u16, body: &Value) -> String {
-        match body["error"]["code"].as_str() {
-            Some(code) => format!("{status} {code}"),
-            None => status.to_string(),
-        }
-    }
-
-    /// The `Retry-After` of an answer in seconds (1 when absent, at most 30).
-    fn retry_after(resp: &reqwest::Response) -> u64 {
-        let header = resp.headers().get("Retry-After").and_then(|v| v.to_str().ok());
-        header.and_then(|v| v.trim().parse().ok()).unwrap_or(1).clamp(1, 30)
-    }
-
-    /// The widget's pay request, tried again after `Retry-After` when refused for now (429,
-    /// 503) as the widget does; records the time to the QR code and every refusal.
-    async fn pay_for_qr(http: &reqwest::Client, w: &str, id: &str, secret: &str, out: &mut Checkout) -> Option<String> {
-        let started = Instant::now();
-        while started.elapsed() < SHOPPER_PATIENCE {
-            let sent = http
-                .post(format!("{w}/v1/checkout/{id}/pay"))
-                .bearer_auth(secret)
-                .json(&json!({"pay_type": PAY_TYPE}))
-                .send()
-                .await;
-            let Ok(resp) = sent else {
-                out.refusals.push("no answer".into());
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            };
-            let status = resp.status().as_u16();
-            let wait = retry_after(&resp);
-            let body: Value = resp.json().await.unwrap_or(Value::Null);
-            if status == 201 {
-                out.pay_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-                return body["qrcode"].as_str().map(str::to_owned);
-            }
-            out.refusals.push(answer_key(status, &body));
-            if status != 429 && status != 503 {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_secs(wait)).await;
-        }
-        None
-    }
-
     /// Polls the status every 2 s, as the widget does, until it says paid (true) or the
     /// shopper's patience runs out.
     async fn poll_paid(http: &reqwest::Client, w: &str, id: &str, secret: &str) -> bool {
@@ -942,7 +897,12 @@ mod abuse {
         };
         out.session = Some(id.clone());
         let http = client_from(shopper_ip(group, i));
-        let Some(qr) = pay_for_qr(&http, &w, &id, &secret, &mut out).await else { return out };
+        let started = Instant::now();
+        let qr = pay_for_qr(&http, &w, (&id, &secret), PAY_TYPE, SHOPPER_PATIENCE, &mut out.refusals).await;
+        if qr.is_some() {
+            out.pay_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        let Some(qr) = qr else { return out };
         tokio::time::sleep(Duration::from_secs(1)).await;
         out.paid = super::wallet(&merchant, &qr, "pay").await;
         if out.paid {
@@ -1258,6 +1218,7 @@ mod abuse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use e2e::shopper::answer_key;
 
     fn event(kind: &str, session: &str, refund: Option<&str>) -> Value {
         let mut e = json!({"id": format!("evt_{kind}_{session}"), "type": kind, "data": {"session": {"id": session}}});
@@ -1343,8 +1304,8 @@ mod tests {
 
     #[test]
     fn answers_and_percentiles() {
-        assert_eq!(abuse::answer_key(429, &json!({"error": {"code": "too_many_attempts"}})), "429 too_many_attempts");
-        assert_eq!(abuse::answer_key(200, &json!({"status": "open"})), "200");
+        assert_eq!(answer_key(429, &json!({"error": {"code": "too_many_attempts"}})), "429 too_many_attempts");
+        assert_eq!(answer_key(200, &json!({"status": "open"})), "200");
         let v: Vec<f64> = (1..=20).map(f64::from).collect();
         assert_eq!(abuse::percentile(&v, 0.95), 19.0);
         assert_eq!(abuse::percentile(&v, 0.5), 10.0);
