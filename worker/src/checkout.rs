@@ -68,13 +68,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         return Err(ApiError::field("pay_type", "is not one this session offers"));
     };
     // Before any gateway call (even a close): one client's secret must not spend the budget.
-    may_start_attempt(app, &session).await?;
-    // One open attempt at a time: close the previous one first. If it turns out paid, say so.
-    for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
-        if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
-            return Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid"));
-        }
-    }
+    make_room(app, &session).await?;
     let now = clock::now_ms();
     let info = qfpay::tables::pay_type(&option.pay_type).ok_or_else(|| ApiError::field("pay_type", "unknown"))?;
     let remaining_minutes = (session.expires_at.saturating_sub(now) / 60_000).clamp(5, 120) as u32;
@@ -166,8 +160,11 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         // queries it in a few seconds (the guide: ask again in 3-5 s).
         Outcome::Answer(answer) if answer.outcome.respcd.class() == RespClass::PendingAskAgain => {
             let code = answer.outcome.respcd.code().to_owned();
-            app.store.attempt_pending(&attempt_id, &code, clock::now_ms() + PENDING_QUERY_AFTER_MS).await.or_500()?;
-            app.wake_settler(clock::now_ms() + PENDING_QUERY_AFTER_MS).await;
+            app.store
+                .attempt_pending(&attempt_id, &code, clock::now_ms() + checkout_api::upstream::ASK_AGAIN_MS)
+                .await
+                .or_500()?;
+            app.wake_settler(clock::now_ms() + checkout_api::upstream::ASK_AGAIN_MS).await;
             Err(ApiError::new(
                 ErrorCode::PaymentPending,
                 format!(
@@ -209,8 +206,18 @@ fn safe_redirect(url: &str, local: bool) -> bool {
     clean && (https || (local && http))
 }
 
-/// How soon an attempt the gateway answered "still confirming" is queried (ms).
-const PENDING_QUERY_AFTER_MS: u64 = 3_000;
+/// Readies a session for a new attempt (the widget's or a till's): refused when it has
+/// started too many or one a moment ago, before any gateway call; then, one open attempt at a
+/// time, the previous one is closed first, and if it turns out paid, that is the answer.
+pub async fn make_room(app: &App<'_>, session: &SessionRow) -> Result<(), ApiError> {
+    may_start_attempt(app, session).await?;
+    for previous in app.store.attempts(&session.id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
+        if settle::close_attempt(app, session, previous).await? == settle::CloseOutcome::Paid {
+            return Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid"));
+        }
+    }
+    Ok(())
+}
 
 /// Refuses another attempt when the session has started too many, or one a moment ago: a
 /// 429 with `Retry-After`, before anything is sent to the gateway.

@@ -8,6 +8,7 @@
 
 use checkout_api::budget::CallClass;
 use checkout_api::session::parse_json;
+use checkout_api::upstream::ASK_AGAIN_MS;
 use checkout_api::{ids, ApiError, AttemptEvent, AttemptStatus, ChargeRequest, ErrorCode, SessionStatus};
 use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest, RespClass};
 use worker::Request;
@@ -23,8 +24,6 @@ use crate::store::{AttemptRow, NewAttempt};
 
 /// How long the request waits for the shopper's confirmation before answering `202` (ms).
 const WAIT_MS: u64 = 20_000;
-/// The gap between two queries while waiting (the guide: ask again in 3-5 s).
-const QUERY_EVERY_MS: u64 = 3_000;
 /// When an unconfirmed charge is reversed, after it started (ms).
 const REVERSE_AFTER_MS: u64 = 90_000;
 
@@ -50,12 +49,7 @@ async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> 
     if !session.status().accepts_attempts() {
         return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));
     }
-    crate::checkout::may_start_attempt(app, &session).await?;
-    for previous in app.store.attempts(id).await.or_500()?.iter().filter(|a| a.status().is_open()) {
-        if settle::close_attempt(app, &session, previous).await? == settle::CloseOutcome::Paid {
-            return Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid"));
-        }
-    }
+    crate::checkout::make_room(app, &session).await?;
     let attempt = record_attempt(app, id, &request.pay_type).await?;
     // From here on the charge exists: whatever happens is the answer stored under the key.
     match send_and_wait(app, &attempt, &request, session.amount, &session.currency).await {
@@ -79,7 +73,7 @@ async fn record_attempt(app: &App<'_>, session_id: &str, pay_type: &str) -> R<At
         pay_type,
         created_at: now,
         expires_at: now + REVERSE_AFTER_MS,
-        next_check_at: now + QUERY_EVERY_MS,
+        next_check_at: now + ASK_AGAIN_MS,
     };
     if !app.store.insert_attempt(&new).await.or_500()? {
         if let Some(session) = app.store.session(session_id).await.or_500()? {
@@ -122,7 +116,7 @@ async fn send_and_wait(
             if a.outcome.respcd.is_success() && a.txstatus.as_deref().is_some_and(|t| t != "SUCCESS") =>
         {
             let status = a.txstatus.clone().unwrap_or_default();
-            app.store.attempt_pending(&attempt.id, &status, clock::now_ms() + QUERY_EVERY_MS).await.or_500()?;
+            app.store.attempt_pending(&attempt.id, &status, clock::now_ms() + ASK_AGAIN_MS).await.or_500()?;
         }
         Outcome::Answer(a) if a.outcome.respcd.is_success() => {
             let reported = Reported { syssn: a.syssn.as_deref(), txamt: a.txamt, txcurrcd: a.txcurrcd.as_deref() };
@@ -130,7 +124,7 @@ async fn send_and_wait(
         }
         Outcome::Answer(a) if a.outcome.respcd.class() == RespClass::PendingAskAgain => {
             let code = a.outcome.respcd.code().to_owned();
-            app.store.attempt_pending(&attempt.id, &code, clock::now_ms() + QUERY_EVERY_MS).await.or_500()?;
+            app.store.attempt_pending(&attempt.id, &code, clock::now_ms() + ASK_AGAIN_MS).await.or_500()?;
         }
         Outcome::Answer(a) => {
             let code = a.outcome.respcd.code().to_owned();
@@ -154,7 +148,7 @@ async fn send_and_wait(
 async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
     let started = clock::now_ms();
     while clock::now_ms() < started + WAIT_MS {
-        sleep(QUERY_EVERY_MS).await;
+        sleep(ASK_AGAIN_MS).await;
         // The till is waiting: its queries come from the payments' share of the budget.
         if let Some(answer) = settle::query_order(app, &attempt.out_trade_no, CallClass::Pay).await? {
             settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;

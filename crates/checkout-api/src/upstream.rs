@@ -29,6 +29,10 @@ pub fn next_query_at(created_at: u64, last_checked_at: u64, expires_at: u64, bas
 /// Queries due within this many ms of a sweep ride along in its batched query: one gateway
 /// call then settles many attempts, instead of one call each a few seconds apart.
 pub const BATCH_PULL_FORWARD_MS: u64 = 5_000;
+/// How soon an order the gateway answered "still confirming" (`1143`/`1145`) is asked about
+/// again (ms): the guide says 3-5 s.
+pub const ASK_AGAIN_MS: u64 = 3_000;
+
 /// The most `out_trade_no` values one query carries (the gateway's largest page).
 pub const QUERY_BATCH: usize = 100;
 

@@ -123,23 +123,9 @@ async fn refund_test_payment(app: &App<'_>, session_id: &str) -> R<()> {
     let Some(session) = app.store.session(session_id).await.or_500()? else { return Ok(()) };
     let Some(attempt) = session.paid_attempt_id.as_deref() else { return Ok(()) };
     let Some(attempt) = app.store.attempt(attempt).await.or_500()? else { return Ok(()) };
-    let id = ids::refund_id(&random::bytes());
-    let out_trade_no = ids::refund_out_trade_no(&random::bytes());
-    let txdtm = clock::txdtm_now();
-    let new = NewRefund {
-        id: &id,
-        session_id,
-        attempt_id: &attempt.id,
-        out_trade_no: &out_trade_no,
-        amount: session.amount.saturating_sub(session.amount_refunded),
-        reason: Some(TEST_REFUND_REASON),
-        txdtm: &txdtm,
-        created_at: clock::now_ms(),
-    };
-    if new.amount > 0 && app.store.reserve_refund(&new).await.or_500()? {
-        if let Some(refund) = app.store.refund(&id).await.or_500()? {
-            send_refund(app, &refund, &attempt).await?;
-        }
+    let amount = session.amount.saturating_sub(session.amount_refunded);
+    if amount > 0 {
+        refund_now(app, &attempt, amount, TEST_REFUND_REASON, Kind::Reserved).await?;
     }
     Ok(())
 }
@@ -153,22 +139,42 @@ async fn double_payment(app: &App<'_>, session: &SessionRow, attempt: &AttemptRo
         return Ok(());
     }
     let Some(paid) = app.store.attempt(&attempt.id).await.or_500()? else { return Ok(()) };
+    refund_now(app, &paid, session.amount, "second payment of a paid session", Kind::Automatic).await?;
+    Ok(())
+}
+
+/// How a refund the worker starts itself is recorded.
+enum Kind {
+    /// Its amount reserved on the session, like a merchant's refund (it refunds the payment
+    /// that paid the session).
+    Reserved,
+    /// Automatic: once per attempt, reserving nothing (it refunds a second payment).
+    Automatic,
+}
+
+/// Records a refund of `amount` of `attempt`'s payment and sends it, if it was recorded now
+/// (a reservation with no room, or an automatic refund that exists already, sends nothing).
+async fn refund_now(app: &App<'_>, attempt: &AttemptRow, amount: u64, reason: &str, kind: Kind) -> R<()> {
     let id = ids::refund_id(&random::bytes());
     let out_trade_no = ids::refund_out_trade_no(&random::bytes());
     let txdtm = clock::txdtm_now();
     let new = NewRefund {
         id: &id,
-        session_id: &session.id,
-        attempt_id: &paid.id,
+        session_id: &attempt.session_id,
+        attempt_id: &attempt.id,
         out_trade_no: &out_trade_no,
-        amount: session.amount,
-        reason: Some("second payment of a paid session"),
+        amount,
+        reason: Some(reason),
         txdtm: &txdtm,
         created_at: clock::now_ms(),
     };
-    if app.store.insert_automatic_refund(&new).await.or_500()? {
+    let recorded = match kind {
+        Kind::Reserved => app.store.reserve_refund(&new).await,
+        Kind::Automatic => app.store.insert_automatic_refund(&new).await,
+    };
+    if recorded.or_500()? {
         if let Some(refund) = app.store.refund(&id).await.or_500()? {
-            send_refund(app, &refund, &paid).await?;
+            send_refund(app, &refund, attempt).await?;
         }
     }
     Ok(())
