@@ -78,8 +78,15 @@ fn path_with_node() -> String {
 }
 
 /// `worker/wrangler.toml` without its `[build]` step, written beside it (git-ignored): the
-/// bundle is built once by `cargo xtask test`, so starting a worker needs no rebuild.
+/// bundle is built once by `cargo xtask test`, so starting a worker needs no rebuild. Written
+/// once per test process: tests of one binary start stacks in parallel, and two writers of one
+/// temporary file lose a rename.
 fn no_build_config() -> PathBuf {
+    static CONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(write_no_build_config).clone()
+}
+
+fn write_no_build_config() -> PathBuf {
     let worker = root().join("worker");
     let text = std::fs::read_to_string(worker.join("wrangler.toml")).expect("worker/wrangler.toml");
     let mut kept = Vec::new();
