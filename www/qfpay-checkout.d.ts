@@ -1,4 +1,9 @@
-// Types for the loader's JavaScript API.
+// Types for the loader's JavaScript API and the <qfpay-checkout> element. No React here: the
+// JSX declarations are a separate entry of the npm package (@qfpay-edge/checkout/react), so
+// pages without React typecheck without @types/react.
+import type { CheckoutTexts } from "./qfpay-checkout-texts.js";
+export type { CheckoutTextKey, CheckoutTexts } from "./qfpay-checkout-texts.js";
+
 export interface CheckoutOptions {
   /** The worker's origin, e.g. "https://pay.example.com". */
   endpoint: string;
@@ -8,6 +13,14 @@ export interface CheckoutOptions {
   secret: string;
   /** "en", "zh-HK" or "zh-CN"; default: the browser's language. */
   locale?: string;
+  /** Your wording for any of the widget's texts, by message key. */
+  texts?: CheckoutTexts;
+  /**
+   * Where the widget's qfpay_checkout_bg.wasm is served (relative to the page), when it is not
+   * in pkg/ beside the loader, as in a bundled page. The first load that succeeds wins; a
+   * failed one is tried again at the next mount.
+   */
+  wasmUrl?: string | URL;
 }
 export interface CheckoutHandle {
   /** Stops polling, timers and listeners and empties the element. */
@@ -22,8 +35,29 @@ export interface CheckoutEventDetail {
   /** The chosen wallet's code: "alipay", "wechat_pay", "payme", "fps", "octopus", "unionpay", ... */
   wallet?: string;
 }
+/**
+ * Mounts the widget into `element`. Rejects with an error naming a missing option, or saying
+ * there is no DOM (called during server-side rendering: call it in an effect instead).
+ */
 export function mount(element: HTMLElement, options: CheckoutOptions): Promise<CheckoutHandle>;
+
+/**
+ * The <qfpay-checkout> element. Its attributes: `session`, `secret`, `endpoint` (needed
+ * unless the script is the worker's own /qfpay-checkout.js), `locale`, `texts` (JSON) and
+ * `wasm` (the wasm's URL). A change restarts the widget; the same value again does not.
+ */
+export interface QfpayCheckoutElement extends HTMLElement {
+  /**
+   * Your wording by message key: an object, or its JSON (as in the `texts` attribute). An
+   * object equal to the current one changes nothing.
+   */
+  texts: CheckoutTexts | string | undefined;
+}
+
 declare global {
+  interface HTMLElementTagNameMap {
+    "qfpay-checkout": QfpayCheckoutElement;
+  }
   interface HTMLElementEventMap {
     "qfpay:ready": CustomEvent<CheckoutEventDetail>;
     "qfpay:select": CustomEvent<CheckoutEventDetail>;

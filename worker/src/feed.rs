@@ -1,51 +1,50 @@
 //! The merchant's events API (Bearer `MERCHANT_API_KEY`): `GET /v1/events?after=evt_...&limit=`
-//! lists every event in order, for merchants who cannot receive webhooks and for recovery;
+//! lists every event in order, for merchants who cannot receive webhooks and for recovery
+//! (`latest=true` reads the newest ones, for a tail that starts now);
 //! `GET /v1/events/{id}` shows one with every delivery try; `POST /v1/events/{id}/resend`
 //! sends one again now.
 
 use checkout_api::events::{EventDetail, EventList, EventView};
+use checkout_api::listing::EventQuery;
 use checkout_api::{ApiError, ErrorCode};
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
+use crate::listing::query_pairs;
 use crate::merchant::authorize;
 use crate::store::EventRow;
 use crate::webhooks;
-
-/// The most events one page lists.
-const MAX_LIMIT: u32 = 100;
 
 fn view(row: &EventRow) -> Result<EventView, ApiError> {
     serde_json::from_str(&row.payload)
         .map_err(|_| ApiError::new(ErrorCode::InternalError, "an event could not be read"))
 }
 
-/// `GET /v1/events`.
+/// `GET /v1/events`: a page after `after` (from the start without it), or with `latest=true`
+/// the `limit` newest events, oldest first; `has_more` says whether more follow (`after`) or
+/// older ones exist (`latest`).
 pub async fn list(app: &App<'_>, req: Request) -> Answer {
     authorize(app, &req)?;
-    let url = req.url().map_err(crate::app::internal)?;
-    let mut after = None;
-    let mut limit = 50;
-    for (name, value) in url.query_pairs() {
-        match name.as_ref() {
-            "after" => after = Some(value.into_owned()),
-            "limit" => {
-                limit =
-                    value.parse::<u32>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
-                        ApiError::field("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))
-                    })?
-            }
-            other => return Err(ApiError::field(other, "is not a parameter of GET /v1/events (after, limit)")),
-        }
-    }
-    if let Some(id) = after.as_deref() {
+    let pairs = query_pairs(&req)?;
+    let query = EventQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let limit = query.limit;
+    if let Some(id) = query.after.as_deref() {
         if app.store.event(id).await.or_500()?.is_none() {
             return Err(ApiError::field("after", "names no event (it must be an id from this feed, evt_...)"));
         }
     }
-    let mut rows = app.store.events_after(after.as_deref(), limit + 1).await.or_500()?;
-    let has_more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
+    let (rows, has_more) = if query.latest {
+        let mut rows = app.store.latest_events(limit + 1).await.or_500()?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        rows.reverse();
+        (rows, has_more)
+    } else {
+        let mut rows = app.store.events_after(query.after.as_deref(), limit + 1).await.or_500()?;
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        (rows, has_more)
+    };
     let data = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
     ok_json(200, &EventList { data, has_more })
 }

@@ -19,8 +19,10 @@ mod gate;
 mod gateway;
 mod http;
 mod limits;
+mod listing;
 mod merchant;
 mod notify;
+mod openapi;
 mod outbox;
 mod random;
 mod settle;
@@ -70,6 +72,9 @@ async fn route(
     if segments == ["healthz"] {
         return health(settings.as_ref().err());
     }
+    if segments == ["openapi.json"] && req.method() == Method::Get {
+        return openapi::serve();
+    }
     let settings = settings.map_err(|p| p.to_error())?;
     match segments.as_slice() {
         ["v1", "checkout", rest @ ..] => {
@@ -89,6 +94,7 @@ async fn route(
     let app = App { env, settings, store: Store::new(db), ctx, in_settler: false };
     match (req.method(), segments.as_slice()) {
         (Method::Post, ["v1", "sessions"]) => merchant::create_session(&app, req).await,
+        (Method::Get, ["v1", "sessions"]) => listing::list_sessions(&app, req).await,
         (Method::Get, ["v1", "sessions", id]) => merchant::get_session(&app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "refunds"]) => merchant::create_refund(&app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "close"]) => merchant::close_session(&app, req, id).await,

@@ -230,6 +230,7 @@ impl ErrorCode {
 
 /// An API error with its HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     /// HTTP status.
     #[serde(skip)]

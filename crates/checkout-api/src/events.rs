@@ -12,6 +12,7 @@ use crate::views::{RefundView, SessionView};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum EventType {
     /// The session was paid (fulfil the order).
     #[serde(rename = "checkout.session.paid")]
@@ -106,6 +107,7 @@ impl EventType {
 
 /// Where an event's delivery to `WEBHOOK_URL` is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Being tried (its next try is planned).
@@ -139,6 +141,7 @@ impl DeliveryStatus {
 
 /// An event as delivered and listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventView {
     /// `evt_...`: the `webhook-id` too. De-duplicate on it.
     pub id: String,
@@ -153,6 +156,7 @@ pub struct EventView {
 
 /// What an event carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventData {
     /// The session.
     pub session: SessionView,
@@ -163,6 +167,7 @@ pub struct EventData {
 
 /// `GET /v1/events` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventList {
     /// Oldest first.
     pub data: Vec<EventView>,
@@ -172,6 +177,7 @@ pub struct EventList {
 
 /// One delivery try of an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeliveryView {
     /// Unix ms when it was sent.
     pub at: u64,
@@ -186,6 +192,7 @@ pub struct DeliveryView {
 
 /// `GET /v1/events/{id}` answer: the event, where its delivery is, and every try.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventDetail {
     /// The event.
     pub event: EventView,

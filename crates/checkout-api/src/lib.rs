@@ -8,6 +8,9 @@ pub mod budget;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod listing;
+#[cfg(feature = "schema")]
+pub mod openapi;
 pub mod pay_options;
 pub mod session;
 pub mod states;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// How the widget completes a pay type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayHow {
     /// Show a QR code for the shopper's phone to scan.
@@ -16,6 +17,7 @@ pub enum PayHow {
 
 /// A pay type the widget may offer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayOption {
     /// The six-digit code.
     pub pay_type: String,

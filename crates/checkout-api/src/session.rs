@@ -11,36 +11,77 @@ use crate::pay_options::how;
 
 /// The largest amount (`Int(11)` at the gateway).
 pub const MAX_AMOUNT: u64 = 99_999_999_999;
+/// The shortest session lifetime, in minutes.
+pub const MIN_EXPIRY_MINUTES: u32 = 5;
+/// The longest session lifetime, in minutes.
+pub const MAX_EXPIRY_MINUTES: u32 = 120;
 /// Session lifetime bounds, in minutes.
-pub const EXPIRY_MINUTES: std::ops::RangeInclusive<u32> = 5..=120;
+pub const EXPIRY_MINUTES: std::ops::RangeInclusive<u32> = MIN_EXPIRY_MINUTES..=MAX_EXPIRY_MINUTES;
+/// The shortest `expires_in_seconds` (local testing only).
+pub const MIN_EXPIRY_SECONDS: u32 = 10;
+/// The longest `expires_in_seconds`.
+pub const MAX_EXPIRY_SECONDS: u32 = 7200;
+/// `goods_name`'s longest length, in characters after trimming (the gateway's limit).
+pub const GOODS_NAME_MAX_CHARS: usize = 20;
+/// `reference`'s longest length, in UTF-8 bytes.
+pub const REFERENCE_MAX_BYTES: usize = 64;
+/// How many pay types `pay_types` may list.
+pub const MAX_PAY_TYPES: usize = 36;
+/// `return_url`'s longest length, in bytes.
+pub const RETURN_URL_MAX_BYTES: usize = 512;
+/// How many keys `metadata` may hold.
+pub const METADATA_MAX_KEYS: usize = 20;
+/// A `metadata` key's longest length, in UTF-8 bytes.
+pub const METADATA_KEY_MAX_BYTES: usize = 40;
+/// A `metadata` value's longest length, in UTF-8 bytes.
+pub const METADATA_VALUE_MAX_BYTES: usize = 500;
+/// A refund's `reason`'s longest length, in UTF-8 bytes.
+pub const REFUND_REASON_MAX_BYTES: usize = 200;
 
 /// `POST /v1/sessions`, from the merchant's server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
     /// Amount in the currency's minor unit (cents).
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_AMOUNT)))]
     pub amount: u64,
     /// ISO 4217 code, one of the gateway's currencies.
     pub currency: String,
-    /// What is bought (at most 20 characters; the gateway's limit).
+    /// What is bought, without control characters; the length (the gateway's limit) counts
+    /// characters once leading and trailing spaces are trimmed.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = GOODS_NAME_MAX_CHARS)))]
     pub goods_name: String,
-    /// The merchant's own order reference (1-64 characters).
+    /// The merchant's own order reference, without control characters. Its length limit counts
+    /// UTF-8 bytes (characters, for ASCII).
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = REFERENCE_MAX_BYTES)))]
     pub reference: String,
     /// Pay types to offer, in this order (default: every one that fits).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = MAX_PAY_TYPES)))]
     pub pay_types: Option<Vec<String>>,
-    /// Minutes until the session expires (5-120; default from `SESSION_TTL_MINUTES`).
+    /// Minutes until the session expires (default from `SESSION_TTL_MINUTES`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(range(min = MIN_EXPIRY_MINUTES, max = MAX_EXPIRY_MINUTES)))]
     pub expires_in_minutes: Option<u32>,
-    /// Seconds until the session expires (10-7200), instead of minutes: a testing aid that only
+    /// Seconds until the session expires, instead of minutes: a testing aid that only
     /// a worker running against the local simulator (`QFPAY_ENV=local`) accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = MIN_EXPIRY_SECONDS, max = MAX_EXPIRY_SECONDS)))]
     pub expires_in_seconds: Option<u32>,
-    /// Where wallet pages send the shopper back after a redirect payment.
+    /// Where wallet pages send the shopper back after a redirect payment: an absolute http(s)
+    /// URL without whitespace (its length limit counts bytes).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = RETURN_URL_MAX_BYTES)))]
     pub return_url: Option<String>,
-    /// The merchant's own key/value notes, returned as given.
+    /// The merchant's own key/value notes, returned as given (the limits on keys and values
+    /// count UTF-8 bytes).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend(
+        "maxProperties" = METADATA_MAX_KEYS,
+        "propertyNames" = {"minLength": 1, "maxLength": METADATA_KEY_MAX_BYTES},
+        "additionalProperties" = {"type": "string", "maxLength": METADATA_VALUE_MAX_BYTES}
+    )))]
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -56,12 +97,12 @@ pub struct NewSession {
 }
 
 /// The range of `expires_in_seconds`.
-pub const EXPIRY_SECONDS: std::ops::RangeInclusive<u32> = 10..=7200;
+pub const EXPIRY_SECONDS: std::ops::RangeInclusive<u32> = MIN_EXPIRY_SECONDS..=MAX_EXPIRY_SECONDS;
 
 impl CreateSession {
     /// Checks every field; the error names the field and the rule.
     pub fn validate(self, default_expiry_minutes: u32) -> Result<NewSession, ApiError> {
-        if self.amount == 0 || self.amount > MAX_AMOUNT {
+        if !(1..=MAX_AMOUNT).contains(&self.amount) {
             return Err(ApiError::field(
                 "amount",
                 format!("must be a whole number of minor units from 1 to {MAX_AMOUNT}"),
@@ -74,18 +115,30 @@ impl CreateSession {
             ));
         }
         let goods = self.goods_name.trim();
-        if goods.is_empty() || goods.chars().count() > 20 || goods.chars().any(char::is_control) {
-            return Err(ApiError::field("goods_name", "must be 1 to 20 characters without control characters"));
+        if goods.is_empty() || goods.chars().count() > GOODS_NAME_MAX_CHARS || goods.chars().any(char::is_control) {
+            return Err(ApiError::field(
+                "goods_name",
+                format!("must be 1 to {GOODS_NAME_MAX_CHARS} characters without control characters"),
+            ));
         }
-        if self.reference.is_empty() || self.reference.len() > 64 || self.reference.chars().any(char::is_control) {
-            return Err(ApiError::field("reference", "must be 1 to 64 bytes without control characters"));
+        if self.reference.is_empty()
+            || self.reference.len() > REFERENCE_MAX_BYTES
+            || self.reference.chars().any(char::is_control)
+        {
+            return Err(ApiError::field(
+                "reference",
+                format!("must be 1 to {REFERENCE_MAX_BYTES} bytes without control characters"),
+            ));
         }
         if let Some(list) = &self.pay_types {
             check_pay_types(list, &self.currency, self.amount)?;
         }
         let minutes = self.expires_in_minutes.unwrap_or(default_expiry_minutes);
         if !EXPIRY_MINUTES.contains(&minutes) {
-            return Err(ApiError::field("expires_in_minutes", "must be from 5 to 120"));
+            return Err(ApiError::field(
+                "expires_in_minutes",
+                format!("must be from {MIN_EXPIRY_MINUTES} to {MAX_EXPIRY_MINUTES}"),
+            ));
         }
         let seconds = match self.expires_in_seconds {
             Some(_) if self.expires_in_minutes.is_some() => {
@@ -95,22 +148,37 @@ impl CreateSession {
                 ))
             }
             Some(s) if !EXPIRY_SECONDS.contains(&s) => {
-                return Err(ApiError::field("expires_in_seconds", "must be from 10 to 7200"))
+                return Err(ApiError::field(
+                    "expires_in_seconds",
+                    format!("must be from {MIN_EXPIRY_SECONDS} to {MAX_EXPIRY_SECONDS}"),
+                ))
             }
             Some(s) => s,
             None => minutes * 60,
         };
         if let Some(url) = &self.return_url {
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() <= 512
+                && url.len() <= RETURN_URL_MAX_BYTES
                 && !url.contains(char::is_whitespace);
             if !ok {
-                return Err(ApiError::field("return_url", "must be an absolute http(s) URL of at most 512 characters"));
+                return Err(ApiError::field(
+                    "return_url",
+                    format!("must be an absolute http(s) URL of at most {RETURN_URL_MAX_BYTES} bytes"),
+                ));
             }
         }
         if let Some(meta) = &self.metadata {
-            if meta.len() > 20 || meta.iter().any(|(k, v)| k.is_empty() || k.len() > 40 || v.len() > 500) {
-                return Err(ApiError::field("metadata", "at most 20 keys of 1-40 bytes, values of at most 500 bytes"));
+            let too_long = |(k, v): (&String, &String)| {
+                k.is_empty() || k.len() > METADATA_KEY_MAX_BYTES || v.len() > METADATA_VALUE_MAX_BYTES
+            };
+            if meta.len() > METADATA_MAX_KEYS || meta.iter().any(too_long) {
+                return Err(ApiError::field(
+                    "metadata",
+                    format!(
+                        "at most {METADATA_MAX_KEYS} keys of 1-{METADATA_KEY_MAX_BYTES} bytes, values of at most \
+                         {METADATA_VALUE_MAX_BYTES} bytes"
+                    ),
+                ));
             }
         }
         Ok(NewSession {
@@ -122,8 +190,8 @@ impl CreateSession {
 }
 
 fn check_pay_types(list: &[String], currency: &str, amount: u64) -> Result<(), ApiError> {
-    if list.is_empty() || list.len() > 36 {
-        return Err(ApiError::field("pay_types", "must list 1 to 36 pay types, or be left out"));
+    if list.is_empty() || list.len() > MAX_PAY_TYPES {
+        return Err(ApiError::field("pay_types", format!("must list 1 to {MAX_PAY_TYPES} pay types, or be left out")));
     }
     for code in list {
         let info = qfpay::tables::pay_type(code)
@@ -149,6 +217,7 @@ fn check_pay_types(list: &[String], currency: &str, amount: u64) -> Result<(), A
 
 /// `POST /v1/checkout/{id}/pay`, from the widget.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PayRequest {
     /// The chosen pay type; must be one the session offers.
@@ -158,6 +227,7 @@ pub struct PayRequest {
 /// `POST /v1/sessions/{id}/charge`, from a shop's till: charge the shopper's wallet code
 /// (CPM) for the session.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChargeRequest {
     /// The code the till scanned from the shopper's wallet (1-128 letters or digits).
@@ -197,12 +267,15 @@ impl ChargeRequest {
 
 /// `POST /v1/sessions/{id}/refunds`, from the merchant's server.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {
-    /// Amount to refund, minor units.
+    /// Amount to refund, minor units (at least 1, at most what is left to refund).
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = MAX_AMOUNT)))]
     pub amount: u64,
-    /// Why, for the merchant's records.
+    /// Why, for the merchant's records (its length limit counts UTF-8 bytes).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(length(max = REFUND_REASON_MAX_BYTES)))]
     pub reason: Option<String>,
 }
 
@@ -218,8 +291,8 @@ impl CreateRefund {
                 format!("amount: {} is more than the {refundable} left to refund", self.amount),
             ));
         }
-        if self.reason.as_ref().is_some_and(|r| r.len() > 200) {
-            return Err(ApiError::field("reason", "at most 200 bytes"));
+        if self.reason.as_ref().is_some_and(|r| r.len() > REFUND_REASON_MAX_BYTES) {
+            return Err(ApiError::field("reason", format!("at most {REFUND_REASON_MAX_BYTES} bytes")));
         }
         Ok(())
     }

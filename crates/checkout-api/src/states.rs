@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a checkout session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// Waiting for a payment.
@@ -54,6 +55,7 @@ pub enum PaidHow {
 
 /// Where a refund is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RefundStatus {
     /// Recorded (its amount reserved); the gateway's outcome is not known yet.
@@ -75,6 +77,7 @@ pub enum RefundEvent {
 
 /// Where a payment attempt is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// Recorded; the gateway has not answered yet (or its answer was lost).

@@ -9,6 +9,7 @@ use crate::states::{AttemptStatus, RefundStatus, SessionStatus};
 
 /// A payment attempt as the merchant and the widget see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AttemptView {
     /// `pa_...`.
     pub id: String,
@@ -41,6 +42,7 @@ pub struct AttemptView {
 
 /// A refund.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RefundView {
     /// `re_...`.
     pub id: String,
@@ -64,6 +66,7 @@ pub struct RefundView {
 
 /// A session as the merchant's server sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionView {
     /// `cs_...`.
     pub id: String,
@@ -105,6 +108,7 @@ pub struct SessionView {
 
 /// `GET /v1/checkout/{id}`: what the widget needs to draw the checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutView {
     /// `cs_...`.
     pub id: String,
@@ -131,6 +135,7 @@ pub struct CheckoutView {
 
 /// `POST /v1/checkout/{id}/pay` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayAnswer {
     /// `pa_...`.
     pub attempt_id: String,
@@ -148,6 +153,7 @@ pub struct PayAnswer {
 
 /// `GET /v1/checkout/{id}/status` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StatusView {
     /// The session's status.
     pub status: SessionStatus,

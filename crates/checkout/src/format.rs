@@ -1,44 +1,23 @@
-//! Amounts for people: minor units shown with the currency's ISO 4217 exponent and the
-//! locale's habits (`HK$38.00`, `HKD 38.00`, `¥1,500`). Pure, tested natively.
+//! Numbers for people, pure and tested natively: an amount's minor units as the exact decimal
+//! `Intl.NumberFormat` is given (see `money`), and countdowns.
 
-use crate::i18n::Locale;
-
-/// The symbol shoppers in Hong Kong and China expect, where one is common.
-fn symbol(currency: &str) -> Option<&'static str> {
-    match currency {
-        "HKD" => Some("HK$"),
-        "CNY" => Some("¥"),
-        "JPY" => Some("JP¥"),
-        "USD" => Some("US$"),
-        "EUR" => Some("€"),
-        "SGD" => Some("S$"),
-        "AUD" => Some("A$"),
-        "CAD" => Some("CA$"),
-        _ => None,
-    }
-}
-
-fn group_thousands(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
+/// `amount` minor units with `exponent` digits after the point (`3800`, 2: `"38.00"`), as a
+/// decimal string: exact for any `u64`, where dividing a float would not be. Built char by
+/// char, without slicing: a slice's panic path would add kilobytes to the download.
+pub fn decimal(amount: u64, exponent: u8) -> String {
+    let digits = amount.to_string();
+    let exponent = usize::from(exponent);
+    // At least one digit before the point: `5` with 2 is `0.05`.
+    let pad = (exponent + 1).saturating_sub(digits.len());
+    let point_at = (pad + digits.len()).saturating_sub(exponent);
+    let mut number = String::with_capacity(pad + digits.len() + 1);
+    for (i, c) in std::iter::repeat_n('0', pad).chain(digits.chars()).enumerate() {
+        if exponent > 0 && i == point_at {
+            number.push('.');
         }
-        out.push(c);
+        number.push(c);
     }
-    out
-}
-
-/// `amount` minor units of `currency` with `exponent` digits after the point.
-pub fn amount(amount: u64, currency: &str, exponent: u8, _locale: Locale) -> String {
-    let scale = 10u64.pow(u32::from(exponent.min(4)));
-    let whole = group_thousands(&(amount / scale).to_string());
-    let number =
-        if exponent == 0 { whole } else { format!("{whole}.{:0w$}", amount % scale, w = usize::from(exponent)) };
-    match symbol(currency) {
-        Some(sym) => format!("{sym}{number}"),
-        None => format!("{currency} {number}"),
-    }
+    number
 }
 
 /// `mm:ss` (or `h:mm:ss`) for a countdown of `ms` milliseconds, rounded up to the second.
@@ -57,13 +36,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn amounts_per_currency() {
-        assert_eq!(amount(3800, "HKD", 2, Locale::ZhHk), "HK$38.00");
-        assert_eq!(amount(5, "HKD", 2, Locale::En), "HK$0.05");
-        assert_eq!(amount(123_456_789, "USD", 2, Locale::En), "US$1,234,567.89");
-        assert_eq!(amount(1500, "JPY", 0, Locale::En), "JP¥1,500");
-        assert_eq!(amount(150_000, "IDR", 2, Locale::En), "IDR 1,500.00");
-        assert_eq!(amount(999, "THB", 2, Locale::ZhCn), "THB 9.99");
+    fn decimals_per_exponent() {
+        assert_eq!(decimal(3800, 2), "38.00");
+        assert_eq!(decimal(5, 2), "0.05");
+        assert_eq!(decimal(0, 2), "0.00");
+        assert_eq!(decimal(1500, 0), "1500");
+        assert_eq!(decimal(1, 3), "0.001");
+        assert_eq!(decimal(123_456_789, 2), "1234567.89");
+        assert_eq!(decimal(u64::MAX, 2), "184467440737095516.15", "exact past 2^53");
     }
 
     #[test]

@@ -5,11 +5,15 @@
 //! returned handle. The widget talks only to the worker, never to QFPay, and never sees a key.
 //!
 //! Pure parts, tested natively: [`choice`] (one choice per wallet, the product it starts on
-//! this device, the keys of the list), [`format`](mod@format) (amounts, countdowns), [`i18n`]
-//! (en, zh-HK, zh-CN, and the wallets' names), [`marks`] (the wallets' badges), [`poll`] (when to ask for the status, and what its answer means), [`qr`] (the QR matrix
-//! with its quiet zone), [`read`] (the worker's JSON into checkout-api's types, checked against
-//! serde in the tests). The browser parts: `widget` (mounting and the handle; its `screens`;
-//! its `flow` from loading to polling), `api` (fetch), `dom`, `style`.
+//! this device, the keys of the list), [`format`](mod@format) (amounts' exact decimals,
+//! countdowns), [`i18n`] (en, zh-HK, zh-CN, and the wallets' names), [`texts`] (the merchant's
+//! own words by key), [`marks`] (the wallets' badges), [`poll`] (when to ask for the status,
+//! and what its answer means), [`qr`] (the QR matrix with its quiet zone), [`read`] (the
+//! worker's JSON into checkout-api's types, checked against serde in the tests), [`style`]
+//! (the style sheet, and the light or dark scheme the merchant's variables ask for). The
+//! browser parts: `widget` (mounting and the handle; its `screens`; its `flow` from loading to
+//! polling; the `texts` option read), `api` (fetch), `dom`, `money` (amounts by
+//! `Intl.NumberFormat`).
 #![forbid(unsafe_code)]
 
 pub mod choice;
@@ -19,13 +23,15 @@ pub mod marks;
 pub mod poll;
 pub mod qr;
 pub mod read;
+pub mod style;
+pub mod texts;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
-mod style;
+mod money;
 #[cfg(target_arch = "wasm32")]
 pub mod widget;
 

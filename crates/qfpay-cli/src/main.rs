@@ -1,14 +1,24 @@
-//! `qfpay`: a merchant developer's tool for debugging a QFPay integration.
+//! `qfpay`: a merchant developer's tool for debugging a QFPay integration, and for the
+//! merchant's day against a deployment (`sessions`, `refunds`, `events`).
 //!
-//! Exit codes: 0 success, 1 a check that did not match, 2 a usage error (one line on stderr).
+//! Exit codes: 0 success, 1 a check that did not match, or the worker answered an error or could
+//! not be reached (one message on stderr), 2 a usage or configuration error (one line on stderr).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod api;
 mod commands;
+mod events;
+mod output;
+mod progress;
+mod refunds;
+mod sessions;
+#[cfg(feature = "sim")]
 mod sim;
 mod tables;
+mod time;
 
 /// Sign and verify QFPay requests and notifications, explain status codes, list the tables.
 #[derive(Parser, Debug)]
@@ -32,8 +42,26 @@ enum Command {
     PayTypes(tables::PayTypesArgs),
     /// List the currencies.
     Currencies(tables::CurrenciesArgs),
+    /// Create, read, list and close checkout sessions on a deployment (QFPAY_WORKER_URL, MERCHANT_API_KEY).
+    #[command(subcommand)]
+    Sessions(sessions::SessionsCommand),
+    /// Refund a paid session on a deployment.
+    #[command(subcommand)]
+    Refunds(refunds::RefundsCommand),
+    /// Follow the deployment's event feed.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
     /// Run the local QFPay gateway simulator.
+    #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
+    /// Run the local QFPay gateway simulator (this build has no simulator: see the message).
+    #[cfg(not(feature = "sim"))]
+    #[command(hide = true)]
+    Sim {
+        /// Whatever was given; refused as a whole.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// A command's failure: what to print and how to exit.
@@ -42,6 +70,8 @@ pub enum Failure {
     Usage(String),
     /// A check that did not match: exit 1 (the message goes to stdout).
     Mismatch(String),
+    /// The worker answered an error, or could not be reached: exit 1 (the message goes to stderr).
+    Remote(String),
 }
 
 fn main() -> ExitCode {
@@ -61,7 +91,13 @@ fn main() -> ExitCode {
         Command::Explain(args) => tables::explain(args),
         Command::PayTypes(args) => tables::pay_types(args),
         Command::Currencies(args) => tables::currencies(args),
+        Command::Sessions(command) => sessions::run(command),
+        Command::Refunds(command) => refunds::run(command),
+        Command::Events(command) => events::run(command),
+        #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args),
+        #[cfg(not(feature = "sim"))]
+        Command::Sim { .. } => Err(Failure::Usage(NO_SIM.into())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,8 +106,17 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(Failure::Usage(msg)) => usage_error(&msg),
+        Err(Failure::Remote(msg)) => {
+            eprintln!("qfpay: {msg}");
+            ExitCode::from(1)
+        }
     }
 }
+
+/// What `qfpay sim` says in a build without the simulator.
+#[cfg(not(feature = "sim"))]
+const NO_SIM: &str = "this qfpay was built without the simulator (the `sim` feature); \
+install it with `cargo install --path crates/qfpay-cli --features sim` or run `cargo run -p qfpay-cli --features sim -- sim`";
 
 fn first_line(text: &str) -> String {
     text.lines().find(|l| !l.trim().is_empty()).unwrap_or("error: invalid arguments").to_owned()

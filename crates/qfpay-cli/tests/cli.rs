@@ -119,3 +119,30 @@ fn tables_print_and_filter() {
     assert_eq!(rows.as_array().unwrap().len(), 13);
     assert_eq!(qfpay(&["pay-types", "--mode", "carrier-pigeon"]).status.code(), Some(2));
 }
+
+#[cfg(not(feature = "sim"))]
+#[test]
+fn a_light_build_says_how_to_get_the_simulator() {
+    let o = qfpay(&["sim", "--listen", "127.0.0.1:0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("built without the simulator") && err.contains("--features sim"), "{err}");
+}
+
+#[test]
+fn merchant_commands_refuse_an_unsafe_or_missing_configuration() {
+    let run = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_qfpay"))
+            .args(["sessions", "get", "cs_x"])
+            .env("QFPAY_WORKER_URL", url)
+            .env("MERCHANT_API_KEY", "sk_secret_never_printed_0123456789abcdef")
+            .output()
+            .expect("qfpay runs")
+    };
+    let o = run("http://10.1.2.3:8787");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("unencrypted") && !err.contains("sk_secret"), "{err}");
+    let o = run("");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("QFPAY_WORKER_URL is not set"));
+}

@@ -1,30 +1,41 @@
-//! Builds of the wasm artefacts: the widget (wasm-pack) and the worker (worker-build through
-//! `wrangler build`, with the pinned tools).
+//! Builds of the wasm artefacts: the widget (cargo, then wasm-bindgen and wasm-opt) and the
+//! worker (worker-build through `wrangler build`). Both use the one wasm-bindgen-cli that
+//! `cargo xtask setup` installed and binaryen's wasm-opt from npm.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use crate::dev::wrangler;
-use crate::run::{run, step};
+use crate::run::{cargo, root, run, step};
+use crate::tools;
 
 /// The worker's bundle in `worker/build/`.
 pub fn worker() -> Result<(), String> {
     step("build: the worker (worker-build --release; about a minute when cold)");
-    run(wrangler(&["build"]).env("CI", "true"))
+    // What `wrangler build` runs, with `--env=`: the top level (local) configuration, said
+    // outright (`wrangler build` drops an empty --env, and wrangler then warns that staging and
+    // production exist and none was named).
+    run(wrangler(&["deploy", "--dry-run", "--outdir=dist", "--env="]).env("CI", "true"))
 }
 
-/// The widget in `www/pkg/` (arrives with the widget crate).
+/// The widget in `www/pkg/`: `qfpay_checkout.js`, `qfpay_checkout_bg.wasm` and their `.d.ts`
+/// (the names the loader and the production assets use).
 pub fn widget() -> Result<(), String> {
-    let crate_dir = crate::run::root().join("crates/checkout");
-    if !crate_dir.exists() {
-        return Ok(());
+    step("build: the widget (cargo build --release for wasm32, wasm-bindgen --target web, wasm-opt -Oz)");
+    let wasm = widget_wasm()?;
+    let out = root().join("www/pkg");
+    // A fresh folder, so no file of an older build (or of wasm-pack's) is served.
+    if out.exists() {
+        std::fs::remove_dir_all(&out).map_err(|e| format!("cannot empty {}: {e}", out.display()))?;
     }
-    step("build: the widget (wasm-pack --release, then wasm-opt -Oz)");
-    let out = crate::run::root().join("www/pkg");
-    run(std::process::Command::new("wasm-pack")
-        .args(["build", "--release", "--target", "web", "--mode", "no-install", "--out-dir"])
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-name", "qfpay_checkout", "--out-dir"])
         .arg(&out)
-        .arg(&crate_dir)
-        .env("PATH", crate::tools::path_with_node()))?;
+        .arg(&wasm))?;
     let wasm = out.join("qfpay_checkout_bg.wasm");
-    run(std::process::Command::new(crate::tools::worker_dir().join("node_modules/.bin/wasm-opt"))
+    // -Oz: the page downloads this file; the features are those every browser the widget
+    // supports has, and that rustc's wasm32 target emits.
+    run(Command::new(tools::wasm_opt())
         .args([
             "-Oz",
             "--enable-bulk-memory",
@@ -35,7 +46,29 @@ pub fn widget() -> Result<(), String> {
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm)
-        .env("PATH", crate::tools::path_with_node()))
+        .env("PATH", tools::path_with_node()))
+}
+
+/// Builds the widget crate for wasm32 and returns its `.wasm`, as cargo reports it (so a
+/// `CARGO_TARGET_DIR` or a config's `target-dir` is followed).
+fn widget_wasm() -> Result<PathBuf, String> {
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "qfpay-checkout", "--lib", "--release", "--target", "wasm32-unknown-unknown"])
+        .args(["--message-format", "json-render-diagnostics"])
+        .stdout(Stdio::piped());
+    step("cargo build -p qfpay-checkout --lib --release --target wasm32-unknown-unknown");
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("the widget's cargo build failed ({})", out.status));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "qfpay_checkout")
+        .flat_map(|msg| msg["filenames"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f.as_str().map(PathBuf::from))
+        .find(|f| f.extension().is_some_and(|x| x == "wasm"))
+        .ok_or_else(|| "the widget's cargo build reported no qfpay_checkout.wasm".to_string())
 }
 
 /// Runs the browser test (which saves `target/e2e/*.png`) and copies the pictures to `docs/`.
@@ -43,8 +76,8 @@ pub fn screenshots() -> Result<(), String> {
     crate::setup::all()?;
     widget()?;
     worker()?;
-    run(crate::run::cargo().args(["test", "-p", "e2e", "--test", "browser"]))?;
-    let root = crate::run::root();
+    run(cargo().args(["test", "-p", "e2e", "--test", "browser"]))?;
+    let root = root();
     let names = [
         "shop.png",
         "qr.png",

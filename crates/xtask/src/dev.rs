@@ -139,10 +139,11 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
-    setup::all()?;
+    setup::dev()?;
     build::widget()?;
     build::worker()?;
-    run(cargo().args(["build", "-q", "-p", "qfpay-cli"]))?;
+    step("dev: building the qfpay command (its simulator is the gateway here)");
+    run(cargo().args(["build", "-p", "qfpay-cli", "--features", "sim"]))?;
     write_dev_vars(&ports, sandbox)?;
     step("dev: applying the D1 migrations to the local database");
     run(wrangler(&["d1", "migrations", "apply", "DB", "--local"]).env("CI", "true"))?;

@@ -12,6 +12,9 @@ mod build;
 mod chaos;
 mod dev;
 mod fuzz;
+mod install;
+mod node;
+mod pack;
 mod run;
 mod setup;
 mod size;
@@ -19,10 +22,13 @@ mod test;
 mod tools;
 
 const USAGE: &str = "usage: cargo xtask <setup|test|dev>
-  setup   install the pinned tools (wasm32 target, wasm-bindgen, wasm-pack, worker-build,
-          Node 22, the worker's npm packages, Chromium and ChromeDriver); idempotent
+  setup   install the pinned tools, skipping what is present: for dev the wasm32 target,
+          wasm-bindgen-cli, worker-build, Node >= 22.12 (yours, or npm's) and the worker's npm
+          packages; for test Chromium, ChromeDriver, CJK fonts (apt-get when root; else it says
+          what to install; CHROME and CHROMEDRIVER may name your own) and the tests' npm packages
   test    setup, then cargo fmt --check, clippy -D warnings, the wasm builds, every test
   dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C
+          (installs only the dev tools; never needs root)
   screenshots  run the browser test and copy its screenshots to docs/
   size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact
   bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes, and the
@@ -30,7 +36,9 @@ const USAGE: &str = "usage: cargo xtask <setup|test|dev>
   chaos   [--quick] [--abuser]: checkouts through a failing gateway and a worker restart,
           reconciled; with --abuser, one client flooding pay and status with one session's
           secret beside honest shoppers (target/chaos/abuse.json)
-  fuzz    [--seconds 30]: every cargo-fuzz target for a bounded time";
+  fuzz    [--seconds 30]: every cargo-fuzz target for a bounded time
+  pack    [--no-build]: the widget as the npm package @qfpay-edge/checkout in target/pack/;
+          prints the tarball's path last";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,6 +57,7 @@ fn main() -> ExitCode {
             Err(e) => return usage_error(&e),
         },
         Some("fuzz") => fuzz::all(&args[1..]),
+        Some("pack") => pack::run(&args[1..]),
         Some("-h") | Some("--help") | Some("help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

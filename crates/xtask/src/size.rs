@@ -51,17 +51,25 @@ pub fn artefacts() -> Result<(Vec<std::path::PathBuf>, std::path::PathBuf), Stri
     Ok((widget, worker))
 }
 
-/// Installs brotli when missing (Debian's package).
+/// Installs brotli when missing (Debian's package), or says how when apt-get may not run here.
 pub fn ensure_brotli() -> Result<(), String> {
-    if Command::new("brotli").arg("--version").output().is_err() {
-        crate::run::run(Command::new("apt-get").args(["install", "-y", "brotli"]))?;
+    if Command::new("brotli").arg("--version").output().is_ok() {
+        return Ok(());
     }
-    Ok(())
+    if crate::setup::apt_install(
+        &["brotli"],
+        "the brotli sizes of `cargo xtask size` and `bench`",
+        "elsewhere install brotli (brew install brotli)",
+    ) {
+        Ok(())
+    } else {
+        Err("brotli is missing (see above): install it and run again".into())
+    }
 }
 
 /// Builds both release artefacts and prints their sizes.
 pub fn report() -> Result<(), String> {
-    crate::setup::all()?;
+    crate::setup::dev()?;
     ensure_brotli()?;
     build::widget()?;
     build::worker()?;

@@ -102,6 +102,11 @@ impl Store {
         .await
     }
 
+    /// The `limit` newest events, newest first: one walk back along `seq` (the primary key).
+    pub async fn latest_events(&self, limit: u32) -> Result<Vec<EventRow>> {
+        self.all("SELECT * FROM events ORDER BY seq DESC LIMIT ?1", &[num(u64::from(limit))]).await
+    }
+
     pub async fn event(&self, id: &str) -> Result<Option<EventRow>> {
         self.first("SELECT * FROM events WHERE id = ?1", &[s(id)]).await
     }

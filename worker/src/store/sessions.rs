@@ -1,9 +1,13 @@
 //! Sessions: created, paid (with its event), expired, closing and closed.
 
+use checkout_api::listing::SessionQuery;
+use checkout_api::views::SessionView;
 use checkout_api::{AttemptEvent, AttemptStatus, CloseReason, SessionStatus};
+use serde::Deserialize;
+use worker::wasm_bindgen::JsValue;
 use worker::Result;
 
-use super::{num, quoted, s, text, NewEvent, SessionRow, Store};
+use super::{num, quoted, s, text, AttemptRow, NewEvent, RefundRow, SessionRow, Store};
 
 /// A new session's row.
 pub struct NewSession<'a> {
@@ -31,6 +35,13 @@ pub struct PaidAttempt<'a> {
     pub paid_at: u64,
     /// The session was paid by another attempt: this one is a second payment.
     pub duplicate: bool,
+}
+
+/// Where a page of `GET /v1/sessions` starts: after this session in `(created_at, id)` order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionCursor {
+    pub created_at: u64,
+    pub id: String,
 }
 
 impl Store {
@@ -153,5 +164,89 @@ impl Store {
             self.event_stmt(event, "SELECT 1 FROM sessions WHERE id = ?9 AND status = ?10", &[s(id), s(to.as_str())])?,
         ];
         Ok(self.batch(statements).await?[0] == 1)
+    }
+
+    /// The cursor a session id stands for, if the session exists (a primary-key read).
+    pub async fn session_cursor(&self, id: &str) -> Result<Option<SessionCursor>> {
+        self.first("SELECT created_at, id FROM sessions WHERE id = ?1", &[s(id)]).await
+    }
+
+    /// One page of sessions matching every filter given, oldest first by `(created_at, id)`,
+    /// after `cursor`. One query: `sessions_by_reference` serves a reference,
+    /// `sessions_by_status_created` a status, and `sessions_by_created` the order and the time
+    /// range alone (migration 0003). Statuses are as stored: the list never settles a session.
+    pub async fn list_sessions(
+        &self,
+        query: &SessionQuery,
+        cursor: Option<&SessionCursor>,
+        limit: u32,
+    ) -> Result<Vec<SessionRow>> {
+        let mut conditions: Vec<String> = Vec::new();
+        let mut args: Vec<JsValue> = Vec::new();
+        // Each `?` of a condition becomes the number of the value bound for it.
+        let mut bind = |condition: &str, values: Vec<JsValue>| {
+            let mut values = values.into_iter();
+            let mut numbered = String::new();
+            for ch in condition.chars() {
+                numbered.push(ch);
+                if ch == '?' {
+                    args.push(values.next().expect("a value for each ?"));
+                    numbered.push_str(&args.len().to_string());
+                }
+            }
+            conditions.push(numbered);
+        };
+        if let Some(reference) = &query.reference {
+            bind("reference = ?", vec![s(reference)]);
+        }
+        if let Some(status) = query.status {
+            bind("status = ?", vec![s(status.as_str())]);
+        }
+        if let Some(t) = query.created_gte {
+            bind("created_at >= ?", vec![num(t)]);
+        }
+        if let Some(t) = query.created_lt {
+            bind("created_at < ?", vec![num(t)]);
+        }
+        if let Some(c) = cursor {
+            bind("(created_at, id) > (?, ?)", vec![num(c.created_at), s(&c.id)]);
+        }
+        let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        args.push(num(u64::from(limit)));
+        let sql = format!("SELECT * FROM sessions {filter} ORDER BY created_at, id LIMIT ?{}", args.len());
+        self.all(&sql, &args).await
+    }
+
+    /// The sessions as the merchant sees them (as [`Store::session_view`] shows one), with the
+    /// attempts and refunds of all of them read in one batch rather than two queries each.
+    pub async fn session_views(&self, rows: &[SessionRow]) -> Result<Vec<SessionView>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+        let results = self
+            .db
+            .batch(vec![
+                self.stmt(
+                    "SELECT * FROM attempts WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
+                    &[s(&ids)],
+                )?,
+                self.stmt(
+                    "SELECT * FROM refunds WHERE session_id IN (SELECT value FROM json_each(?1)) ORDER BY created_at, id",
+                    &[s(&ids)],
+                )?,
+            ])
+            .await?;
+        let mut results = results.into_iter();
+        let attempts: Vec<AttemptRow> = results.next().map(|r| r.results()).transpose()?.unwrap_or_default();
+        let refunds: Vec<RefundRow> = results.next().map(|r| r.results()).transpose()?.unwrap_or_default();
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let mine = attempts.iter().filter(|a| a.session_id == row.id).map(AttemptRow::view).collect();
+                let theirs = refunds.iter().filter(|r| r.session_id == row.id).map(RefundRow::view).collect();
+                row.view(mine, theirs)
+            })
+            .collect())
     }
 }

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use checkout_api::views::PayAnswer;
+use checkout_api::views::{CheckoutView, PayAnswer};
 use checkout_api::{ErrorCode, SessionStatus};
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -20,7 +20,7 @@ use super::{emit, now, Attempt, Inner, Shared};
 use crate::api::{self, CallError};
 use crate::choice::{self, Device, Plan};
 use crate::dom;
-use crate::i18n::{wallet_name, Text};
+use crate::i18n::Text;
 use crate::poll::{self, Action, Decision, Poller, TIMEOUT_MS};
 use crate::read;
 
@@ -72,8 +72,18 @@ pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
     // Back from the wallet's page before the gateway confirmed the payment: watch that attempt
     // rather than offer the wallets again (a shopper shown the list might pay twice).
     let returning = view.attempt.as_ref().is_some_and(|a| a.status.is_open() && a.redirect_url.is_some());
+    // A QR code still open (the widget was restarted, or the page reloaded, while it was on
+    // screen): show it again with its countdown, for the same reason.
+    let open_qr = resumable_qr(&shared, &view);
     shared.borrow_mut().checkout = Some(view);
     match status {
+        SessionStatus::Open if open_qr.is_some() => {
+            if let Some((attempt, qrcode)) = open_qr {
+                resume_qr(&shared, attempt, &qrcode);
+            }
+            mark("qfpay:interactive");
+            emit(&shared, "qfpay:ready", "open");
+        }
         SessionStatus::Open if returning => {
             show_checking(&shared);
             start_polling(&shared);
@@ -92,6 +102,35 @@ pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
             show_outcome(&shared, Outcome::SessionOver)
         }
     }
+}
+
+/// The session's open QR attempt, when it has one that has not expired, as the widget's
+/// [`Attempt`] (its wallet found among the session's pay types) and the code to draw.
+fn resumable_qr(shared: &Shared, view: &CheckoutView) -> Option<(Attempt, String)> {
+    let open = view.attempt.as_ref().filter(|a| a.status.is_open() && a.expires_at as f64 > now())?;
+    let qrcode = open.qrcode.clone()?;
+    let wallet =
+        choice::wallets(&view.pay_types).into_iter().find(|w| w.options.iter().any(|o| o.pay_type == open.pay_type))?;
+    let name = shared.borrow().texts.wallet(&wallet.code, &wallet.name).to_owned();
+    let attempt = Attempt {
+        id: open.id.clone(),
+        wallet_code: wallet.code,
+        wallet: name,
+        plan: choice::qr_plan(&open.pay_type),
+        expires_at: open.expires_at as f64,
+    };
+    Some((attempt, qrcode))
+}
+
+/// Puts `attempt`'s QR code back on screen, with its countdown, and watches its status.
+fn resume_qr(shared: &Shared, attempt: Attempt, qrcode: &str) {
+    {
+        let mut inner = shared.borrow_mut();
+        inner.generation += 1;
+        inner.attempt = Some(attempt);
+    }
+    show_qr(shared, qrcode);
+    start_polling(shared);
 }
 
 /// The device, as [`choice::plan`] needs to know it: its primary pointer, and how narrow it
@@ -113,7 +152,7 @@ pub(super) fn choose(shared: &Shared, wallet_code: &str) {
         inner.checkout.as_ref().and_then(|c| {
             let wallet = choice::wallets(&c.pay_types).into_iter().find(|w| w.code == wallet_code)?;
             let plan = choice::plan(&wallet.options, device())?;
-            Some((wallet_name(inner.locale, &wallet.code, &wallet.name).to_owned(), plan))
+            Some((inner.texts.wallet(&wallet.code, &wallet.name).to_owned(), plan))
         })
     };
     if let Some((name, plan)) = chosen {

@@ -11,6 +11,7 @@
 
 mod flow;
 mod screens;
+mod texts;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -26,6 +27,8 @@ use crate::dom::{append, attrs, clear, el};
 use crate::i18n::{Locale, Text};
 use crate::poll::Poller;
 use crate::read;
+use crate::style::{self, Scheme};
+use crate::texts::Texts;
 
 /// What the page passes to [`mount`].
 #[derive(Debug, Clone)]
@@ -81,13 +84,13 @@ struct Inner {
     /// The polite live region that screen readers hear.
     live: Element,
     options: Options,
-    locale: Locale,
+    /// The words in the shopper's language, the merchant's where they gave some.
+    texts: Rc<Texts>,
     checkout: Option<CheckoutView>,
     attempt: Option<Attempt>,
     poller: Option<Poller>,
     /// Bumped whenever the attempt on screen changes, so an answer to an older request is dropped.
     generation: u64,
-    paid_announced: bool,
     destroyed: bool,
     poll_timer: Option<Timeout>,
     countdown: Option<Interval>,
@@ -122,28 +125,29 @@ impl Handle {
     }
 }
 
-/// Mounts the checkout into `element` with `{endpoint, session, secret, locale?}`.
+/// Mounts the checkout into `element` with `{endpoint, session, secret, locale?, texts?}`.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> {
-    let options = Options::read(&options)?;
+    let given = options;
+    let options = Options::read(&given)?;
     let locale = options.locale();
+    let texts = Rc::new(texts::read(locale, &given));
     let root = match element.shadow_root() {
         Some(root) => root,
         None => element.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))?,
     };
     adopt_styles(&root)?;
-    let (live, body) = frame(&root, locale);
+    let (live, body) = frame(&root, locale, colour_scheme(&element));
     let shared = Rc::new(RefCell::new(Inner {
         host: element,
         body,
         live,
         options,
-        locale,
+        texts,
         checkout: None,
         attempt: None,
         poller: None,
         generation: 0,
-        paid_announced: false,
         destroyed: false,
         poll_timer: None,
         countdown: None,
@@ -158,9 +162,9 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
 
 /// Replaces whatever the shadow root held (a previous mount) with the widget's container: a
 /// live region and the body the screens go into, returned in that order.
-fn frame(root: &ShadowRoot, locale: Locale) -> (Element, Element) {
+fn frame(root: &ShadowRoot, locale: Locale, scheme: Scheme) -> (Element, Element) {
     let container = el("div", "qf", "");
-    attrs(&container, &[("part", "container"), ("lang", locale.tag())]);
+    attrs(&container, &[("part", "container"), ("lang", locale.tag()), ("data-scheme", scheme.name())]);
     let live = el("div", "sr-only", "");
     attrs(&live, &[("role", "status"), ("aria-live", "polite")]);
     let body = el("div", "", "");
@@ -171,6 +175,19 @@ fn frame(root: &ShadowRoot, locale: Locale) -> (Element, Element) {
     }
     let _ = root.append_child(&container);
     (live, body)
+}
+
+/// The scheme the page's CSS variables ask for on `host` (see [`crate::style`]), read once at
+/// mount: a variable set later takes effect at the next mount.
+fn colour_scheme(host: &HtmlElement) -> Scheme {
+    let style = web_sys::window().and_then(|w| w.get_computed_style(host).ok().flatten());
+    let value = |name: &str| style.as_ref().and_then(|s| s.get_property_value(name).ok()).unwrap_or_default();
+    let any_colour_set = style::COLOUR_VARIABLES.iter().any(|name| !value(name).trim().is_empty());
+    let (scheme, error) = style::scheme(&value(style::SCHEME_VARIABLE), any_colour_set);
+    if let Some(error) = error {
+        texts::console_error(&error);
+    }
+    scheme
 }
 
 /// Constructable style sheets need no `<style>` element, so a strict CSP without

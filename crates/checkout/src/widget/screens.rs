@@ -9,15 +9,16 @@ use checkout_api::pay_options::PayHow;
 use checkout_api::views::CheckoutView;
 use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::Interval;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Element, Event, KeyboardEvent};
 
 use super::flow::{choose, refresh_once, start, stop_attempt};
 use super::{emit, now, Inner, Shared};
 use crate::choice::{self, KeyAction};
 use crate::dom::{self, append, attrs, clear, el};
-use crate::i18n::{t, wallet_name, with_wallet, Locale, Text};
-use crate::{format, marks, qr};
+use crate::i18n::Text;
+use crate::texts::Texts;
+use crate::{format, marks, money, qr};
 
 /// How an attempt (or the loading of the session) ended.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -104,22 +105,22 @@ fn header(inner: &Inner) -> Option<Element> {
     let c = inner.checkout.as_ref()?;
     let head = el("div", "", "");
     attrs(&head, &[("part", "header")]);
-    let amount = el("p", "amount", &amount(c, inner.locale));
+    let amount = el("p", "amount", &amount(c, &inner.texts));
     attrs(&amount, &[("part", "amount")]);
     append(&head, &[&el("p", "merchant", &c.merchant_name), &amount, &el("p", "goods", &c.goods_name)]);
     Some(head)
 }
 
-fn amount(c: &CheckoutView, locale: Locale) -> String {
-    format::amount(c.amount, &c.currency, c.currency_exponent, locale)
+fn amount(c: &CheckoutView, texts: &Texts) -> String {
+    money::amount(c.amount, &c.currency, c.currency_exponent, texts.locale())
 }
 
 /// A line of text (loading, preparing, redirecting, checking), also read out.
 pub(super) fn show_message(shared: &Shared, text: Text) {
     let mut inner = shared.borrow_mut();
     let body = screen(&mut inner);
-    append(&body, &[&el("p", "note", t(inner.locale, text))]);
-    announce(&inner, t(inner.locale, text));
+    append(&body, &[&el("p", "note", inner.texts.get(text))]);
+    announce(&inner, inner.texts.get(text));
 }
 
 /// The wallets: an accessible radio group, one choice per wallet, each with its badge and
@@ -127,14 +128,14 @@ pub(super) fn show_message(shared: &Shared, text: Text) {
 pub(super) fn show_choices(shared: &Shared) {
     let mut inner = shared.borrow_mut();
     let Some(checkout) = inner.checkout.clone() else { return };
-    let locale = inner.locale;
+    let texts = inner.texts.clone();
     let body = screen(&mut inner);
-    let heading = el("h2", "", t(locale, Text::ChooseMethod));
+    let heading = el("h2", "", texts.get(Text::ChooseMethod));
     attrs(&heading, &[("id", "qf-choose")]);
     let group = el("div", "", "");
     attrs(&group, &[("role", "radiogroup"), ("aria-labelledby", "qf-choose"), ("part", "methods")]);
     let wallets = choice::wallets(&checkout.pay_types);
-    let radios: Vec<Element> = wallets.iter().map(|w| wallet_radio(w, locale)).collect();
+    let radios: Vec<Element> = wallets.iter().map(|w| wallet_radio(w, &texts)).collect();
     for radio in &radios {
         append(&group, &[radio]);
     }
@@ -166,7 +167,7 @@ pub(super) fn show_choices(shared: &Shared) {
 }
 
 /// One wallet as a radio: its badge, then its name (which is the radio's accessible name).
-fn wallet_radio(wallet: &choice::Wallet, locale: Locale) -> Element {
+fn wallet_radio(wallet: &choice::Wallet, texts: &Texts) -> Element {
     let radio = el("div", "", "");
     attrs(
         &radio,
@@ -178,7 +179,7 @@ fn wallet_radio(wallet: &choice::Wallet, locale: Locale) -> Element {
             ("part", "method"),
         ],
     );
-    let name = el("span", "", wallet_name(locale, &wallet.code, &wallet.name));
+    let name = el("span", "", texts.wallet(&wallet.code, &wallet.name));
     append(&radio, &[&dom::mark_svg(&marks::mark(&wallet.code, &wallet.name)), &name]);
     radio
 }
@@ -216,21 +217,21 @@ fn wallet_heading(inner: &Inner) -> Element {
 /// wallet has one, a way to a QR code instead, for paying from another device.
 pub(super) fn show_hand_off(shared: &Shared, url: &str) {
     let mut inner = shared.borrow_mut();
-    let locale = inner.locale;
+    let texts = inner.texts.clone();
     let Some((code, wallet, plan)) =
         inner.attempt.as_ref().map(|a| (a.wallet_code.clone(), a.wallet.clone(), a.plan.clone()))
     else {
         return;
     };
     let body = screen(&mut inner);
-    let finish = with_wallet(locale, Text::FinishIn, &wallet);
-    let link = el("a", "button", &with_wallet(locale, Text::OpenWallet, &wallet));
+    let finish = texts.fill(Text::FinishIn, &[("wallet", &wallet)]);
+    let link = el("a", "button", &texts.fill(Text::OpenWallet, &[("wallet", &wallet)]));
     attrs(&link, &[("href", url), ("part", "open-wallet"), ("data-pay-type", &plan.pay_type), ("data-wallet", &code)]);
     append(&body, &[&wallet_heading(&inner), &el("p", "note", &finish), &link]);
     if let Some(qr) = plan.qr_instead {
-        let button = el("button", "secondary", t(locale, Text::QrInstead));
+        let button = el("button", "secondary", texts.get(Text::QrInstead));
         attrs(&button, &[("type", "button"), ("part", "qr-instead"), ("data-pay-type", &qr)]);
-        append(&body, &[&el("p", "note", t(locale, Text::OtherDevice)), &button]);
+        append(&body, &[&el("p", "note", texts.get(Text::OtherDevice)), &button]);
         let weak = Rc::downgrade(shared);
         inner.screen_listeners.push(EventListener::new(&button, "click", move |_| {
             if let Some(s) = weak.upgrade() {
@@ -251,14 +252,14 @@ pub(super) fn show_hand_off(shared: &Shared, url: &str) {
 pub(super) fn show_checking(shared: &Shared) {
     let mut inner = shared.borrow_mut();
     let body = screen(&mut inner);
-    let note = el("p", "note", t(inner.locale, Text::Checking));
+    let note = el("p", "note", inner.texts.get(Text::Checking));
     let back = back_button(shared, &mut inner);
     append(&body, &[&note, &back]);
 }
 
 /// "Use another method": stops the attempt on screen and shows the wallets again.
 fn back_button(shared: &Shared, inner: &mut Inner) -> Element {
-    let back = el("button", "secondary", t(inner.locale, Text::UseAnother));
+    let back = el("button", "secondary", inner.texts.get(Text::UseAnother));
     attrs(&back, &[("type", "button"), ("part", "back")]);
     let weak = Rc::downgrade(shared);
     inner.screen_listeners.push(EventListener::new(&back, "click", move |_| {
@@ -274,14 +275,14 @@ fn back_button(shared: &Shared, inner: &mut Inner) -> Element {
 /// to the list.
 pub(super) fn show_qr(shared: &Shared, qrcode: &str) {
     let mut inner = shared.borrow_mut();
-    let locale = inner.locale;
+    let texts = inner.texts.clone();
     let (wallet, code, pay_type, expires_at) = inner
         .attempt
         .as_ref()
         .map(|a| (a.wallet.clone(), a.wallet_code.clone(), a.plan.pay_type.clone(), a.expires_at))
         .unwrap_or_default();
-    let amount = inner.checkout.as_ref().map(|c| amount(c, locale)).unwrap_or_default();
-    let label = format!("{} {amount} — {wallet}", t(locale, Text::QrLabel));
+    let amount = inner.checkout.as_ref().map(|c| amount(c, &texts)).unwrap_or_default();
+    let label = texts.fill(Text::QrLabel, &[("amount", &amount), ("wallet", &wallet)]);
     let Some(matrix) = qr::encode(qrcode) else {
         drop(inner);
         show_outcome(shared, Outcome::Error);
@@ -290,15 +291,15 @@ pub(super) fn show_qr(shared: &Shared, qrcode: &str) {
     let body = screen(&mut inner);
     let svg = dom::qr_svg(&matrix, &label);
     attrs(&svg, &[("data-qrcode", qrcode), ("data-pay-type", &pay_type), ("data-wallet", &code)]);
-    let scan = el("p", "note", &with_wallet(locale, Text::ScanWith, &wallet));
+    let scan = el("p", "note", &texts.fill(Text::ScanWith, &[("wallet", &wallet)]));
     let left = format::countdown(ms_left(expires_at));
     let countdown = el("p", "note", "");
     let remaining = el("span", "countdown", &left);
     attrs(&remaining, &[("part", "countdown")]);
-    append(&countdown, &[&el("span", "", &format!("{} ", t(locale, Text::ExpiresIn))), &remaining]);
+    append(&countdown, &[&el("span", "", &format!("{} ", texts.get(Text::ExpiresIn))), &remaining]);
     let back = back_button(shared, &mut inner);
     append(&body, &[&svg, &scan, &countdown, &back]);
-    announce(&inner, &format!("{label}. {} {left}", t(locale, Text::ExpiresIn)));
+    announce(&inner, &format!("{label}. {} {left}", texts.get(Text::ExpiresIn)));
     inner.countdown = Some(count_down(shared, remaining, expires_at));
 }
 
@@ -320,7 +321,7 @@ fn count_down(shared: &Shared, remaining: Element, expires_at: f64) -> Interval 
         if (minute != last_announced_minute && left % 60_000 < 1000) || at_mark {
             last_announced_minute = minute;
             let inner = s.borrow();
-            announce(&inner, &format!("{} {}", t(inner.locale, Text::ExpiresIn), format::countdown(left)));
+            announce(&inner, &format!("{} {}", inner.texts.get(Text::ExpiresIn), format::countdown(left)));
         }
         if left == 0 {
             s.borrow_mut().countdown = None;
@@ -342,21 +343,34 @@ pub(super) fn show_outcome(shared: &Shared, outcome: Outcome) {
     }
 }
 
-/// True the first time it is called for this widget.
+/// The host element's property naming the session whose payment the page has been told of.
+const PAID_TOLD: &str = "__qfpayPaidSession";
+
+/// True the first time "paid" is told for this element and session. Remembered on the element,
+/// not in this mount: the loader mounts afresh when an attribute changes, and the page is
+/// promised `qfpay:paid` once.
 fn first_paid(shared: &Shared) -> bool {
-    !std::mem::replace(&mut shared.borrow_mut().paid_announced, true)
+    let inner = shared.borrow();
+    let key = JsValue::from_str(PAID_TOLD);
+    let session = inner.options.session.as_str();
+    let told = js_sys::Reflect::get(&inner.host, &key).ok().and_then(|v| v.as_string());
+    if told.as_deref() == Some(session) {
+        return false;
+    }
+    let _ = js_sys::Reflect::set(&inner.host, &key, &JsValue::from_str(session));
+    true
 }
 
 fn render_outcome(shared: &Shared, outcome: Outcome) {
     let mut inner = shared.borrow_mut();
-    let locale = inner.locale;
+    let texts = inner.texts.clone();
     let body = screen(&mut inner);
-    let title = t(locale, outcome.title());
+    let title = texts.get(outcome.title());
     let heading = el("p", "outcome", title);
     attrs(&heading, &[("tabindex", "-1"), ("part", "outcome"), ("data-outcome", outcome.name())]);
     append(&body, &[&heading]);
     if let Some(next) = outcome.next() {
-        append(&body, &[&el("p", "note", t(locale, next))]);
+        append(&body, &[&el("p", "note", texts.get(next))]);
     }
     // An expired wallet page is not a QR code: its button just tries again.
     let redirected = inner.attempt.as_ref().is_some_and(|a| a.plan.how == PayHow::Redirect);
@@ -365,7 +379,7 @@ fn render_outcome(shared: &Shared, outcome: Outcome) {
         other => other,
     };
     if let Some(label) = retry {
-        let button = el("button", "", t(locale, label));
+        let button = el("button", "", texts.get(label));
         attrs(&button, &[("type", "button"), ("part", "retry")]);
         append(&body, &[&button]);
         let weak = Rc::downgrade(shared);
