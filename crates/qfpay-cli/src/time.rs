@@ -1,15 +1,16 @@
 //! Instants as people type them (`--since`, `--until`) and as the CLI prints them.
 //!
 //! The worker's `created_at`, `expires_at` and `paid_at` are Unix milliseconds (see
-//! `checkout_api::views`); an event's `created` is Unix seconds. Written here rather than
-//! taken from a date crate: it is a few lines of calendar arithmetic, and the signing-only
-//! build stays small.
+//! `checkout_api::views`); an event's `created` is Unix seconds. The calendar arithmetic is
+//! `qfpay::calendar`'s, not a date crate's, so the signing-only build stays small.
 
 /// The last second of 9999-12-31: an instant past it is not a date anyone means.
 const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
 /// Unix seconds are taken with at least this many digits (100000000 is 1973-03-03): a shorter
 /// number is far more likely a year (`2026`) or a typo than an instant of the early 1970s.
 const MIN_UNIX_DIGITS: usize = 9;
+
+use qfpay::calendar::{civil_from_days, days_from_civil, days_in_month};
 
 /// Which way a fraction of a second goes: the CLI filters on whole seconds, and each bound
 /// widens to keep the whole of the second typed.
@@ -126,45 +127,6 @@ fn digits(text: &str) -> Option<i64> {
         return None;
     }
     text.parse().ok()
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date. Counts in 400-year eras starting
-/// on 1 March, so the leap day is the last day of its year and needs no special case.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (m + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + d - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let d = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let m = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
-    let y = year_of_era + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// Unix milliseconds as RFC 3339 UTC to the second, e.g. `2026-11-26T06:46:01Z`.

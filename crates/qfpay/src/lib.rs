@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod answer;
+pub mod calendar;
 pub mod config;
 pub mod ratelimit;
 pub mod request;
