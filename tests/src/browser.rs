@@ -48,13 +48,13 @@ impl Browser {
     /// console is logged, for [`Browser::console`].
     pub async fn start_as(device: Device) -> Browser {
         let port = free_port();
-        let mut cmd = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into()));
+        let mut cmd = Command::new(crate::chrome::chromedriver());
         cmd.arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let driver = cmd.spawn().expect("chromedriver starts (cargo xtask setup installs it)");
         let profile = std::env::temp_dir().join(format!("qfpay-e2e-chrome-{}-{port}", std::process::id()));
         let mut options = json!({
-            "binary": std::env::var("CHROME").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+            "binary": crate::chrome::chrome(),
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                      "--window-size=1100,900", format!("--user-data-dir={}", profile.display())],

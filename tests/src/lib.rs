@@ -81,6 +81,12 @@ pub fn path_with_node() -> String {
     node::path_with_node(&root())
 }
 
+/// Chrome's and ChromeDriver's paths (`$CHROME`, `$CHROMEDRIVER`, else Debian's): xtask's own
+/// definitions, so setup, `cargo xtask test` and these tests look in the same place.
+#[allow(dead_code)]
+#[path = "../../crates/xtask/src/chrome.rs"]
+pub mod chrome;
+
 /// `worker/wrangler.toml` without its `[build]` step, written beside it (git-ignored): the
 /// bundle is built once by `cargo xtask test`, so starting a worker needs no rebuild. Written
 /// once per test process: tests of one binary start stacks in parallel, and two writers of one
@@ -116,10 +122,15 @@ fn write_no_build_config() -> PathBuf {
     path
 }
 
+/// The project's wrangler on the no-build config's top level (local) configuration: `--env=`
+/// names it outright, as xtask's helper does, so a `CLOUDFLARE_ENV` in the shell cannot point
+/// a test's worker or migrations at staging or production.
 fn wrangler(args: &[&str]) -> Command {
     let mut cmd = Command::new(root().join("worker/node_modules/.bin/wrangler"));
     let config = no_build_config();
     cmd.args(args)
+        .arg("--env=")
+        .env_remove("CLOUDFLARE_ENV")
         .arg("--config")
         .arg(config)
         .current_dir(root().join("worker"))

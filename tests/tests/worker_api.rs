@@ -327,3 +327,28 @@ async fn worker_api_against_the_simulator() {
     assert!(!log.contains(&secret) && !log.contains(&two_secret), "the worker's log carries a client secret");
     assert!(!log.contains(MERCHANT_API_KEY), "the worker's log carries the merchant key");
 }
+
+/// The widget's files load from a shop's page on another origin (a module script and the
+/// wasm it fetches are CORS requests): `www/_headers` gives them
+/// `Access-Control-Allow-Origin: *`, as `wrangler dev` applies it here and Cloudflare does for a
+/// deployment (its build copies the same file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_files_allow_any_origin() {
+    let stack = Stack::start(Options::default()).await;
+    for path in ["/qfpay-checkout.js", "/qfpay-checkout.d.ts", "/pkg/qfpay_checkout.js", "/pkg/qfpay_checkout_bg.wasm"]
+    {
+        let resp = stack
+            .http
+            .get(format!("{}{path}", stack.worker_url))
+            .header("Origin", "https://shop.example")
+            .send()
+            .await
+            .expect("the worker answers");
+        assert_eq!(resp.status().as_u16(), 200, "GET {path}");
+        let allow = resp.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap_or("").to_owned());
+        assert_eq!(allow.as_deref(), Some("*"), "GET {path}: access-control-allow-origin");
+    }
+    // The rule is the widget's alone: the demo shop's page gets none.
+    let resp = stack.http.get(format!("{}/index.html", stack.worker_url)).send().await.expect("the worker answers");
+    assert!(resp.headers().get("access-control-allow-origin").is_none(), "the demo page must not allow every origin");
+}

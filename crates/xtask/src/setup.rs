@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::chrome;
 use crate::node::{self, MIN_NODE};
 use crate::run::{output, root, run, step};
 use crate::tools::{self, tools_dir, NODE, WASM_BINDGEN, WORKER_BUILD};
@@ -55,14 +56,16 @@ fn wasm_target() -> Result<(), String> {
 
 /// The user's Node when it is new enough for wrangler; otherwise Node's npm package for this
 /// platform in `.tools/node` (found by [`node::project_bin_dir`] from then on).
+/// A `.tools/node` at another version counts as absent (as for [`node::path_with_node`]): the
+/// user's Node is used when new enough, else the pinned one replaces it.
 fn node() -> Result<(), String> {
     let root = root();
-    if let Some(bin) = node::project_bin_dir(&root) {
-        let found = output(Command::new(bin.join("node")).arg("--version")).unwrap_or_default();
-        if found.trim() == format!("v{NODE}") {
-            step(&format!("setup: Node {NODE} present in .tools/node"));
-            return Ok(());
-        }
+    if node::project_bin_dir(&root).is_some() {
+        step(&format!("setup: Node {NODE} present in .tools/node"));
+        return Ok(());
+    }
+    if let Some(stale) = node::project_node_version(&root) {
+        step(&format!("setup: .tools/node holds Node {stale}, not the pinned {NODE}: not used"));
     }
     let yours = output(Command::new("node").arg("--version")).unwrap_or_default();
     if node::new_enough(&yours) {
@@ -119,34 +122,97 @@ fn npm_ci(dir: &Path, what: &str) -> Result<(), String> {
 /// Debian's CJK fonts (the widget speaks Chinese; screenshots should show it).
 const CJK_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
 
-/// Chromium, its driver and CJK fonts for the browser tests. `CHROME` and `CHROMEDRIVER` may
-/// point at another machine's own; on Debian the packages are installed when apt-get may run.
+/// What the browser tests need: each piece's path, the variable that may name it instead, and
+/// Debian's package for it.
+fn browser_pieces() -> [(std::path::PathBuf, Option<chrome::Var>, &'static str); 3] {
+    [
+        (tools::chrome(), Some(chrome::CHROME), "chromium"),
+        (tools::chromedriver(), Some(chrome::CHROMEDRIVER), "chromium-driver"),
+        (CJK_FONT.into(), None, "fonts-noto-cjk"),
+    ]
+}
+
+/// How to get the browser tests' tools, for the messages of setup and of `cargo xtask test`.
+pub const BROWSER_HOW: &str = "Debian: `sudo apt-get install -y --no-install-recommends chromium chromium-driver \
+     fonts-noto-cjk`; elsewhere (macOS, Ubuntu, whose Chromium is a snap, other Linux) install Chrome and the \
+     ChromeDriver of its version (e.g. Chrome for Testing) and set CHROME and CHROMEDRIVER to them";
+
+/// What the browser tests lack, each as (a line naming its path and what would supply it,
+/// Debian's package when apt-get could supply it here).
+fn browser_lacks() -> Vec<(String, Option<&'static str>)> {
+    let ubuntu = is_ubuntu();
+    browser_pieces()
+        .into_iter()
+        // Fonts are checked on Linux only: elsewhere the system's own fonts cover Chinese.
+        .filter(|(path, var, _)| !path.exists() && (var.is_some() || cfg!(target_os = "linux")))
+        .map(|(path, var, package)| match var {
+            Some(v) if chrome::named_by_user(v) => (format!("{} (from ${}) does not exist", path.display(), v.0), None),
+            // Ubuntu's `chromium` packages only install the snap, which containers and CI cannot run.
+            Some(v) if ubuntu => {
+                (format!("{} is missing (${} unset; Ubuntu's Chromium is a snap)", path.display(), v.0), None)
+            }
+            Some(v) => (format!("{} is missing (${} unset: Debian's {package})", path.display(), v.0), Some(package)),
+            None => (format!("{} is missing (Debian's {package})", path.display()), Some(package)),
+        })
+        .collect()
+}
+
+/// What the browser tests lack, one line per piece (empty when nothing is).
+pub fn browser_missing() -> Vec<String> {
+    browser_lacks().into_iter().map(|(line, _)| line).collect()
+}
+
+fn is_ubuntu() -> bool {
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    os_release
+        .lines()
+        .any(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")).is_some_and(|v| v.contains("ubuntu")))
+}
+
+/// Chromium, its driver and CJK fonts for the browser tests. What a variable names (or what
+/// Ubuntu ships as a snap) is the user's to supply, said in one line; the rest, Debian's
+/// packages, is installed when apt-get may run, only what is missing (fonts alone when only
+/// fonts are).
 fn browser() {
-    let (chrome, driver) = (tools::chrome(), tools::chromedriver());
-    // Fonts are checked on Linux only: elsewhere the system's own fonts cover Chinese.
-    let fonts = cfg!(not(target_os = "linux")) || Path::new(CJK_FONT).exists();
-    if chrome.exists() && driver.exists() && fonts {
-        step(&format!("setup: {}, {} and CJK fonts present", chrome.display(), driver.display()));
+    let lacks = browser_lacks();
+    if lacks.is_empty() {
+        step(&format!(
+            "setup: {}, {} and CJK fonts present",
+            tools::chrome().display(),
+            tools::chromedriver().display()
+        ));
         return;
     }
-    let packages = ["chromium", "chromium-driver", "fonts-noto-cjk"];
-    let elsewhere =
-        "elsewhere install Chrome and the ChromeDriver of its version and set CHROME and CHROMEDRIVER to them";
-    apt_install(&packages, "the browser tests (cargo test -p e2e --test browser, the widget's wasm tests)", elsewhere);
+    let needed_by = "the browser tests (cargo test -p e2e --test browser, the widget's wasm tests)";
+    let yours: Vec<&str> = lacks.iter().filter(|(_, p)| p.is_none()).map(|(line, _)| line.as_str()).collect();
+    if !yours.is_empty() {
+        step(&format!("setup: {needed_by} will fail: {}. {BROWSER_HOW}", yours.join("; ")));
+    }
+    let packages: Vec<&str> = lacks.iter().filter_map(|(_, p)| *p).collect();
+    if !packages.is_empty() {
+        let elsewhere = "install Chrome and the ChromeDriver of its version and set CHROME and CHROMEDRIVER to them";
+        apt_install(&packages, needed_by, elsewhere);
+    }
 }
 
 /// Installs Debian packages with apt-get when this user may (root, or sudo without a password);
-/// otherwise says what to install (`elsewhere`: how on other systems) and goes on. True when
-/// the packages were installed.
+/// otherwise says in one line what to install (`elsewhere`: how without apt-get) and goes on.
+/// True when the packages were installed.
 pub fn apt_install(packages: &[&str], needed_by: &str, elsewhere: &str) -> bool {
     let listed = packages.join(" ");
     let sudo = match apt_runner() {
         Ok(sudo) => sudo,
-        Err(why) => {
+        Err(AptRunner::NoApt) => {
             step(&format!(
-                "setup: NOT installing {listed} ({why}). {needed_by} need them and fail without them: \
-                 run `sudo apt-get install -y --no-install-recommends {listed}` (Debian, Ubuntu); \
-                 {elsewhere}; then run this again"
+                "setup: {needed_by} need {listed} (Debian's packages), and there is no apt-get here: {elsewhere}"
+            ));
+            return false;
+        }
+        Err(AptRunner::NotAllowed) => {
+            step(&format!(
+                "setup: NOT installing Debian's {listed} (not root, and no password-less sudo); {needed_by} need \
+                 them: run `sudo apt-get install -y --no-install-recommends {listed}`, or {elsewhere}; then run \
+                 this again"
             ));
             return false;
         }
@@ -172,10 +238,18 @@ pub fn apt_install(packages: &[&str], needed_by: &str, elsewhere: &str) -> bool 
     }
 }
 
+/// Why apt-get cannot run here.
+enum AptRunner {
+    /// Not a Debian-family system (macOS, Fedora, Arch, ...).
+    NoApt,
+    /// Not root, and sudo asks for a password.
+    NotAllowed,
+}
+
 /// Whether apt-get must go through `sudo` (false: we are root), or why it cannot run at all.
-fn apt_runner() -> Result<bool, String> {
+fn apt_runner() -> Result<bool, AptRunner> {
     if output(Command::new("apt-get").arg("--version")).is_none() {
-        return Err("apt-get is not available here".into());
+        return Err(AptRunner::NoApt);
     }
     if output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0") {
         return Ok(false);
@@ -183,5 +257,5 @@ fn apt_runner() -> Result<bool, String> {
     if output(Command::new("sudo").args(["-n", "true"])).is_some() {
         return Ok(true);
     }
-    Err("not root, and no sudo that works without a password".into())
+    Err(AptRunner::NotAllowed)
 }

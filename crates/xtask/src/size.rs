@@ -7,13 +7,18 @@ use std::process::{Command, Stdio};
 use crate::build;
 use crate::run::root;
 
+/// The size of `path` compressed by `tool`; an error (not 0) when the tool fails.
 fn compressed(tool: &[&str], path: &Path) -> Result<usize, String> {
     let out = Command::new(tool[0])
         .args(&tool[1..])
         .arg(path)
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", tool[0]))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("`{} {}` failed ({}): {}", tool.join(" "), path.display(), out.status, said.trim()));
+    }
     Ok(out.stdout.len())
 }
 
@@ -59,7 +64,7 @@ pub fn ensure_brotli() -> Result<(), String> {
     if crate::setup::apt_install(
         &["brotli"],
         "the brotli sizes of `cargo xtask size` and `bench`",
-        "elsewhere install brotli (brew install brotli)",
+        "install brotli (brew install brotli)",
     ) {
         Ok(())
     } else {

@@ -45,6 +45,12 @@ pub fn all() -> Result<(), String> {
 /// `wasm-bindgen-test-runner` as cargo's runner for wasm32 (it starts `$CHROMEDRIVER` and
 /// adds `headless` itself; a failing test fails cargo, hence this step).
 fn widget_browser_tests() -> Result<(), String> {
+    // Said before cargo builds anything, naming what is missing, instead of the runner's
+    // "cannot start chromedriver" minutes later.
+    let missing = setup::browser_missing();
+    if !missing.is_empty() {
+        return Err(format!("the widget's browser tests cannot run: {}. {}", missing.join("; "), setup::BROWSER_HOW));
+    }
     let capabilities = webdriver_json()?;
     run(cargo()
         .args(["test", "-p", "qfpay-checkout", "--target", "wasm32-unknown-unknown"])
