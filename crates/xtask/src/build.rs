@@ -27,6 +27,9 @@ pub fn worker() -> Result<(), String> {
 /// worker-build into `worker/build/`; with `widget`, first the widget, and after it the files a
 /// deployment serves copied into `worker/build/widget/`.
 pub fn bundle(widget: bool) -> Result<(), String> {
+    for tool in ["worker-build", "wasm-bindgen"] {
+        require(tool)?;
+    }
     if widget {
         self::widget()?;
     }
@@ -47,25 +50,38 @@ pub fn bundle(widget: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// The files of `www/` a deployment serves, copied into a fresh `to`: the loader and its
-/// `.d.ts` files (`qfpay-checkout*`), `_headers` (their CORS rules), and from `pkg/` the glue
-/// and the wasm. Nothing else: the demo shop (`index.html`, `demo.*`, `csp.html`) stays local.
+/// Fails naming `tool` and the command that installs it, when it does not run: a deploy from a
+/// machine without them would otherwise stop at a bare "No such file or directory".
+fn require(tool: &str) -> Result<(), String> {
+    let runs = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    if runs {
+        Ok(())
+    } else {
+        Err(format!("`{tool}` is not installed or not on PATH: run `cargo xtask setup --dev` first"))
+    }
+}
+
+/// What a deployment serves: the loader, its types, the built widget and `_headers` (which lets
+/// a shop's page load them across origins). A fixed list, each required: a deploy without the
+/// loader or without its CORS headers would succeed and fail only in a shopper's browser.
+pub const WIDGET_FILES: [&str; 6] = [
+    "_headers",
+    "qfpay-checkout.js",
+    "qfpay-checkout.d.ts",
+    "qfpay-checkout-texts.d.ts",
+    "pkg/qfpay_checkout.js",
+    "pkg/qfpay_checkout_bg.wasm",
+];
+
+/// The [`WIDGET_FILES`] of `www/`, copied into a fresh `to`. Nothing else: the demo shop
+/// (`index.html`, `demo.*`, `csp.html`) stays local.
 pub fn copy_widget(www: &Path, to: &Path) -> Result<(), String> {
     if to.exists() {
         std::fs::remove_dir_all(to).map_err(|e| format!("cannot empty {}: {e}", to.display()))?;
     }
     std::fs::create_dir_all(to.join("pkg")).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
-    let entries = std::fs::read_dir(www).map_err(|e| format!("{}: {e}", www.display()))?;
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| {
-            n == "_headers" || (n.starts_with("qfpay-checkout") && (n.ends_with(".js") || n.ends_with(".d.ts")))
-        })
-        .collect();
-    names.extend(["pkg/qfpay_checkout.js", "pkg/qfpay_checkout_bg.wasm"].map(String::from));
-    for name in names {
-        let (from, dest) = (www.join(&name), to.join(&name));
+    for name in WIDGET_FILES {
+        let (from, dest) = (www.join(name), to.join(name));
         std::fs::copy(&from, &dest)
             .map_err(|e| format!("cannot copy {} (`cargo xtask widget` builds www/pkg): {e}", from.display()))?;
     }
@@ -185,6 +201,10 @@ mod tests {
             ]
         );
         assert_eq!(std::fs::read_to_string(to.join("_headers")).unwrap(), "_headers");
+        std::fs::remove_file(www.join("_headers")).unwrap();
+        let err = copy_widget(&www, &to).unwrap_err();
+        assert!(err.contains("_headers"), "a deploy without its CORS headers must fail: {err}");
+        std::fs::write(www.join("_headers"), "_headers").unwrap();
         std::fs::remove_file(www.join("pkg/qfpay_checkout_bg.wasm")).unwrap();
         let err = copy_widget(&www, &to).unwrap_err();
         assert!(err.contains("qfpay_checkout_bg.wasm") && err.contains("cargo xtask widget"), "{err}");

@@ -24,7 +24,7 @@ mod size;
 mod test;
 mod tools;
 
-const USAGE: &str = "usage: cargo xtask <setup|test|dev>
+const USAGE: &str = "usage: cargo xtask <command> [flags]
   setup   [--dev]: install the pinned tools, skipping what is present: for dev the wasm32 target,
           wasm-bindgen-cli, worker-build, Node >= 22.12 (yours, or npm's) and the worker's npm
           packages; for test (not with --dev) Chromium, ChromeDriver, CJK fonts (Debian's, with

@@ -106,7 +106,9 @@ mod tests {
         let sections = wrangler_sections();
         let envs: Vec<String> = sections
             .iter()
-            .filter_map(|(h, _)| h.strip_prefix("[env.")?.strip_suffix(".build]").map(String::from))
+            .filter_map(|(h, _)| {
+                h.strip_prefix("[env.")?.strip_suffix(']').filter(|e| !e.contains('.')).map(String::from)
+            })
             .collect();
         assert_eq!(envs, ["staging", "production"], "the deployment environments");
         assert_eq!(lines_of(&sections, "[build]", "command"), [r#"command = "cargo xtask bundle""#]);
