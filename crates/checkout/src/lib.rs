@@ -1,6 +1,6 @@
 //! `<qfpay-checkout>`: the checkout widget, in Rust compiled to WebAssembly.
 //!
-//! The hand-written loader (`www/qfpay-checkout.js`) defines the custom element and calls
+//! The hand-written loader (`js/qfpay-checkout.js`, served minified as `www/qfpay-checkout.js`) defines the custom element and calls
 //! [`mount`]; frameworks can call `mount(element, options)` themselves and `destroy()` the
 //! returned handle. The widget talks only to the worker, never to QFPay, and never sees a key.
 //!

@@ -117,6 +117,25 @@ pub fn widget() -> Result<(), String> {
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm)
+        .env("PATH", tools::path_with_node()))?;
+    // The page downloads the glue and the loader too: minified, they are 3.6 KB smaller
+    // gzipped, which keeps everything the page downloads within 64 KiB gzip. The loader's
+    // commented source is `crates/checkout/js/qfpay-checkout.js`; `www/qfpay-checkout.js` is
+    // built (git-ignored).
+    let glue = out.join("qfpay_checkout.js");
+    minify(&glue, &glue)?;
+    minify(&root().join("crates/checkout/js/qfpay-checkout.js"), &root().join("www/qfpay-checkout.js"))
+}
+
+/// `from` minified into `to` by the worker's pinned esbuild, as an ES module (import paths and
+/// `import.meta.url` untouched: it transforms, it does not bundle).
+fn minify(from: &Path, to: &Path) -> Result<(), String> {
+    let esbuild = tools::worker_dir().join("node_modules/.bin/esbuild");
+    let out = format!("--outfile={}", to.display());
+    run(Command::new(esbuild)
+        .arg(from)
+        .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
+        .arg(out)
         .env("PATH", tools::path_with_node()))
 }
 
