@@ -9,6 +9,7 @@
 //! - [`request`]: typed, validated requests that turn into a [`request::SignedRequest`].
 //! - [`answer`]: lenient parsing of the gateway's answers and notifications.
 //! - [`config`]: environments and credentials from any lookup function.
+//! - [`verdict`]: what each endpoint's answer means, decided once for every caller.
 //! - [`ratelimit`]: the per-merchant rate limits as sliding windows, time as an argument.
 #![forbid(unsafe_code)]
 
@@ -22,14 +23,15 @@ pub mod sign;
 pub mod tables;
 mod txdtm;
 mod validate;
+pub mod verdict;
 
 pub use answer::{
     AnswerError, Notification, OrderChangeAnswer, Outcome, PaymentAnswer, PaymentStatus, QueryAnswer, QueryRow,
 };
 pub use config::{Config, ConfigError, Credentials, Environment};
 pub use request::{
-    CloseRequest, Form, GatewayRequest, Method, OrderRef, PaymentRequest, QueryRequest, RefundRequest, ReversalRequest,
-    SignedRequest,
+    h5_extend_info, CloseRequest, Form, GatewayRequest, Method, OrderRef, PaymentRequest, QueryRequest, RefundRequest,
+    ReversalRequest, SignedRequest,
 };
 pub use secret::ClientKey;
 pub use sign::SignType;

@@ -130,47 +130,80 @@ pub fn verify_notification(body: &[u8], key: &ClientKey, signature: &str) -> boo
     hex_eq_ignore_case(&sign_notification(body, key), signature)
 }
 
-/// The fields of a gateway answer that its `X-QF-SIGN` covers (guide, "签名验证": the data
-/// fields, in name order, as `name=value` joined by `&`): the answer's top-level fields whose
-/// value is a string or a number, as text. Nested objects and arrays (the guide's `data`
-/// wrapper, query rows) are not fields of the answer itself and are left out; empty values
-/// are dropped as in request signing. `None` when the body is not a JSON object.
-pub fn answer_fields(body: &[u8]) -> Option<Vec<(String, String)>> {
-    let serde_json::Value::Object(map) = serde_json::from_slice(body).ok()? else { return None };
+/// What a gateway answer's `X-QF-SIGN` covers. QFPay's documentation "encourages" verifying
+/// it but never says over what (spec, "What QFPay's own documentation corrects"), so each
+/// plausible reading is named; `qfpay gateway check` tells which one a real gateway uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnswerReading {
+    /// The guide's 签名验证: the `data` object's fields when `data` is an object, otherwise the
+    /// answer's own top-level fields; sorted `name=value` joined by `&`, the key appended.
+    SortedData,
+    /// The answer's top-level fields only (string and number values), `data` ignored.
+    TopLevel,
+    /// The raw body bytes followed by the key, as notifications are signed.
+    RawBody,
+}
+
+impl AnswerReading {
+    /// Every reading, in the order a client tries them.
+    pub const ALL: [AnswerReading; 3] = [AnswerReading::SortedData, AnswerReading::TopLevel, AnswerReading::RawBody];
+
+    /// The name used in settings, switches and reports (`sorted-data`, `top-level`, `raw-body`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AnswerReading::SortedData => "sorted-data",
+            AnswerReading::TopLevel => "top-level",
+            AnswerReading::RawBody => "raw-body",
+        }
+    }
+
+    /// Reads a name as [`AnswerReading::name`] writes it.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name().eq_ignore_ascii_case(text.trim()))
+    }
+
+    /// The signature this reading expects for `body`; `None` when the body is not a JSON object
+    /// (the field readings need one).
+    pub fn expected(self, body: &[u8], key: &ClientKey, sign_type: SignType) -> Option<String> {
+        if self == AnswerReading::RawBody {
+            return Some(match sign_type {
+                SignType::Md5 => md5_hex(&[body, key.expose().as_bytes()]),
+                SignType::Sha256 => {
+                    let mut hasher = Sha256::new();
+                    hasher.update(body);
+                    hasher.update(key.expose().as_bytes());
+                    upper_hex(&hasher.finalize())
+                }
+            });
+        }
+        let serde_json::Value::Object(top) = serde_json::from_slice(body).ok()? else { return None };
+        let fields = match (self, top.get("data")) {
+            (AnswerReading::SortedData, Some(serde_json::Value::Object(data))) => scalar_fields(data),
+            _ => scalar_fields(&top),
+        };
+        Some(sign(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())), key, sign_type))
+    }
+
+    /// Whether `signature` is what this reading expects (case-insensitive, constant-time).
+    pub fn holds(self, body: &[u8], key: &ClientKey, sign_type: SignType, signature: &str) -> bool {
+        self.expected(body, key, sign_type).is_some_and(|expected| hex_eq_ignore_case(&expected, signature))
+    }
+}
+
+/// The readings under which an answer's signature verifies (empty: none does).
+pub fn matching_readings(body: &[u8], key: &ClientKey, sign_type: SignType, signature: &str) -> Vec<AnswerReading> {
+    AnswerReading::ALL.into_iter().filter(|r| r.holds(body, key, sign_type, signature)).collect()
+}
+
+/// An object's string and number values as text (numbers as their JSON text); nested objects,
+/// arrays, booleans and nulls are not signed fields.
+fn scalar_fields(map: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    Some(map.iter().filter_map(|(k, v)| text(v).map(|t| (k.clone(), t))).collect())
-}
-
-/// Signs a gateway answer as the guide describes (what the simulator sends as `X-QF-SIGN`).
-pub fn sign_answer(body: &[u8], key: &ClientKey, sign_type: SignType) -> Option<String> {
-    let fields = answer_fields(body)?;
-    Some(sign(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())), key, sign_type))
-}
-
-/// Checks a gateway answer's `X-QF-SIGN` (MD5 unless `X-QF-SIGNTYPE` says otherwise).
-pub fn verify_answer(body: &[u8], key: &ClientKey, sign_type: SignType, signature: &str) -> bool {
-    sign_answer(body, key, sign_type).is_some_and(|expected| hex_eq_ignore_case(&expected, signature))
-}
-
-/// The guide's 签名验证 can also be read as covering the fields of the answer's `data` object
-/// (the "数据对象字段" it follows). Until the real gateway settles which, a client accepts either:
-/// `Some("top")` or `Some("data")` says which reading matched, `None` that neither did.
-pub fn verify_answer_either(
-    body: &[u8],
-    key: &ClientKey,
-    sign_type: SignType,
-    signature: &str,
-) -> Option<&'static str> {
-    if verify_answer(body, key, sign_type, signature) {
-        return Some("top");
-    }
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let data = serde_json::to_vec(value.get("data")?).ok()?;
-    verify_answer(&data, key, sign_type, signature).then_some("data")
+    map.iter().filter_map(|(k, v)| text(v).map(|t| (k.clone(), t))).collect()
 }
 
 fn md5_hex(parts: &[&[u8]]) -> String {
@@ -242,36 +275,43 @@ mod tests {
 }
 
 #[cfg(test)]
-mod answer_signature_tests {
-    use super::*;
-
-    #[test]
-    fn an_answer_is_signed_over_its_own_fields_in_name_order() {
-        let key = ClientKey::new("abcd1234");
-        let body = br#"{"respcd":"0000","txamt":"100","data":{"x":"1"},"resperr":"","page":2}"#;
-        let fields = answer_fields(body).unwrap();
-        let text = canonical_string(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        assert_eq!(text, "page=2&respcd=0000&txamt=100", "nested and empty values are not signed");
-        let signature = sign_answer(body, &key, SignType::Md5).unwrap();
-        assert!(verify_answer(body, &key, SignType::Md5, &signature.to_lowercase()));
-        let tampered = br#"{"respcd":"0000","txamt":"1000","data":{"x":"1"},"resperr":"","page":2}"#;
-        assert!(!verify_answer(tampered, &key, SignType::Md5, &signature));
-        assert!(!verify_answer(b"not json", &key, SignType::Md5, &signature));
-    }
-}
-
-#[cfg(test)]
 mod answer_reading_tests {
     use super::*;
 
+    fn key() -> ClientKey {
+        ClientKey::new("KEY")
+    }
+
     #[test]
-    fn either_reading_of_the_guide_verifies() {
-        let key = ClientKey::new("abcd1234");
-        let body = br#"{"respcd":"0000","data":{"txamt":"100","txcurrcd":"HKD"}}"#;
-        let top = sign_answer(body, &key, SignType::Md5).unwrap();
-        assert_eq!(verify_answer_either(body, &key, SignType::Md5, &top), Some("top"));
-        let data = sign_answer(br#"{"txamt":"100","txcurrcd":"HKD"}"#, &key, SignType::Md5).unwrap();
-        assert_eq!(verify_answer_either(body, &key, SignType::Md5, &data), Some("data"));
-        assert_eq!(verify_answer_either(body, &key, SignType::Md5, &"0".repeat(32)), None);
+    fn each_reading_signs_what_it_names() {
+        let body = br#"{"respcd":"0000","page":1,"data":{"txamt":"100","txcurrcd":"HKD"},"empty":""}"#;
+        let sorted = AnswerReading::SortedData.expected(body, &key(), SignType::Md5).unwrap();
+        assert_eq!(sorted, md5_hex(&[b"txamt=100&txcurrcd=HKDKEY"]));
+        let top = AnswerReading::TopLevel.expected(body, &key(), SignType::Md5).unwrap();
+        assert_eq!(top, md5_hex(&[b"page=1&respcd=0000KEY"]));
+        let raw = AnswerReading::RawBody.expected(body, &key(), SignType::Md5).unwrap();
+        assert_eq!(raw, md5_hex(&[body, b"KEY"]));
+        assert_eq!(matching_readings(body, &key(), SignType::Md5, &sorted.to_lowercase()), [AnswerReading::SortedData]);
+        assert_eq!(matching_readings(body, &key(), SignType::Md5, &raw), [AnswerReading::RawBody]);
+    }
+
+    #[test]
+    fn a_flat_answer_reads_the_same_sorted_or_top_level() {
+        let body = br#"{"respcd":"0000","syssn":"S1","txamt":100}"#;
+        let signature = AnswerReading::TopLevel.expected(body, &key(), SignType::Sha256).unwrap();
+        assert_eq!(signature.len(), 64);
+        let both = matching_readings(body, &key(), SignType::Sha256, &signature);
+        assert_eq!(both, [AnswerReading::SortedData, AnswerReading::TopLevel]);
+        let tampered = br#"{"respcd":"0000","syssn":"S1","txamt":101}"#;
+        assert!(matching_readings(tampered, &key(), SignType::Sha256, &signature).is_empty());
+        assert!(!AnswerReading::TopLevel.holds(b"not json", &key(), SignType::Md5, &signature));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for reading in AnswerReading::ALL {
+            assert_eq!(AnswerReading::parse(reading.name()), Some(reading));
+        }
+        assert_eq!(AnswerReading::parse("none"), None);
     }
 }

@@ -42,6 +42,20 @@ impl Txdtm {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The calendar month holding this time, as a query window: its first and its last second
+    /// (a query by number without a window searches the current month only, and a window may
+    /// span one month at most: QFPay's `04-common-api/01-transaction-enquiry.md`).
+    pub fn month_window(&self) -> (Txdtm, Txdtm) {
+        let (y, m, ..) = civil_parts(&self.0).expect("validated at construction");
+        let last = days_in_month(y, m);
+        (Txdtm(format!("{y:04}-{m:02}-01 00:00:00")), Txdtm(format!("{y:04}-{m:02}-{last:02} 23:59:59")))
+    }
+
+    /// `YYYY-MM`, the month this time falls in.
+    pub fn month(&self) -> &str {
+        &self.0[..7]
+    }
 }
 
 impl fmt::Display for Txdtm {
@@ -69,6 +83,15 @@ fn civil_parts(text: &str) -> Option<(i64, i64, i64, i64, i64, i64)> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_month_window_covers_the_whole_month() {
+        let (start, end) = Txdtm::parse("t", "2024-02-29 23:59:59").unwrap().month_window();
+        assert_eq!((start.as_str(), end.as_str()), ("2024-02-01 00:00:00", "2024-02-29 23:59:59"));
+        let (start, end) = Txdtm::parse("t", "2026-12-31 23:59:59").unwrap().month_window();
+        assert_eq!((start.as_str(), end.as_str()), ("2026-12-01 00:00:00", "2026-12-31 23:59:59"));
+        assert_eq!(Txdtm::parse("t", "2026-11-30 12:00:00").unwrap().month(), "2026-11");
+    }
 
     #[test]
     fn formats_hong_kong_time() {

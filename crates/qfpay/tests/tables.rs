@@ -38,7 +38,9 @@ fn pay_type_spot_checks() {
     assert_eq!(alipay_web.min_amount.map(|f| (f.currency, f.more_than)), Some(("HKD", 100)));
     assert_eq!(alipay_web.name_zh, "Alipay Web支付（海外）");
     let expiry: HashSet<_> = PAY_TYPES.iter().filter(|p| p.expired_time).map(|p| p.code).collect();
-    assert_eq!(expiry, ["800101", "801501", "800201"].into_iter().collect());
+    // QFPay's own documentation (02-paycode.md) lists eight, WAP and in-app among them.
+    let documented = ["800201", "800101", "801512", "801501", "801107", "801101", "801010", "801510"];
+    assert_eq!(expiry, documented.into_iter().collect());
     assert_eq!(PayType::new("803701").info().unwrap().name_en, "Octopus MPM (HK merchants)");
     assert!(PayType::new("123456").info().is_none());
     assert_eq!(PayType::new("123456").to_string(), "123456");

@@ -64,7 +64,19 @@ fn every_payment_rule_names_its_field() {
     rejects(PaymentRequest { auth_code: Some("1340".into()), ..mpm() }, "auth_code", "only for CPM");
     rejects(PaymentRequest { expired_time: Some(4), ..mpm() }, "expired_time", "5 to 120");
     rejects(PaymentRequest { expired_time: Some(121), ..mpm() }, "expired_time", "5 to 120");
-    rejects(PaymentRequest { pay_type: "801512".into(), ..mpm() }, "expired_time", "only for MPM");
+    rejects(PaymentRequest { pay_type: "805801".into(), ..mpm() }, "expired_time", "not taken by pay type 805801");
+    rejects(PaymentRequest { pay_type: "800212".into(), expired_time: None, ..mpm() }, "extend_info", "required");
+    let h5 = |extend_info: &str| PaymentRequest {
+        pay_type: "800212".into(),
+        expired_time: None,
+        extend_info: Some(extend_info.into()),
+        ..mpm()
+    };
+    assert!(h5(&crate::h5_extend_info("https://shop.example", "Shop", "203.0.113.7")).validate().is_ok());
+    rejects(h5(&crate::h5_extend_info("https://shop.example", "", "203.0.113.7")), "extend_info", "wap_name");
+    rejects(h5(&crate::h5_extend_info("https://shop.example", "Shop", "nobody")), "extend_info", "spbill_create_ip");
+    rejects(h5("{}"), "extend_info", "Wap");
+    rejects(PaymentRequest { extend_info: Some("{}".into()), ..mpm() }, "extend_info", "only for WeChat Pay H5");
     rejects(PaymentRequest { goods_name: Some("港".repeat(21)), ..mpm() }, "goods_name", "20 characters");
     rejects(
         PaymentRequest { pay_type: "801510".into(), expired_time: None, goods_name: None, ..mpm() },

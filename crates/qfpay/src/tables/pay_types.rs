@@ -2,7 +2,7 @@
 //!
 //! The guide gives a code and a one-line description; the other columns come from the spec
 //! (`shared/spec/QFPAY.md`): which codes are MPM/CPM/WAP/web, 801101's amount floor, FPS's
-//! refusal of refunds, `expired_time` honoured by WeChat/Alipay MPM only. Where the sources are
+//! refusal of refunds; `expired_time` follows QFPay's own documentation (`01-preparation/02-paycode.md`), which names eight types, WAP and in-app ones among them (it wins over the guide's "MPM only"). Where the sources are
 //! silent the column says so (`partial_refund: None`), except `currencies`: the guide says some
 //! types take HKD only without naming them, and we mark the Hong Kong domestic schemes (PayMe,
 //! FPS, Octopus) as HKD-only, which is how those schemes work.
@@ -225,8 +225,9 @@ const fn info(r: Row) -> PayTypeInfo {
     }
 }
 
-/// A WeChat/Alipay MPM type: the only ones that honour `expired_time`.
-const fn qr_with_expiry(r: Row) -> PayTypeInfo {
+/// A type that takes `expired_time`: QFPay's documentation lists 800201, 800101, 801512, 801501,
+/// 801107, 801101, 801010 and 801510.
+const fn takes_expiry(r: Row) -> PayTypeInfo {
     PayTypeInfo { expired_time: true, ..info(r) }
 }
 
@@ -248,7 +249,7 @@ pub const PAY_TYPES: [PayTypeInfo; 36] = [
         "WeChat Pay, Alipay, UnionPay QuickPass, PayMe CPM",
         "WeChat支付、Alipay支付、UnionPay QuickPass、PayMe",
     )),
-    qr_with_expiry(Row("800101", Alipay, Mpm, Overseas, "Alipay MPM (overseas merchants)", "Alipay MPM（海外商家）")),
+    takes_expiry(Row("800101", Alipay, Mpm, Overseas, "Alipay MPM (overseas merchants)", "Alipay MPM（海外商家）")),
     info(Row(
         "800108",
         Alipay,
@@ -259,13 +260,13 @@ pub const PAY_TYPES: [PayTypeInfo; 36] = [
     )),
     PayTypeInfo {
         min_amount: Some(AmountFloor { currency: "HKD", more_than: 100 }),
-        ..info(Row("801101", Alipay, Web, Overseas, "Alipay web payment (overseas)", "Alipay Web支付（海外）"))
+        ..takes_expiry(Row("801101", Alipay, Web, Overseas, "Alipay web payment (overseas)", "Alipay Web支付（海外）"))
     },
-    info(Row("801107", Alipay, Wap, Overseas, "Alipay WAP payment (overseas)", "Alipay WAP支付（海外）")),
+    takes_expiry(Row("801107", Alipay, Wap, Overseas, "Alipay WAP payment (overseas)", "Alipay WAP支付（海外）")),
     info(Row("801110", Alipay, InApp, Overseas, "Alipay in-app payment (overseas)", "Alipay应用内支付（海外）")),
     info(Row("800107", Alipay, Jsapi, Unspecified, "Alipay service window H5 payment", "Alipay服务窗口H5支付")),
-    qr_with_expiry(Row("801501", Alipay, Mpm, HongKong, "Alipay MPM (HK merchants)", "Alipay MPM（香港商家）")),
-    info(Row(
+    takes_expiry(Row("801501", Alipay, Mpm, HongKong, "Alipay MPM (HK merchants)", "Alipay MPM（香港商家）")),
+    takes_expiry(Row(
         "801510",
         Alipay,
         InApp,
@@ -273,9 +274,16 @@ pub const PAY_TYPES: [PayTypeInfo; 36] = [
         "Alipay in-app payment (HK merchants)",
         "Alipay应用内支付（香港商家）",
     )),
-    info(Row("801512", Alipay, Wap, HongKong, "Alipay WAP payment (HK merchants)", "Alipay WAP支付（香港商家）")),
+    takes_expiry(Row(
+        "801512",
+        Alipay,
+        Wap,
+        HongKong,
+        "Alipay WAP payment (HK merchants)",
+        "Alipay WAP支付（香港商家）",
+    )),
     info(Row("801514", Alipay, Web, HongKong, "Alipay web payment (HK merchants)", "Alipay Web支付（香港商家）")),
-    qr_with_expiry(Row(
+    takes_expiry(Row(
         "800201",
         WechatPay,
         Mpm,
@@ -317,7 +325,7 @@ pub const PAY_TYPES: [PayTypeInfo; 36] = [
         "WeChat Pay HK CPM (direct settlement)",
         "WeChat Pay（香港）CPM（直接结算）",
     )),
-    info(Row(
+    takes_expiry(Row(
         "801010",
         WechatPay,
         InApp,
