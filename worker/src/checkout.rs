@@ -2,20 +2,19 @@
 //! secret opens that one session and nothing else; amounts and goods come from the session,
 //! never from the browser.
 
-use checkout_api::budget::{AttemptRefusal, CallClass};
+use checkout_api::budget::AttemptRefusal;
 use checkout_api::session::parse_json;
 use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
-use checkout_api::{fitting_pay_types, ids, ApiError, AttemptEvent, ErrorCode, PayRequest};
-use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest, RespClass};
+use checkout_api::{fitting_pay_types, ApiError, ErrorCode, PayRequest};
+use qfpay::PaymentRequest;
 use worker::Request;
 
 use crate::app::{ok_json, Answer, App, OrInternal};
 use crate::clock;
-use crate::gateway::Outcome;
 use crate::http;
-use crate::random;
+use crate::pay;
 use crate::settle;
-use crate::store::{NewAttempt, SessionRow};
+use crate::store::SessionRow;
 
 /// The session `id` if the bearer token is its client secret. A wrong secret and an unknown
 /// id get the same answer, so the API says nothing about which sessions exist.
@@ -71,139 +70,75 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     make_room(app, &session).await?;
     let now = clock::now_ms();
     let info = qfpay::tables::pay_type(&option.pay_type).ok_or_else(|| ApiError::field("pay_type", "unknown"))?;
+    // The order's life follows the session's (5 to 120 minutes, QFPay's range) where the pay
+    // type takes `expired_time`; otherwise it lives the gateway's default 30 minutes.
     let remaining_minutes = (session.expires_at.saturating_sub(now) / 60_000).clamp(5, 120) as u32;
-    let minutes = if info.expired_time { remaining_minutes.min(30) } else { 30 };
-    let expires_at = (now + u64::from(minutes) * 60_000).min(session.expires_at.max(now + 5 * 60_000));
-    let attempt_id = ids::attempt_id(&random::bytes());
-    let out_trade_no = ids::payment_out_trade_no(&random::bytes());
-    // Recorded before the gateway hears of it, so no payment can exist that we do not know;
-    // its first background query is planned with it.
+    let minutes = if info.expired_time { remaining_minutes } else { 30 };
+    let expires_at = now + u64::from(minutes) * 60_000;
     let next_check_at = checkout_api::upstream::next_query_at(now, 0, expires_at, app.settings.query_after_seconds);
-    let recorded = app
-        .store
-        .insert_attempt(&NewAttempt {
-            id: &attempt_id,
-            session_id: id,
-            out_trade_no: &out_trade_no,
-            pay_type: &option.pay_type,
-            created_at: now,
-            expires_at,
-            next_check_at: next_check_at.unwrap_or(expires_at),
-        })
-        .await
-        .or_500()?;
-    if !recorded {
+    let plan = pay::Plan {
+        session_id: id,
+        pay_type: &option.pay_type,
+        expires_at,
+        next_check_at: next_check_at.unwrap_or(expires_at),
+    };
+    let Some(attempt) = pay::record(app, &plan).await? else {
         // A close, or a concurrent attempt, got there first: say which.
         may_start_attempt(app, &session).await?;
         return Err(session_over());
-    }
-    app.wake_settler(next_check_at.unwrap_or(expires_at)).await;
+    };
     let request = PaymentRequest {
         txamt: session.amount,
         txcurrcd: session.currency.clone(),
         pay_type: option.pay_type.clone(),
-        out_trade_no: out_trade_no.clone(),
-        txdtm: clock::txdtm_now(),
         expired_time: info.expired_time.then_some(minutes),
         goods_name: Some(session.goods_name.clone()),
         notify_url: Some(format!("{}/v1/qfpay/notify", app.settings.public_url)),
         return_url: session.return_url.clone().filter(|_| option.how == checkout_api::pay_options::PayHow::Redirect),
+        extend_info: (option.pay_type == qfpay::request::WECHAT_H5).then(|| h5_extend_info(app, &req)),
         ..Default::default()
     };
-    let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    match app.gateway().call(CallClass::Pay, &signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
-        Outcome::Answer(answer) if answer.outcome.respcd.is_success() => {
-            if let Some(url) = answer.pay_url.as_deref().filter(|u| !safe_redirect(u, app.settings.is_local())) {
-                // A wallet link that is not a web address (`javascript:`, `data:`) is never
-                // stored or shown: the order is closed and the shopper picks again.
-                worker::console_error!(
-                    "payment {out_trade_no}: the gateway's pay_url is not https ({} bytes); refused",
-                    url.len()
-                );
-                app.store.end_attempt(&attempt_id, AttemptEvent::Failed, None).await.or_500()?;
-                settle::send_close(app, session.amount, &out_trade_no, &option.pay_type).await?;
-                return Err(ApiError::new(
-                    ErrorCode::GatewayUnavailable,
-                    "the payment gateway answered a wallet link that is not a web address; choose another way to pay",
-                ));
-            }
-            let created = app
-                .store
-                .attempt_created(
-                    &attempt_id,
-                    answer.syssn.as_deref(),
-                    answer.qrcode.as_deref(),
-                    answer.pay_url.as_deref(),
-                )
-                .await
-                .or_500()?;
-            if !created {
-                // The session was closed while the gateway created the order (its close found
-                // no order yet): close the order now, so no shopper can pay it. If that close
-                // fails, the settler's reconciliation still finds a payment of it.
-                settle::send_close(app, session.amount, &out_trade_no, &option.pay_type).await?;
-                return Err(session_over());
-            }
-            ok_json(
-                201,
-                &PayAnswer {
-                    attempt_id,
-                    pay_type: option.pay_type.clone(),
-                    qrcode: answer.qrcode,
-                    redirect_url: answer.pay_url,
-                    expires_at,
-                },
-            )
-        }
+    match pay::send(app, &attempt, request).await? {
+        pay::Sent::Created(answer) => ok_json(
+            201,
+            &PayAnswer {
+                attempt_id: attempt.id.clone(),
+                pay_type: option.pay_type.clone(),
+                qrcode: answer.qrcode,
+                redirect_url: answer.pay_url,
+                expires_at,
+            },
+        ),
+        // A QR or page payment is never paid by its creation; should a gateway say so, the
+        // store has it, and the status says paid.
+        pay::Sent::Paid => Err(ApiError::new(ErrorCode::AlreadyPaid, "this session has just been paid")),
         // `1143`/`1145`/`1298`: the gateway is still confirming. Not a refusal: telling the
-        // shopper "refused" could make them pay again. The attempt stays open and the settler
-        // queries it in a few seconds (the guide: ask again in 3-5 s).
-        Outcome::Answer(answer) if answer.outcome.respcd.class() == RespClass::PendingAskAgain => {
-            let code = answer.outcome.respcd.code().to_owned();
-            app.store
-                .attempt_pending(&attempt_id, &code, clock::now_ms() + checkout_api::upstream::ASK_AGAIN_MS)
-                .await
-                .or_500()?;
-            app.wake_settler(clock::now_ms() + checkout_api::upstream::ASK_AGAIN_MS).await;
-            Err(ApiError::new(
-                ErrorCode::PaymentPending,
-                format!(
-                    "the gateway is still confirming this payment (respcd {code}); do not pay again, follow the status"
-                ),
-            ))
-        }
-        Outcome::Answer(answer) => {
-            let code = answer.outcome.respcd.code().to_owned();
-            app.store.end_attempt(&attempt_id, AttemptEvent::Failed, Some(&code)).await.or_500()?;
-            let reason = answer.outcome.respcd.info().map_or("refused by the payment gateway", |i| i.text_en);
-            Err(ApiError::new(
-                ErrorCode::PaymentRefused,
-                format!("{reason} (respcd {code}); choose another way to pay"),
-            ))
-        }
-        // Never sent: the gateway never heard of it, so it ends here, with no close to send.
-        Outcome::NoBudget(wait) => {
-            app.store.forget_unsent_attempt(&attempt_id).await.or_500()?;
-            Err(busy(wait))
-        }
-        // No answer: the attempt stays `creating`, and the settler asks the gateway about it.
-        Outcome::Unknown(why) => {
-            worker::console_error!("payment {out_trade_no}: no gateway answer ({why}); left for a status check");
-            Err(ApiError::new(
-                ErrorCode::GatewayUnavailable,
-                "the payment gateway did not answer; try again in a moment",
-            ))
-        }
+        // shopper "refused" could make them pay again; the settler queries it in a few seconds
+        // (the guide: ask again in 3-5 s).
+        pay::Sent::Pending(code) => Err(ApiError::new(
+            ErrorCode::PaymentPending,
+            format!(
+                "the gateway is still confirming this payment (respcd {code}); do not pay again, follow the status"
+            ),
+        )),
+        pay::Sent::Refused { respcd, reason } => Err(pay::refused(&respcd, &reason)),
+        pay::Sent::NoBudget(wait) => Err(busy(wait)),
+        pay::Sent::Unknown => Err(ApiError::new(
+            ErrorCode::GatewayUnavailable,
+            "the payment gateway did not answer; try again in a moment",
+        )),
+        pay::Sent::Abandoned(why) => Err(ApiError::new(ErrorCode::SessionNotOpen, format!("{why}; choose again"))),
     }
 }
 
-/// Whether a gateway's wallet link may be stored and followed: `https:`, or `http:` only
-/// against the local simulator; nothing with spaces or control characters.
-fn safe_redirect(url: &str, local: bool) -> bool {
-    let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control());
-    let https = url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"));
-    let http = url.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://"));
-    clean && (https || (local && http))
+/// `extend_info` for WeChat Pay H5 (QFPay: mandatory): the page is the merchant's (the widget's
+/// origin, which CORS already checked, else the worker's public URL), its name the merchant's,
+/// and the IP the shopper's own (`CF-Connecting-IP`, set by Cloudflare's edge).
+fn h5_extend_info(app: &App<'_>, req: &Request) -> String {
+    let header = |name: &str| req.headers().get(name).ok().flatten().filter(|v| !v.is_empty());
+    let page = header("Origin").filter(|o| app.settings.allowed_origins.contains(o));
+    let ip = header("CF-Connecting-IP").unwrap_or_else(|| "127.0.0.1".into());
+    qfpay::h5_extend_info(page.as_deref().unwrap_or(&app.settings.public_url), &app.settings.merchant_name, &ip)
 }
 
 /// Readies a session for a new attempt (the widget's or a till's): refused when it has

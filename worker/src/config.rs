@@ -3,7 +3,9 @@
 //! rotated, `MERCHANT_API_KEY_NEXT`. Vars: `QFPAY_ENV`, `QFPAY_BASE_URL` (local),
 //! `ALLOWED_ORIGINS`, `PUBLIC_URL`, `SESSION_TTL_MINUTES`, `QUERY_AFTER_SECONDS`,
 //! `AUTO_REFUND_DOUBLE_PAYMENTS`, `MERCHANT_NAME`, `DEMO_SHOP` (local only), `WEBHOOK_URL` with
-//! the secret `WEBHOOK_SECRET` (`whsec_...`). A problem names the setting, never its value.
+//! the secret `WEBHOOK_SECRET` (`whsec_...`), and what `qfpay gateway check` settles about the
+//! real gateway: `QFPAY_ANSWER_SIGNATURE`, `QFPAY_QUERY_LIST_MAX`, `END_ORDER`. A problem names
+//! the setting, never its value.
 
 use checkout_api::events::WebhookSecret;
 use checkout_api::{ApiError, ErrorCode};
@@ -32,6 +34,46 @@ pub struct Settings {
     /// `DEMO_SHOP=true`: `POST /demo/sessions` creates sessions for anyone who asks, so it is
     /// refused unless the gateway is the local simulator.
     pub demo_shop: bool,
+    /// How the gateway's answer signatures are checked (`QFPAY_ANSWER_SIGNATURE`).
+    pub answer_signature: AnswerSignature,
+    /// The most order numbers one query carries (`QFPAY_QUERY_LIST_MAX`). QFPay types the field
+    /// String(128) while taking comma-separated lists, so how long a list it takes is unknown:
+    /// the default, 1, works under any reading; `qfpay gateway check` tells what to raise it to.
+    pub query_list_max: usize,
+    /// Per pay type, how an unpaid order is ended where QFPay enabled more than its
+    /// documentation's table (`END_ORDER`, `805801=close,...`).
+    pub end_order_overrides: Vec<(String, qfpay::tables::EndOrder)>,
+}
+
+/// `QFPAY_ANSWER_SIGNATURE`: what the gateway's `X-QF-SIGN` on answers is checked against. QFPay
+/// does not document what it covers, so the default, `log`, accepts every answer and logs which
+/// reading matched (or that none did); `qfpay gateway check` names the reading to enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerSignature {
+    /// Not checked.
+    Off,
+    /// Every known reading tried, the answer accepted either way, the result logged.
+    Log,
+    /// This reading enforced: an answer signed otherwise (or unsigned) is no answer.
+    Enforce(qfpay::sign::AnswerReading),
+}
+
+fn answer_signature(env: &Env) -> Result<AnswerSignature, SettingProblem> {
+    match lookup(env, "QFPAY_ANSWER_SIGNATURE").as_deref().map(str::trim) {
+        None | Some("log") => Ok(AnswerSignature::Log),
+        Some("off") => Ok(AnswerSignature::Off),
+        Some(other) => qfpay::sign::AnswerReading::parse(other).map(AnswerSignature::Enforce).ok_or(SettingProblem {
+            setting: "QFPAY_ANSWER_SIGNATURE".into(),
+            problem: "must be off, log, sorted-data, top-level or raw-body".into(),
+        }),
+    }
+}
+
+fn end_order_overrides(env: &Env) -> Result<Vec<(String, qfpay::tables::EndOrder)>, SettingProblem> {
+    lookup(env, "END_ORDER").map_or(Ok(Vec::new()), |text| {
+        qfpay::tables::parse_end_order_overrides(&text)
+            .map_err(|problem| SettingProblem { setting: "END_ORDER".into(), problem })
+    })
 }
 
 /// Shortest merchant API key accepted: 32 characters of a random key are far beyond guessing.
@@ -207,7 +249,19 @@ impl Settings {
             pay_types: enabled_pay_types(env)?,
             webhook: webhook(env)?,
             demo_shop,
+            answer_signature: answer_signature(env)?,
+            query_list_max: number(env, "QFPAY_QUERY_LIST_MAX", 1, |n| (1..=100).contains(n))?,
+            end_order_overrides: end_order_overrides(env)?,
         })
+    }
+
+    /// How an unpaid order of `pay_type` can be ended: the merchant's override, else QFPay's
+    /// documented table.
+    pub fn end_order(&self, pay_type: &str) -> qfpay::tables::EndOrder {
+        self.end_order_overrides
+            .iter()
+            .find(|(code, _)| code == pay_type)
+            .map_or_else(|| qfpay::tables::end_order(pay_type), |(_, mode)| *mode)
     }
 
     /// Whether the demo shop's route is on (`DEMO_SHOP=true`, which only the local simulator

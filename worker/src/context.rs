@@ -7,6 +7,7 @@ use std::cell::RefCell;
 pub struct Ctx {
     session: RefCell<Option<String>>,
     upstream: RefCell<Vec<String>>,
+    answer_signatures: RefCell<Vec<String>>,
 }
 
 impl Ctx {
@@ -18,6 +19,12 @@ impl Ctx {
     /// Records a gateway answer's respcd (or HTTP status).
     pub fn note_upstream(&self, code: &str) {
         self.upstream.borrow_mut().push(code.to_owned());
+    }
+
+    /// Records which readings of an answer's `X-QF-SIGN` matched (`none` when none did), so
+    /// the log shows what the real gateway signs while `QFPAY_ANSWER_SIGNATURE=log`.
+    pub fn note_answer_signature(&self, matched: &str) {
+        self.answer_signatures.borrow_mut().push(matched.to_owned());
     }
 
     /// The upstream codes seen so far.
@@ -34,6 +41,7 @@ impl Ctx {
             "status": status,
             "session": *self.session.borrow(),
             "upstream_respcd": *self.upstream.borrow(),
+            "answer_signature": *self.answer_signatures.borrow(),
             "duration_ms": duration_ms,
         })
         .to_string()

@@ -10,7 +10,7 @@ use checkout_api::budget::CallClass;
 use qfpay::{AnswerError, RespClass, RespCode, SignType, SignedRequest};
 use worker::{Delay, Env};
 
-use crate::config::Settings;
+use crate::config::{AnswerSignature, Settings};
 use crate::context::Ctx;
 use crate::http;
 use crate::random;
@@ -40,7 +40,7 @@ enum Retry {
 }
 
 /// What a gateway call came to.
-pub enum Outcome<T> {
+pub enum Called<T> {
     /// The gateway answered (any respcd but a transient one).
     Answer(T),
     /// No usable answer after every try: the outcome at the gateway is not known.
@@ -65,7 +65,7 @@ impl Gateway<'_> {
         signed: &SignedRequest,
         parse: fn(&[u8]) -> Result<T, AnswerError>,
         respcd: fn(&T) -> &RespCode,
-    ) -> Outcome<T> {
+    ) -> Called<T> {
         let mut last = String::from("not tried");
         for attempt in 0..TRIES {
             if attempt > 0 {
@@ -74,7 +74,7 @@ impl Gateway<'_> {
             match self.acquire(class).await {
                 Ok(()) => {}
                 // Nothing of this call reached the gateway yet: say so, at once.
-                Err(Denied::Budget(wait)) if attempt == 0 => return Outcome::NoBudget(wait),
+                Err(Denied::Budget(wait)) if attempt == 0 => return Called::NoBudget(wait),
                 Err(Denied::Budget(wait)) => {
                     last = format!("the upstream budget is used up for {wait} ms");
                     continue;
@@ -85,12 +85,12 @@ impl Gateway<'_> {
                 }
             }
             match self.send(signed).await.and_then(|reply| self.judge(reply, parse, respcd)) {
-                Ok(answer) => return Outcome::Answer(answer),
+                Ok(answer) => return Called::Answer(answer),
                 Err(Retry::Again(why)) => last = why,
-                Err(Retry::SettleByQuery(why)) => return Outcome::Unknown(why),
+                Err(Retry::SettleByQuery(why)) => return Called::Unknown(why),
             }
         }
-        Outcome::Unknown(last)
+        Called::Unknown(last)
     }
 
     /// What one reply comes to: an answer, a reason to try again, or a reason to stop and let
@@ -128,13 +128,28 @@ impl Gateway<'_> {
         }
     }
 
-    /// True when the reply carries no `X-QF-SIGN` or one that verifies over its fields (MD5
-    /// unless `X-QF-SIGNTYPE` says otherwise, as the guide says).
+    /// Whether the reply's `X-QF-SIGN` is acceptable under `QFPAY_ANSWER_SIGNATURE` (MD5 unless
+    /// `X-QF-SIGNTYPE` says otherwise, as the guide says). `log` accepts every answer and says
+    /// which reading matched; an enforced reading refuses an unsigned answer too.
     fn signature_holds(&self, reply: &http::Reply) -> bool {
-        let Some(signature) = reply.header("X-QF-SIGN") else { return true };
+        let setting = self.settings.answer_signature;
+        if setting == AnswerSignature::Off {
+            return true;
+        }
+        let Some(signature) = reply.header("X-QF-SIGN") else {
+            return !matches!(setting, AnswerSignature::Enforce(_));
+        };
         let sign_type = reply.header("X-QF-SIGNTYPE").and_then(|t| SignType::parse(&t)).unwrap_or(SignType::Md5);
-        qfpay::sign::verify_answer_either(&reply.body, &self.settings.gateway.credentials.key, sign_type, &signature)
-            .is_some()
+        let key = &self.settings.gateway.credentials.key;
+        match setting {
+            AnswerSignature::Enforce(reading) => reading.holds(&reply.body, key, sign_type, &signature),
+            _ => {
+                let matched = qfpay::sign::matching_readings(&reply.body, key, sign_type, &signature);
+                let names: Vec<&str> = matched.iter().map(|r| r.name()).collect();
+                self.ctx.note_answer_signature(&if names.is_empty() { "none".into() } else { names.join("|") });
+                true
+            }
+        }
     }
 
     /// Asks the merchant's upstream gate for a call of `class`: waits only for a second's

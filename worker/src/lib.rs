@@ -24,6 +24,7 @@ mod merchant;
 mod notify;
 mod openapi;
 mod outbox;
+mod pay;
 mod random;
 mod settle;
 mod settler;

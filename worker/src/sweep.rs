@@ -4,11 +4,10 @@
 
 use checkout_api::budget::CallClass;
 use checkout_api::{upstream, ApiError};
-use qfpay::{GatewayRequest, QueryAnswer, QueryRequest, RespCode, Txdtm};
+use qfpay::{RespCode, Txdtm, HONG_KONG_OFFSET_SECONDS};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
-use crate::gateway::Outcome;
 use crate::settle;
 use crate::store::{AttemptRow, RefundRow};
 use crate::webhooks;
@@ -21,8 +20,9 @@ const STUCK_IDEMPOTENCY_MS: u64 = 5 * 60_000;
 const STEP_LIMIT: u32 = 25;
 /// How far back the reconciliation query looks (ms).
 pub const RECONCILE_WINDOW_MS: u64 = 60 * 60_000;
-/// Pages of the reconciliation query read per run (100 rows each).
-const RECONCILE_PAGES: u32 = 5;
+/// Pages of the reconciliation query read per window and run (100 rows each): every row of an
+/// hour at 360 checkouts a minute, bounded.
+const RECONCILE_PAGES: u32 = 250;
 
 /// What a sweep did, for the log.
 #[derive(Debug, Default, serde::Serialize)]
@@ -85,8 +85,9 @@ async fn close_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     Ok(())
 }
 
-/// Queries every open attempt and pending refund that is due, in batches of up to 100
-/// `out_trade_no` per call, and applies what the gateway says.
+/// Queries every open attempt and pending refund that is due, in lists of up to
+/// `QFPAY_QUERY_LIST_MAX` numbers per call, each in its month's window, and applies what the
+/// gateway says.
 async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     let attempts = app
         .store
@@ -107,31 +108,35 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     if !any_due_now {
         return Ok(());
     }
-    let numbers: Vec<String> =
-        attempts.iter().map(|a| a.out_trade_no.clone()).chain(refunds.iter().map(|r| r.out_trade_no.clone())).collect();
-    for chunk in numbers.chunks(upstream::QUERY_BATCH) {
-        let Some(answer) = query(app, chunk.to_vec(), None).await? else {
-            // No answer: each is tried again at its next time.
-            reschedule(app, &attempts, now).await?;
-            for refund in &refunds {
-                let at = upstream::order_change_retry_at(now, refund.tries as u32);
-                let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(now));
-                app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500()?;
-            }
-            return Ok(());
-        };
-        report.query_calls += 1;
-        for attempt in attempts.iter().filter(|a| chunk.contains(&a.out_trade_no)) {
-            keep_going(
-                "query row",
-                settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await,
-            );
-            report.queried += 1;
+    let made_at = |r: &RefundRow| {
+        r.txdtm
+            .as_deref()
+            .and_then(|t| Txdtm::parse("txdtm", t).ok())
+            .map_or(r.created_at, |t| t.to_unix(HONG_KONG_OFFSET_SECONDS).max(0) as u64 * 1000)
+    };
+    let wanted: Vec<settle::Wanted> = attempts
+        .iter()
+        .map(|a| settle::Wanted { out_trade_no: &a.out_trade_no, made_at: a.created_at })
+        .chain(refunds.iter().map(|r| settle::Wanted { out_trade_no: &r.out_trade_no, made_at: made_at(r) }))
+        .collect();
+    let Some(answer) = settle::query_orders(app, &wanted, CallClass::Query).await? else {
+        // No answer: each is tried again at its next time.
+        reschedule(app, &attempts, now).await?;
+        for refund in &refunds {
+            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(now));
+            app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500()?;
         }
-        for refund in refunds.iter().filter(|r| chunk.contains(&r.out_trade_no)) {
-            keep_going("refund row", settle::apply_refund_row(app, refund, answer.refund(&refund.out_trade_no)).await);
-            report.refunds += 1;
-        }
+        return Ok(());
+    };
+    report.query_calls += 1;
+    for attempt in &attempts {
+        keep_going("query row", settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await);
+        report.queried += 1;
+    }
+    for refund in &refunds {
+        keep_going("refund row", settle::apply_refund_row(app, refund, answer.refund(&refund.out_trade_no)).await);
+        report.refunds += 1;
     }
     reschedule(app, &attempts, now).await
 }
@@ -159,55 +164,49 @@ async fn refunds_in_blackout(app: &App<'_>, now: u64, report: &mut Report) -> R<
     Ok(())
 }
 
-/// The periodic reconciliation: every order of the last hour, by time window, so a payment on
-/// an attempt whose notification never came (and whose queries were all lost) is still found.
+/// The periodic reconciliation: every order of the last hour, by time window and page, so a
+/// payment on an attempt whose notification never came (and whose queries were all lost) is
+/// still found. A window never spans two months (QFPay's rule), so across a month boundary the
+/// last month's tail is read as a window of its own.
 async fn reconcile_window(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
-    let start = now.saturating_sub(RECONCILE_WINDOW_MS);
-    for page in 1..=RECONCILE_PAGES {
-        let Some(answer) = query(app, Vec::new(), Some((start, now, page))).await? else { return Ok(()) };
-        report.query_calls += 1;
-        for row in &answer.rows {
-            report.reconciled_rows += 1;
-            let Some(number) = row.out_trade_no.as_deref() else { continue };
-            if row.order_type.as_deref().is_some_and(|t| t != "payment")
-                || !matches!(
-                    row.status(),
-                    qfpay::PaymentStatus::Paid | qfpay::PaymentStatus::Refunded | qfpay::PaymentStatus::PartlyRefunded
-                )
-            {
-                continue;
+    let at = |ms: u64| Txdtm::from_unix((ms / 1000) as i64, HONG_KONG_OFFSET_SECONDS);
+    let (start, end) = (at(now.saturating_sub(RECONCILE_WINDOW_MS)), at(now));
+    let windows = if start.month() == end.month() {
+        vec![(start, end)]
+    } else {
+        let tail_end = start.month_window().1;
+        let head_start = end.month_window().0;
+        vec![(start, tail_end), (head_start, end)]
+    };
+    for window in &windows {
+        for page in 1..=RECONCILE_PAGES {
+            let Some(answer) = settle::one_query(app, Vec::new(), window, page, CallClass::Query).await? else {
+                return Ok(());
+            };
+            report.query_calls += 1;
+            for row in &answer.rows {
+                report.reconciled_rows += 1;
+                reconcile_row(app, row).await?;
             }
-            if let Some(attempt) = app.store.attempt_by_out_trade_no(number).await.or_500()? {
-                if attempt.status() != checkout_api::AttemptStatus::Paid {
-                    keep_going("reconciled row", settle::apply_attempt_row(app, &attempt, Some(row)).await);
-                }
+            if answer.rows.len() < upstream::QUERY_BATCH {
+                break;
             }
-        }
-        if answer.rows.len() < upstream::QUERY_BATCH {
-            break;
         }
     }
     Ok(())
 }
 
-/// One gateway query: by numbers, or by time window and page. `None` when no answer came.
-async fn query(app: &App<'_>, numbers: Vec<String>, window: Option<(u64, u64, u32)>) -> R<Option<QueryAnswer>> {
-    let txdtm = Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?;
-    let mut request = QueryRequest { out_trade_no: numbers, txdtm: Some(txdtm.to_string()), ..QueryRequest::default() };
-    request.page_size = Some(upstream::QUERY_BATCH as u32);
-    if let Some((start, end, page)) = window {
-        // The gateway wants both ends within one calendar month; a window that crosses into a
-        // new month starts at the month's first second (the previous runs covered the rest).
-        let (start_text, end_text) = (clock::txdtm_at(start), clock::txdtm_at(end));
-        let start_text =
-            if start_text[..7] == end_text[..7] { start_text } else { format!("{}-01 00:00:00", &end_text[..7]) };
-        request.start_time = Some(start_text);
-        request.end_time = Some(end_text);
-        request.page = Some(page);
+/// A paid order of the window whose attempt is not recorded paid: the payment is applied.
+async fn reconcile_row(app: &App<'_>, row: &qfpay::QueryRow) -> R<()> {
+    let Some(number) = row.out_trade_no.as_deref() else { return Ok(()) };
+    let payment = row.order_type.as_deref().is_none_or(|t| t == "payment");
+    if !payment || qfpay::verdict::payment_row(Some(row)) != qfpay::verdict::RowVerdict::Paid {
+        return Ok(());
     }
-    let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    Ok(match app.gateway().call(CallClass::Query, &signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
-        Outcome::Answer(answer) if answer.outcome.respcd.is_success() => Some(answer),
-        _ => None,
-    })
+    if let Some(attempt) = app.store.attempt_by_out_trade_no(number).await.or_500()? {
+        if attempt.status() != checkout_api::AttemptStatus::Paid {
+            keep_going("reconciled row", settle::apply_attempt_row(app, &attempt, Some(row)).await);
+        }
+    }
+    Ok(())
 }

@@ -9,18 +9,18 @@
 use checkout_api::budget::CallClass;
 use checkout_api::session::parse_json;
 use checkout_api::upstream::ASK_AGAIN_MS;
-use checkout_api::{ids, ApiError, AttemptEvent, AttemptStatus, ChargeRequest, ErrorCode, SessionStatus};
-use qfpay::{GatewayRequest, PaymentAnswer, PaymentRequest, RespClass};
+use checkout_api::{ApiError, AttemptStatus, ChargeRequest, ErrorCode, SessionStatus};
+use qfpay::PaymentRequest;
 use worker::Request;
 
 use crate::app::{Answer, App, OrInternal};
 use crate::clock;
-use crate::gateway::{sleep, Outcome};
+use crate::gateway::sleep;
 use crate::http;
 use crate::merchant::{authorize, idempotent, load};
-use crate::random;
-use crate::settle::{self, Reported};
-use crate::store::{AttemptRow, NewAttempt};
+use crate::pay;
+use crate::settle;
+use crate::store::AttemptRow;
 
 /// How long the request waits for the shopper's confirmation before answering `202` (ms).
 const WAIT_MS: u64 = 20_000;
@@ -64,29 +64,15 @@ async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> 
 /// if it is still open.
 async fn record_attempt(app: &App<'_>, session_id: &str, pay_type: &str) -> R<AttemptRow> {
     let now = clock::now_ms();
-    let attempt_id = ids::attempt_id(&random::bytes());
-    let out_trade_no = ids::payment_out_trade_no(&random::bytes());
-    let new = NewAttempt {
-        id: &attempt_id,
-        session_id,
-        out_trade_no: &out_trade_no,
-        pay_type,
-        created_at: now,
-        expires_at: now + REVERSE_AFTER_MS,
-        next_check_at: now + ASK_AGAIN_MS,
-    };
-    if !app.store.insert_attempt(&new).await.or_500()? {
-        if let Some(session) = app.store.session(session_id).await.or_500()? {
-            crate::checkout::may_start_attempt(app, &session).await?;
-        }
-        return Err(ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the charge was starting"));
+    let plan =
+        pay::Plan { session_id, pay_type, expires_at: now + REVERSE_AFTER_MS, next_check_at: now + ASK_AGAIN_MS };
+    if let Some(attempt) = pay::record(app, &plan).await? {
+        return Ok(attempt);
     }
-    app.wake_settler(now + REVERSE_AFTER_MS).await;
-    app.store
-        .attempt(&attempt_id)
-        .await
-        .or_500()?
-        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "attempt not stored"))
+    if let Some(session) = app.store.session(session_id).await.or_500()? {
+        crate::checkout::may_start_attempt(app, &session).await?;
+    }
+    Err(ApiError::new(ErrorCode::SessionNotOpen, "the session was closed while the charge was starting"))
 }
 
 /// Sends the CPM payment and, while its outcome is pending or unknown, queries it until it is
@@ -102,44 +88,19 @@ async fn send_and_wait(
         txamt: amount,
         txcurrcd: currency.to_owned(),
         pay_type: request.pay_type.clone(),
-        out_trade_no: attempt.out_trade_no.clone(),
-        txdtm: clock::txdtm_now(),
         auth_code: Some(request.auth_code.clone()),
         notify_url: Some(format!("{}/v1/qfpay/notify", app.settings.public_url)),
         ..Default::default()
     };
-    let signed = payment.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    match app.gateway().call(CallClass::Pay, &signed, PaymentAnswer::parse, |a| &a.outcome.respcd).await {
-        // The guide's `txstatus` can say PENDING or FAILED under `0000`: then it is not paid
-        // yet, and only a query tells.
-        Outcome::Answer(a)
-            if a.outcome.respcd.is_success() && a.txstatus.as_deref().is_some_and(|t| t != "SUCCESS") =>
-        {
-            let status = a.txstatus.clone().unwrap_or_default();
-            app.store.attempt_pending(&attempt.id, &status, clock::now_ms() + ASK_AGAIN_MS).await.or_500()?;
-        }
-        Outcome::Answer(a) if a.outcome.respcd.is_success() => {
-            let reported = Reported { syssn: a.syssn.as_deref(), txamt: a.txamt, txcurrcd: a.txcurrcd.as_deref() };
-            return settle::payment_reported(app, attempt, &reported).await;
-        }
-        Outcome::Answer(a) if a.outcome.respcd.class() == RespClass::PendingAskAgain => {
-            let code = a.outcome.respcd.code().to_owned();
-            app.store.attempt_pending(&attempt.id, &code, clock::now_ms() + ASK_AGAIN_MS).await.or_500()?;
-        }
-        Outcome::Answer(a) => {
-            let code = a.outcome.respcd.code().to_owned();
-            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, Some(&code)).await.or_500()?;
-            let reason = a.outcome.respcd.info().map_or("refused by the payment gateway", |i| i.text_en);
-            return Err(ApiError::new(ErrorCode::PaymentRefused, format!("{reason} (respcd {code})")));
-        }
-        Outcome::Unknown(why) => {
-            worker::console_error!("charge {}: no gateway answer ({why}); asking by query", attempt.out_trade_no);
+    match pay::send(app, attempt, payment).await? {
+        pay::Sent::Paid => return Ok(()),
+        pay::Sent::Refused { respcd, reason } => {
+            return Err(ApiError::new(ErrorCode::PaymentRefused, format!("{reason} (respcd {respcd})")))
         }
         // Never sent: it ends here, and the till may try again shortly.
-        Outcome::NoBudget(wait) => {
-            app.store.forget_unsent_attempt(&attempt.id).await.or_500()?;
-            return Err(crate::checkout::busy(wait));
-        }
+        pay::Sent::NoBudget(wait) => return Err(crate::checkout::busy(wait)),
+        // A CPM charge has no QR code: "created" or abandoned, only a query tells.
+        pay::Sent::Pending(_) | pay::Sent::Unknown | pay::Sent::Created(_) | pay::Sent::Abandoned(_) => {}
     }
     wait_for_outcome(app, attempt).await
 }
@@ -150,7 +111,7 @@ async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
     while clock::now_ms() < started + WAIT_MS {
         sleep(ASK_AGAIN_MS).await;
         // The till is waiting: its queries come from the payments' share of the budget.
-        if let Some(answer) = settle::query_order(app, &attempt.out_trade_no, CallClass::Pay).await? {
+        if let Some(answer) = settle::query_order(app, attempt, CallClass::Pay).await? {
             settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;
         }
         let now = app.store.attempt(&attempt.id).await.or_500()?;

@@ -7,15 +7,19 @@
 //!
 //! `payment.rs`: a payment reported, the session paid (or a second payment, or a wrong amount
 //! held). `refund.rs`: refunds sent, re-sent and ended. `order.rs`: orders at the gateway:
-//! queried, their rows applied, closed or reversed. `session.rs`: a session brought up to date
+//! queried, their rows applied, closed or reversed where the pay type allows, else followed to
+//! their expiry. `lookup.rs`: queries by number, by month window, in lists of the configured
+//! length. `session.rs`: a session brought up to date
 //! and ended once the gateway confirmed it over.
 
+mod lookup;
 mod order;
 mod payment;
 mod refund;
 mod session;
 
-pub use order::{apply_attempt_row, close_attempt, query_order, send_close, CloseOutcome};
+pub use lookup::{one_query, query as query_orders, Wanted};
+pub use order::{apply_attempt_row, close_attempt, query_order, CloseOutcome};
 pub use payment::{payment_reported, Reported};
 pub use refund::{apply_refund_row, end_refund, send_refund};
 pub use session::{finish_closing, refresh};

@@ -1,140 +1,212 @@
-//! Orders at the gateway: queried, their rows applied to attempts, closed (or reversed, for
-//! CPM) so that they cannot be paid.
+//! Orders at the gateway: queried, their rows applied to attempts, and ended so that they cannot
+//! be paid. How an order ends depends on its pay type (QFPay's documentation, `qfpay::tables::
+//! end_order`, with the merchant's `END_ORDER` overrides): a reversal (Alipay, WeChat Pay CPM),
+//! a close (WeChat Pay MPM), or nothing at all for the Hong Kong types, whose orders are followed
+//! to their own expiry and then asked once. Every path has a cap: after [`MAX_END_TRIES`] the
+//! attempt gets its final state.
 
 use checkout_api::budget::CallClass;
 use checkout_api::events::EventType;
 use checkout_api::{upstream, ApiError, AttemptEvent, AttemptStatus, SessionStatus};
-use qfpay::{
-    CloseRequest, GatewayRequest, OrderChangeAnswer, OrderRef, PaymentStatus, QueryAnswer, QueryRequest, QueryRow,
-    RespCode, ReversalRequest, Txdtm,
-};
+use qfpay::tables::EndOrder;
+use qfpay::verdict::{EndVerdict, RowVerdict};
+use qfpay::{CloseRequest, GatewayRequest, OrderChangeAnswer, OrderRef, QueryAnswer, QueryRow, ReversalRequest};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
-use crate::gateway::Outcome;
+use crate::gateway::Called;
 use crate::outbox;
 use crate::store::{AttemptRow, SessionRow};
 
-use super::{payment_reported, Reported, R};
+use super::{lookup, payment_reported, Reported, R};
 
-/// Answers to a close that mean the order cannot be paid any more: no such order, already
-/// closed, already expired.
-const CLOSED_FOR_GOOD: [&str; 3] = [RespCode::NO_SUCH_ORDER, RespCode::ORDER_CLOSED, RespCode::ORDER_EXPIRED];
+/// The most tries to end one order (closes, reversals, queries after its expiry) before it is
+/// given its final state; with the back-off of `upstream::order_change_retry_at` that is about
+/// ten minutes of trying.
+pub const MAX_END_TRIES: u64 = 8;
+/// How long after an order's own expiry it is asked about (clocks differ).
+const EXPIRY_GRACE_MS: u64 = 60_000;
+/// How long an order the gateway never confirmed creating may be missing before it counts as
+/// never made.
+const NEVER_MADE_AFTER_MS: u64 = 60_000;
 
 /// Applies a gateway query's row for an attempt (`None`: the gateway has no such order).
 pub async fn apply_attempt_row(app: &App<'_>, attempt: &AttemptRow, row: Option<&QueryRow>) -> R<()> {
     let now = clock::now_ms();
-    let Some(row) = row else {
-        // The gateway never created this order: a lost request, not a payment.
-        if attempt.status() == AttemptStatus::Creating && now > attempt.created_at + 60_000 {
-            app.store.end_attempt(&attempt.id, AttemptEvent::Failed, Some(RespCode::NO_SUCH_ORDER)).await.or_500()?;
-        }
-        return Ok(());
-    };
-    let respcd = row.respcd.as_ref().map(|r| r.code().to_owned());
-    match row.status() {
-        PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartlyRefunded => {
+    let respcd = row.and_then(|r| r.respcd.as_ref()).map(|r| r.code().to_owned());
+    let ending = match qfpay::verdict::payment_row(row) {
+        RowVerdict::Paid => {
+            let row = row.expect("a paid verdict has a row");
             let reported =
                 Reported { syssn: row.syssn.as_deref(), txamt: row.txamt, txcurrcd: row.txcurrcd.as_deref() };
-            payment_reported(app, attempt, &reported).await?
+            return payment_reported(app, attempt, &reported).await;
         }
-        PaymentStatus::Pending => {}
-        PaymentStatus::Failed => {
-            let event = if respcd.as_deref() == Some(RespCode::ORDER_EXPIRED) {
-                AttemptEvent::Expired
-            } else {
-                AttemptEvent::Failed
-            };
-            app.store.end_attempt(&attempt.id, event, respcd.as_deref()).await.or_500()?;
+        RowVerdict::Pending => return Ok(()),
+        // The gateway never created this order: a lost request, not a payment.
+        RowVerdict::NotFound if attempt.status() == AttemptStatus::Creating => {
+            if now <= attempt.created_at + NEVER_MADE_AFTER_MS {
+                return Ok(());
+            }
+            AttemptEvent::Failed
         }
-        PaymentStatus::Closed => {
-            app.store.end_attempt(&attempt.id, AttemptEvent::Closed, respcd.as_deref()).await.or_500()?;
-        }
-    }
+        RowVerdict::NotFound => return Ok(()),
+        RowVerdict::Expired => AttemptEvent::Expired,
+        RowVerdict::Closed => AttemptEvent::Closed,
+        RowVerdict::Failed(_) => AttemptEvent::Failed,
+    };
+    let code = respcd.as_deref().or((ending == AttemptEvent::Failed && row.is_none()).then_some("1268"));
+    app.store.end_attempt(&attempt.id, ending, code).await.or_500()?;
     Ok(())
 }
 
-/// What closing an attempt at the gateway came to.
+/// What trying to end an attempt at the gateway came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseOutcome {
-    /// Confirmed closed (or it was never created).
+    /// It cannot be paid any more (or it was never created).
     Confirmed,
     /// It turned out paid: recorded as paid instead.
     Paid,
-    /// No confirmation: it stays open and the settler tries again.
+    /// Not yet: it stays open (ended later, or followed to its expiry) and the settler comes back.
     Unconfirmed,
 }
 
-/// Closes an open attempt at the gateway. If the gateway says it was paid meanwhile (`1260`),
-/// the payment is recorded instead. An attempt closed because its own time ran out ends
-/// `expired`; otherwise `closed`.
+/// Ends an open attempt so that it cannot be paid: by the endpoint its pay type allows, or, where
+/// none does (or once its own expiry has passed), by asking the gateway after that expiry. If it
+/// was paid meanwhile, the payment is recorded instead. An attempt ended because its own time ran
+/// out ends `expired`; otherwise `closed` (`reversed` for a CPM charge).
 pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<CloseOutcome> {
     if !attempt.status().is_open() {
         return Ok(if attempt.status() == AttemptStatus::Paid { CloseOutcome::Paid } else { CloseOutcome::Confirmed });
     }
     let now = clock::now_ms();
-    // One caller closes it; another (a second pay, the settler) leaves it to that one.
+    // One caller ends it; another (a second pay, the settler) leaves it to that one.
     if !app.store.claim_close(&attempt.id, now).await.or_500()? {
         return Ok(CloseOutcome::Unconfirmed);
     }
-    let cpm = is_cpm(&attempt.pay_type);
-    if cpm {
-        // A reversal returns a payment that went through: never reverse blind. Ask first, and
-        // if the charge was paid, record it instead.
-        let Some(q) = query_order(app, &attempt.out_trade_no, CallClass::Close).await? else {
-            let at = upstream::order_change_retry_at(now, attempt.close_tries as u32);
-            app.store.close_failed(&attempt.id, at).await.or_500()?;
+    let how = app.settings.end_order(&attempt.pay_type);
+    let expired_at_gateway = now >= attempt.expires_at + EXPIRY_GRACE_MS;
+    if how == EndOrder::None || expired_at_gateway || attempt.close_tries >= MAX_END_TRIES {
+        return follow_to_expiry(app, session, attempt, now).await;
+    }
+    end_early(app, session, attempt, how, now).await
+}
+
+/// An order nothing can end early (or one whose tries are used up): left alone until its own
+/// expiry has passed, then asked once; unpaid then, it ends `expired`. A payment after that is a
+/// late payment, found by notification or reconciliation.
+async fn follow_to_expiry(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow, now: u64) -> R<CloseOutcome> {
+    let after_expiry = attempt.expires_at + EXPIRY_GRACE_MS;
+    if now < after_expiry {
+        app.store.close_at(&attempt.id, after_expiry).await.or_500()?;
+        return Ok(CloseOutcome::Unconfirmed);
+    }
+    let Some(answer) = query_order(app, attempt, CallClass::Close).await? else {
+        if attempt.close_tries >= MAX_END_TRIES {
+            // Final: the gateway's expiry passed long ago and it could not be asked. Any payment
+            // it shows later is a late payment, which the merchant hears of.
+            worker::console_error!(
+                "order {}: not confirmed after {MAX_END_TRIES} tries; ended expired",
+                attempt.out_trade_no
+            );
+            app.store.end_attempt(&attempt.id, AttemptEvent::Expired, None).await.or_500()?;
+            return Ok(CloseOutcome::Confirmed);
+        }
+        retry_later(app, attempt, now).await?;
+        return Ok(CloseOutcome::Unconfirmed);
+    };
+    let row = answer.payment(&attempt.out_trade_no);
+    apply_attempt_row(app, attempt, row).await?;
+    let status = app.store.attempt(&attempt.id).await.or_500()?.map(|a| a.status());
+    match status {
+        Some(AttemptStatus::Paid) => Ok(CloseOutcome::Paid),
+        Some(s) if !s.is_open() => Ok(CloseOutcome::Confirmed),
+        // Still waiting or unknown to the gateway after its own expiry: it can no longer be paid.
+        _ => {
+            let _ = session;
+            app.store.end_attempt(&attempt.id, AttemptEvent::Expired, None).await.or_500()?;
+            Ok(CloseOutcome::Confirmed)
+        }
+    }
+}
+
+/// Ends an order before its expiry by its pay type's endpoint. A reversal comes only after a
+/// query could not settle the status (QFPay: reversal is the last resort, and a paid order is
+/// never reversed, only refunded).
+async fn end_early(
+    app: &App<'_>,
+    session: &SessionRow,
+    attempt: &AttemptRow,
+    how: EndOrder,
+    now: u64,
+) -> R<CloseOutcome> {
+    if how == EndOrder::Reversal {
+        let Some(answer) = query_order(app, attempt, CallClass::Close).await? else {
+            retry_later(app, attempt, now).await?;
             return Ok(CloseOutcome::Unconfirmed);
         };
-        apply_attempt_row(app, attempt, q.payment(&attempt.out_trade_no)).await?;
+        apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;
         let fresh = app.store.attempt(&attempt.id).await.or_500()?;
         if let Some(status) = fresh.map(|a| a.status()).filter(|s| !s.is_open()) {
             return Ok(if status == AttemptStatus::Paid { CloseOutcome::Paid } else { CloseOutcome::Confirmed });
         }
     }
-    let answer = send_close(app, session.amount, &attempt.out_trade_no, &attempt.pay_type).await?;
-    match answer {
-        Outcome::Answer(a) if a.outcome.respcd.is(RespCode::ALREADY_PAID) => {
-            if let Some(q) = query_order(app, &attempt.out_trade_no, CallClass::Close).await? {
-                apply_attempt_row(app, attempt, q.payment(&attempt.out_trade_no)).await?;
-            }
-            let paid =
-                app.store.attempt(&attempt.id).await.or_500()?.is_some_and(|a| a.status() == AttemptStatus::Paid);
-            if !paid {
-                // The gateway said paid; until a query confirms it, the attempt is queried at
-                // once, and no new attempt may start on the word "closed".
-                app.store.attempt_pending(&attempt.id, RespCode::ALREADY_PAID, now).await.or_500()?;
-                app.store
-                    .close_failed(&attempt.id, upstream::order_change_retry_at(now, attempt.close_tries as u32))
-                    .await
-                    .or_500()?;
-            }
-            Ok(CloseOutcome::Paid)
+    let answer = match send_end(app, session.amount, attempt, how).await? {
+        Called::Answer(a) => a,
+        Called::Unknown(_) | Called::NoBudget(_) => {
+            retry_later(app, attempt, now).await?;
+            return Ok(CloseOutcome::Unconfirmed);
         }
-        // Closed now, never created, already closed (`1142`) or already expired (`1181`): the
-        // order cannot be paid any more.
-        Outcome::Answer(a) if a.outcome.respcd.is_success() || CLOSED_FOR_GOOD.contains(&a.outcome.respcd.code()) => {
+    };
+    match qfpay::verdict::end_order(&answer) {
+        EndVerdict::AlreadyPaid => already_paid(app, attempt, now).await,
+        EndVerdict::Ended => {
+            let cpm = is_cpm(&attempt.pay_type);
             let own_time_up = session.status() == SessionStatus::Open && now >= attempt.expires_at;
             let event = match (cpm, own_time_up) {
                 (true, _) => AttemptEvent::Reversed,
                 (false, true) => AttemptEvent::Expired,
                 (false, false) => AttemptEvent::Closed,
             };
-            if !app.store.end_attempt(&attempt.id, event, None).await.or_500()? && cpm {
+            if !app.store.end_attempt(&attempt.id, event, None).await.or_500()? && how == EndOrder::Reversal {
                 reversed_after_paid(app, session, attempt).await?;
             }
             Ok(CloseOutcome::Confirmed)
         }
-        // Any other answer or none: the attempt stays open; the settler tries again.
-        _ => {
-            let at = upstream::order_change_retry_at(now, attempt.close_tries as u32);
-            app.store.close_failed(&attempt.id, at).await.or_500()?;
+        EndVerdict::InProgress => {
+            retry_later(app, attempt, now).await?;
+            Ok(CloseOutcome::Unconfirmed)
+        }
+        // This gateway does not end this order (QFPay: "Hong Kong PayTypes do not support
+        // transaction cancel"): follow it to its expiry instead of asking again.
+        EndVerdict::NotEnded(code) => {
+            worker::console_log!("order {}: {} refused ({code}); followed to its expiry", attempt.out_trade_no, how);
+            app.store.close_failed(&attempt.id, attempt.expires_at + EXPIRY_GRACE_MS).await.or_500()?;
             Ok(CloseOutcome::Unconfirmed)
         }
     }
 }
 
-/// Whether a pay type is a CPM charge (ended by a reversal, not a close).
+/// The gateway said the order was paid (`1260`): until a query confirms it, the attempt is
+/// queried at once, and no new attempt may start on the word "closed".
+async fn already_paid(app: &App<'_>, attempt: &AttemptRow, now: u64) -> R<CloseOutcome> {
+    if let Some(answer) = query_order(app, attempt, CallClass::Close).await? {
+        apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;
+    }
+    let paid = app.store.attempt(&attempt.id).await.or_500()?.is_some_and(|a| a.status() == AttemptStatus::Paid);
+    if !paid {
+        app.store.attempt_pending(&attempt.id, qfpay::RespCode::ALREADY_PAID, now).await.or_500()?;
+        retry_later(app, attempt, now).await?;
+    }
+    Ok(CloseOutcome::Paid)
+}
+
+/// A try that settled nothing: counted, and the next one planned with back-off.
+async fn retry_later(app: &App<'_>, attempt: &AttemptRow, now: u64) -> R<()> {
+    let at = upstream::order_change_retry_at(now, attempt.close_tries as u32);
+    app.store.close_failed(&attempt.id, at).await.or_500()
+}
+
+/// Whether a pay type is a CPM charge.
 fn is_cpm(pay_type: &str) -> bool {
     qfpay::tables::pay_type(pay_type).is_some_and(|p| p.mode == qfpay::tables::PayMode::Cpm)
 }
@@ -153,40 +225,26 @@ async fn reversed_after_paid(app: &App<'_>, session: &SessionRow, attempt: &Atte
     Ok(())
 }
 
-/// Ends an order at the gateway and returns what it said: a close for a QR or wallet-page
-/// order, a reversal for a CPM charge (spec: close ends an unpaid MPM order, reversal undoes a
-/// CPM payment, so a till that gave up never leaves the shopper charged).
-pub async fn send_close(
-    app: &App<'_>,
-    amount: u64,
-    out_trade_no: &str,
-    pay_type: &str,
-) -> R<Outcome<OrderChangeAnswer>> {
+/// Sends the close or reversal `how` names, with the order's own `txdtm` (QFPay's
+/// documentation: the original transaction's time).
+async fn send_end(app: &App<'_>, amount: u64, attempt: &AttemptRow, how: EndOrder) -> R<Called<OrderChangeAnswer>> {
     let order = OrderRef {
-        out_trade_no: Some(out_trade_no.to_owned()),
+        out_trade_no: Some(attempt.out_trade_no.clone()),
         txamt: amount,
-        txdtm: clock::txdtm_now(),
+        txdtm: clock::txdtm_at(attempt.created_at),
         ..Default::default()
     };
-    let signed = if is_cpm(pay_type) {
-        ReversalRequest(order).sign(&app.settings.gateway.credentials)
-    } else {
-        CloseRequest(order).sign(&app.settings.gateway.credentials)
+    let signed = match how {
+        EndOrder::Reversal => ReversalRequest(order).sign(&app.settings.gateway.credentials),
+        _ => CloseRequest(order).sign(&app.settings.gateway.credentials),
     }
     .map_err(ApiError::from)?;
     Ok(app.gateway().call(CallClass::Close, &signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await)
 }
 
-/// One query for an order by its number, in `class` of the upstream budget; `None` when no
+/// Asks the gateway about one attempt's order, in the month(s) it was made; `None` when no
 /// answer came.
-pub async fn query_order(app: &App<'_>, out_trade_no: &str, class: CallClass) -> R<Option<QueryAnswer>> {
-    let query = QueryRequest::by_out_trade_no(
-        out_trade_no.to_owned(),
-        &Txdtm::parse("txdtm", &clock::txdtm_now()).map_err(ApiError::from)?,
-    );
-    let signed = query.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    Ok(match app.gateway().call(class, &signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
-        Outcome::Answer(answer) if answer.outcome.respcd.is_success() => Some(answer),
-        _ => None,
-    })
+pub async fn query_order(app: &App<'_>, attempt: &AttemptRow, class: CallClass) -> R<Option<QueryAnswer>> {
+    let wanted = [lookup::Wanted { out_trade_no: &attempt.out_trade_no, made_at: attempt.created_at }];
+    lookup::query(app, &wanted, class).await
 }

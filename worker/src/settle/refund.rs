@@ -3,13 +3,15 @@
 
 use checkout_api::budget::CallClass;
 use checkout_api::events::EventType;
-use checkout_api::{upstream, ApiError, ErrorCode, RefundEvent};
-use qfpay::{GatewayRequest, OrderChangeAnswer, PaymentStatus, QueryRow, RefundRequest, RespClass, RespCode};
+use checkout_api::{ids, upstream, ApiError, ErrorCode, RefundEvent};
+use qfpay::verdict::RefundVerdict;
+use qfpay::{GatewayRequest, OrderChangeAnswer, QueryRow, RefundRequest, RespCode};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
-use crate::gateway::Outcome;
+use crate::gateway::Called;
 use crate::outbox;
+use crate::random;
 use crate::store::{AttemptRow, RefundRow};
 
 use super::{gone, R};
@@ -36,35 +38,56 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
     };
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
     let now = clock::now_ms();
-    match app.gateway().call(CallClass::Refund, &signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd).await {
-        Outcome::Answer(a) if a.outcome.respcd.is_success() => {
-            end_refund(app, refund, RefundEvent::Succeeded, a.syssn.as_deref(), Some(RespCode::SUCCESS)).await?
-        }
-        Outcome::Answer(a) if a.outcome.respcd.is(RespCode::REFUND_BLACKOUT) => {
-            // Not a final failure: sent again, with a new txdtm, once the window is over.
-            let at = upstream::refund_blackout_end(now).unwrap_or(now + 60_000);
-            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(RespCode::REFUND_BLACKOUT)).await.or_500()?;
-        }
-        Outcome::Answer(a) if a.outcome.respcd.class() == RespClass::PendingAskAgain => {
-            let code = a.outcome.respcd.code().to_owned();
-            let at = upstream::order_change_retry_at(now, refund.tries as u32);
-            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()?;
-        }
-        Outcome::Answer(a) => {
-            let code = a.outcome.respcd.code().to_owned();
-            end_refund(app, refund, RefundEvent::Failed, None, Some(&code)).await?
-        }
-        Outcome::Unknown(why) => {
+    let answer = match app
+        .gateway()
+        .call(CallClass::Refund, &signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd)
+        .await
+    {
+        Called::Answer(answer) => answer,
+        // No answer: the outcome is unknown, so the number is kept (a re-send under the same
+        // number is what stops a double refund) and the settler asks by query first.
+        Called::Unknown(why) => {
             worker::console_error!("refund {}: no gateway answer ({why}); the settler asks again", refund.out_trade_no);
             let at = upstream::order_change_retry_at(now, refund.tries as u32);
             app.store.refund_retry_at(&refund.id, at, &txdtm, None).await.or_500()?;
+            return reread(app, refund, now).await;
         }
         // Never sent: the settler sends it once the refunds' budget has room (a query first
         // finds nothing, then the identical send goes).
-        Outcome::NoBudget(wait) => {
+        Called::NoBudget(wait) => {
             app.store.refund_retry_at(&refund.id, now + wait, &txdtm, None).await.or_500()?;
+            return reread(app, refund, now).await;
         }
+    };
+    match qfpay::verdict::refund(&answer, now) {
+        RefundVerdict::Succeeded => {
+            end_refund(app, refund, RefundEvent::Succeeded, answer.syssn.as_deref(), Some(RespCode::SUCCESS)).await?
+        }
+        // `1265` in 23:30-00:30: sent again after the window, under a new number (this one is
+        // used up); a few nights at most, then it is final.
+        RefundVerdict::AfterBlackout(at) if refund.tries < MAX_BLACKOUT_RESENDS => {
+            let number = ids::refund_out_trade_no(&random::bytes());
+            app.store.renumber_refund(&refund.id, &number, at, RespCode::REFUND_BLACKOUT).await.or_500()?;
+        }
+        RefundVerdict::AfterBlackout(_) => {
+            end_refund(app, refund, RefundEvent::Failed, None, Some(RespCode::REFUND_BLACKOUT)).await?
+        }
+        RefundVerdict::Pending(code) => {
+            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()?;
+        }
+        // Refused for good, a `1265` outside the window included (QFPay: special promotions).
+        RefundVerdict::Refused(code) => end_refund(app, refund, RefundEvent::Failed, None, Some(&code)).await?,
     }
+    reread(app, refund, now).await
+}
+
+/// The most times a refund refused in the nightly window is sent again (a new number each
+/// time) before it ends `failed`.
+const MAX_BLACKOUT_RESENDS: u64 = 3;
+
+/// The refund as the store now has it, the settler woken for what is due.
+async fn reread(app: &App<'_>, refund: &RefundRow, now: u64) -> R<RefundRow> {
     app.wake_settler(now).await;
     app.store
         .refund(&refund.id)
@@ -108,19 +131,18 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
         }
         return Ok(());
     };
-    let respcd = row.respcd.as_ref().map(|r| r.code().to_owned());
-    match row.status() {
-        PaymentStatus::Paid | PaymentStatus::Refunded | PaymentStatus::PartlyRefunded => {
+    match qfpay::verdict::refund_row(Some(row)) {
+        Some(RefundVerdict::Succeeded) => {
             end_refund(app, refund, RefundEvent::Succeeded, row.syssn.as_deref(), Some(RespCode::SUCCESS)).await
         }
-        PaymentStatus::Pending => {
+        Some(RefundVerdict::Pending(code)) => {
             let now = clock::now_ms();
             let at = upstream::order_change_retry_at(now, refund.tries as u32);
             let txdtm = refund.txdtm.clone().unwrap_or_else(clock::txdtm_now);
-            app.store.refund_retry_at(&refund.id, at, &txdtm, respcd.as_deref()).await.or_500()
+            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()
         }
-        PaymentStatus::Failed | PaymentStatus::Closed => {
-            end_refund(app, refund, RefundEvent::Failed, None, respcd.as_deref()).await
-        }
+        Some(RefundVerdict::Refused(code)) => end_refund(app, refund, RefundEvent::Failed, None, Some(&code)).await,
+        // A row never says "after the blackout"; the absent row was handled above.
+        Some(RefundVerdict::AfterBlackout(_)) | None => Ok(()),
     }
 }

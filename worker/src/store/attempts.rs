@@ -202,6 +202,13 @@ impl Store {
         Ok(changed == 1)
     }
 
+    /// An order that nothing ends early: come back to it at `at` (after its own expiry). Not a
+    /// try: nothing was sent.
+    pub async fn close_at(&self, id: &str, at: u64) -> Result<()> {
+        self.run("UPDATE attempts SET next_close_at = ?1 WHERE id = ?2", &[num(at), s(id)]).await?;
+        Ok(())
+    }
+
     /// A close that got no confirmation: try again at `at`.
     pub async fn close_failed(&self, id: &str, at: u64) -> Result<()> {
         self.run(

@@ -126,6 +126,19 @@ impl Store {
         Ok(())
     }
 
+    /// A refund the gateway refused for now (`1265` in the nightly window): its number is used
+    /// up (QFPay never takes an `out_trade_no` twice, refused requests included), so the re-send
+    /// at `at` goes under `new_out_trade_no`. Only while it is pending.
+    pub async fn renumber_refund(&self, id: &str, new_out_trade_no: &str, at: u64, respcd: &str) -> Result<()> {
+        self.run(
+            "UPDATE refunds SET tries = tries + 1, out_trade_no = ?1, next_try_at = ?2, txdtm = NULL, respcd = ?3 \
+             WHERE id = ?4 AND status = ?5",
+            &[s(new_out_trade_no), num(at), s(respcd), s(id), s(RefundStatus::Pending.as_str())],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Pending refunds due by `now`.
     pub async fn refunds_due(&self, now: u64, limit: usize) -> Result<Vec<RefundRow>> {
         self.all(

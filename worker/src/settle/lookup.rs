@@ -1,0 +1,121 @@
+//! Gateway queries by order number, as QFPay's documentation says they work: without a time
+//! window a query searches the current calendar month only, and a window spans one month at
+//! most (`04-common-api/01-transaction-enquiry.md`). So each number is asked in the month its
+//! `txdtm` falls in, and an order made in the last minutes of a month is asked in the next month
+//! too (the gateway's own time for it may fall there). Lists are cut to `QFPAY_QUERY_LIST_MAX`.
+
+use checkout_api::budget::CallClass;
+use checkout_api::ApiError;
+use qfpay::{GatewayRequest, QueryAnswer, QueryRequest, Txdtm, HONG_KONG_OFFSET_SECONDS};
+
+use crate::app::App;
+use crate::clock;
+use crate::gateway::Called;
+
+use super::R;
+
+/// How close to a month's end an order must be made to be asked in the next month as well.
+const MONTH_EDGE_MS: u64 = 10 * 60_000;
+
+/// An order to look up: its number and when it was made (Unix ms, the time its `txdtm` says).
+pub struct Wanted<'a> {
+    pub out_trade_no: &'a str,
+    pub made_at: u64,
+}
+
+/// The month windows to ask for an order made at `made_at`, as of `now`.
+pub fn windows(made_at: u64, now: u64) -> Vec<(Txdtm, Txdtm)> {
+    let at = |ms: u64| Txdtm::from_unix((ms / 1000) as i64, HONG_KONG_OFFSET_SECONDS);
+    let made = at(made_at);
+    let mut out = vec![made.month_window()];
+    let edge = at(made_at + MONTH_EDGE_MS);
+    if edge.month() != made.month() && at(now).month() != made.month() {
+        out.push(edge.month_window());
+    }
+    out
+}
+
+/// Asks the gateway for every wanted order, grouped by month window and cut to the configured
+/// list length; the rows of every answer together. `None` when any call got no answer (each
+/// is asked again at its next time).
+pub async fn query(app: &App<'_>, wanted: &[Wanted<'_>], class: CallClass) -> R<Option<QueryAnswer>> {
+    let now = clock::now_ms();
+    let mut groups: Vec<((Txdtm, Txdtm), Vec<String>)> = Vec::new();
+    for order in wanted {
+        for window in windows(order.made_at, now) {
+            match groups.iter_mut().find(|(w, _)| *w == window) {
+                Some((_, numbers)) => numbers.push(order.out_trade_no.to_owned()),
+                None => groups.push((window, vec![order.out_trade_no.to_owned()])),
+            }
+        }
+    }
+    let mut all: Option<QueryAnswer> = None;
+    for (window, numbers) in &groups {
+        for chunk in numbers.chunks(app.settings.query_list_max.max(1)) {
+            let Some(answer) = one_query(app, chunk.to_vec(), window, 1, class).await? else { return Ok(None) };
+            match all.as_mut() {
+                Some(found) => found.rows.extend(answer.rows),
+                None => all = Some(answer),
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// One query call: by numbers within a window, or (no numbers) every order of the window, one
+/// page of 100. `None` when no answer came or the call was refused.
+pub async fn one_query(
+    app: &App<'_>,
+    numbers: Vec<String>,
+    window: &(Txdtm, Txdtm),
+    page: u32,
+    class: CallClass,
+) -> R<Option<QueryAnswer>> {
+    let request = QueryRequest {
+        out_trade_no: numbers,
+        start_time: Some(window.0.to_string()),
+        end_time: Some(window.1.to_string()),
+        page: Some(page),
+        page_size: Some(checkout_api::upstream::QUERY_BATCH as u32),
+        txdtm: Some(clock::txdtm_now()),
+        ..QueryRequest::default()
+    };
+    let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
+    Ok(match app.gateway().call(class, &signed, QueryAnswer::parse, |a| &a.outcome.respcd).await {
+        Called::Answer(answer) if answer.outcome.respcd.is_success() => Some(answer),
+        Called::Answer(answer) => {
+            worker::console_error!(
+                "query refused: respcd {} {}",
+                answer.outcome.respcd,
+                answer.outcome.resperr.as_deref().unwrap_or("")
+            );
+            None
+        }
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str) -> u64 {
+        Txdtm::parse("t", text).unwrap().to_unix(HONG_KONG_OFFSET_SECONDS) as u64 * 1000
+    }
+
+    #[test]
+    fn an_order_is_asked_in_its_own_month() {
+        let w = windows(ms("2026-11-15 12:00:00"), ms("2026-12-02 12:00:00"));
+        assert_eq!(w.len(), 1);
+        assert_eq!((w[0].0.as_str(), w[0].1.as_str()), ("2026-11-01 00:00:00", "2026-11-30 23:59:59"));
+    }
+
+    #[test]
+    fn an_order_at_a_month_end_is_asked_in_both_months_once_the_next_began() {
+        let made = ms("2026-11-30 23:59:59");
+        assert_eq!(windows(made, ms("2026-11-30 23:59:59")).len(), 1);
+        let w = windows(made, ms("2026-12-01 00:00:30"));
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[1].0.as_str(), "2026-12-01 00:00:00");
+    }
+}
