@@ -163,9 +163,11 @@ impl Stack {
         assert!(bundle.exists(), "the worker is not built: run `cargo xtask test` (it builds worker/build/ first)");
         let dir = std::env::temp_dir().join(format!("qfpay-e2e-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).expect("a temporary folder");
-        let (sim_url, sim_stop) = start_sim(&options).await;
         let port = free_port();
         let worker_url = format!("http://127.0.0.1:{port}");
+        // QFPay sends notifications to the one URL registered for the appcode (its
+        // documentation), not to a per-request notify_url: the worker's is registered here.
+        let (sim_url, sim_stop) = start_sim(&options, &format!("{worker_url}/v1/qfpay/notify")).await;
         let env_file = dir.join("worker.env");
         // The demo shop's route is on, as under `cargo xtask dev` (the browser test uses it).
         let settings = format!(
@@ -410,7 +412,7 @@ async fn read(resp: reqwest::Response) -> (u16, Value, String) {
     (status, value, format!("{}\n{text}", headers.join("\n")))
 }
 
-async fn start_sim(options: &Options) -> (String, tokio::sync::oneshot::Sender<()>) {
+async fn start_sim(options: &Options, notify_url: &str) -> (String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("an address"));
     let merchant = Merchant {
@@ -421,7 +423,8 @@ async fn start_sim(options: &Options) -> (String, tokio::sync::oneshot::Sender<(
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let mut config = SimConfig::new(vec![merchant], options.sim_start_unix.unwrap_or(now));
-    config.refund_blackout = options.sim_refund_blackout;
+    config.switches.refund_blackout = options.sim_refund_blackout;
+    config.switches.notify_url = Some(notify_url.to_owned());
     config.public_url = url.clone();
     config.time_scale = options.time_scale;
     config.faults = qfpay_sim::Faults::parse(&options.faults).expect("valid faults");

@@ -1,10 +1,13 @@
 //! `qfpay sim`'s flags, run as a real process on a loopback port: the signature type is strict
-//! unless `--lenient-sign-type`, answers are signed as `--answer-sign-type` says, and
-//! `--duplicate-answers exists` answers an identical retry `1102`.
+//! unless `--lenient-sign-type`, answers are signed as `--answer-sign-type` says,
+//! `--duplicate-answers exists` answers an identical retry `1102`, the switches' flags set
+//! `/sim/switches`, and the request log never holds up an answer, whether stdout is a pipe
+//! nobody reads or closed.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use qfpay::{ClientKey, SignType};
 use serde_json::Value;
@@ -116,10 +119,13 @@ fn sim_flags_for_lenient_sign_type_answer_signatures_and_duplicates() {
     let (answer, headers) = pay(&sim, false);
     assert_eq!(answer["respcd"], "0000", "{answer}");
     assert_eq!(header(&headers, "x-qf-signtype"), Some("SHA256"));
-    let body = serde_json::to_vec(&answer).expect("JSON");
     let signature = header(&headers, "x-qf-sign").expect("signed");
-    // The signature covers the fields, not the bytes' layout, so re-serialising is fine here.
-    assert!(qfpay::sign::verify_answer(&body, &ClientKey::new("DEMOKEY"), SignType::Sha256, signature));
+    // The default reading, computed here: the `data` object's string fields, signed as a
+    // request is (the client crate's signer, not the simulator's). It covers the fields, not
+    // the bytes' layout, so the re-read answer does.
+    let data = answer["data"].as_object().expect("the guide's data object");
+    let fields: Vec<(&str, &str)> = data.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect();
+    assert_eq!(signature, qfpay::sign::sign(fields, &ClientKey::new("DEMOKEY"), SignType::Sha256));
     let (again, _) = pay(&sim, false);
     assert_eq!(again["respcd"], "1102", "{again}");
 }
@@ -131,10 +137,144 @@ fn sim_flag_values_are_checked() {
         &["sim", "--answer-sign-type", "sha1"],
         &["sim", "--faults", "duplicate-exists=maybe"],
         &["sim", "--faults", "bad-answer-signature=2"],
+        &["sim", "--end-order", "805801"],
+        &["sim", "--end-order", "999999=close"],
+        &["sim", "--end-order", "805801=cancel"],
+        &["sim", "--answer-signature", "md5"],
+        &["sim", "--query-list-max", "0"],
+        &["sim", "--notify-url", "ftp://shop.example/n"],
+        &["sim", "--refund-blackout", "--no-refund-blackout"],
     ] {
         let o = qfpay(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
+}
+
+/// `GET path` on a fresh connection: the status and the body.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("the simulator accepts");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("a timeout");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("sent");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("an answer in time");
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn switch_flags_set_the_switches() {
+    let defaults = start(&[]);
+    assert!(defaults.banner.iter().any(|l| l.starts_with("qfpay-sim switches {")), "{:?}", defaults.banner);
+    let (status, body) = get(&defaults.addr, "/sim/switches");
+    let switches: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!((status, switches["refund_blackout"].as_bool()), (200, Some(true)), "documented defaults: {switches}");
+    assert_eq!(
+        (switches["answer_signature"].as_str(), switches["notify_url"].as_null()),
+        (Some("sorted-data"), Some(()))
+    );
+
+    let sim = start(&[
+        "--no-refund-blackout",
+        "--refund-promotion",
+        "--refund-low-volume",
+        "--refund-no-partial-currency",
+        "--refund-no-partial",
+        "--end-order",
+        "805801=close",
+        "--end-order",
+        "800201=none",
+        "--answer-signature",
+        "raw-body",
+        "--query-list-max",
+        "5",
+        "--notify-url",
+        "http://127.0.0.1:9/notify",
+        "--per-request-notify-url",
+    ]);
+    let (_, body) = get(&sim.addr, "/sim/switches");
+    let switches: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(
+        switches,
+        serde_json::json!({
+            "answer_signature": "raw-body",
+            "query_list_max": 5,
+            "end_order": {"800201": "none", "805801": "close"},
+            "refund_blackout": false,
+            "refund_promotion": true,
+            "refund_low_volume": true,
+            "refund_no_partial_currency": true,
+            "refund_no_partial": true,
+            "per_request_notify_url": true,
+            "notify_url": "http://127.0.0.1:9/notify",
+        })
+    );
+    let unsigned = start(&["--answer-sign-type", "none"]);
+    let (_, body) = get(&unsigned.addr, "/sim/switches");
+    assert!(body.contains("\"answer_signature\":\"none\""), "{body}");
+}
+
+/// A free loopback address, for a simulator whose banner nobody reads.
+fn free_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").to_string()
+}
+
+/// Starts `qfpay sim` on `addr` with stdout a pipe; `close` drops its read end at once.
+/// Returns once the simulator accepts connections, with the pipe's read end if kept.
+fn start_quiet(addr: &str, close: bool) -> (Sim, Option<std::process::ChildStdout>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qfpay"))
+        .args(["sim", "--listen", addr, "--seed", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("qfpay sim starts");
+    let stdout = child.stdout.take().filter(|_| !close);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "the simulator listens on {addr}");
+        assert!(child.try_wait().expect("status").is_none(), "the simulator is running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Sim { child, addr: addr.to_owned(), banner: Vec::new() }, stdout)
+}
+
+/// `count` logged calls, each answered within two seconds (a held-up call waits forever); the slowest.
+fn logged_calls(sim: &Sim, count: usize) -> Duration {
+    // Long paths make long log lines: well past a pipe's 64 KiB and the log's own queue.
+    let path = format!("/no-such-path/{}", "x".repeat(1000));
+    let mut slowest = Duration::ZERO;
+    for i in 0..count {
+        let started = Instant::now();
+        let (status, _) = get(&sim.addr, &path);
+        let took = started.elapsed();
+        assert_eq!(status, 404, "call {i}");
+        assert!(took < Duration::from_secs(2), "call {i} took {took:?}: the log held up an answer");
+        slowest = slowest.max(took);
+    }
+    slowest
+}
+
+#[test]
+fn a_stdout_nobody_reads_never_holds_up_an_answer() {
+    let (mut sim, unread) = start_quiet(&free_addr(), false);
+    let slowest = logged_calls(&sim, 2000);
+    let (status, body) = get(&sim.addr, "/sim/stats");
+    let stats: Value = serde_json::from_str(&body).expect("JSON stats");
+    assert_eq!(status, 200);
+    assert!(stats["log_lines_dropped"].as_u64().unwrap() > 0, "lines past the pipe and the queue are dropped: {stats}");
+    assert!(sim.child.try_wait().expect("status").is_none(), "still running (slowest call {slowest:?})");
+    drop(unread);
+}
+
+#[test]
+fn a_closed_stdout_is_ignored() {
+    let (mut sim, _) = start_quiet(&free_addr(), true);
+    logged_calls(&sim, 200);
+    let (status, body) = get(&sim.addr, "/healthz");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    assert!(sim.child.try_wait().expect("status").is_none(), "no panic, still running");
 }

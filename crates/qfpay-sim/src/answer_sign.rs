@@ -1,6 +1,6 @@
 //! Signed answers: the gateway's answers carry `X-QF-SIGN` (and `X-QF-SIGNTYPE` when it is not
-//! MD5) over their own fields with the merchant's key, as the guide's "签名验证" describes
-//! ([`qfpay::sign::sign_answer`]).
+//! MD5) made with the merchant's key. What it covers is the `answer_signature` switch (the
+//! guide's "签名验证" reading by default; see [`crate::signing::sign_answer`]).
 //!
 //! Admission knows the merchant only once the call's signature has verified; it records the
 //! key in the call's [`AdmittedKey`] slot, and [`sign_answers`] signs whatever answer then
@@ -14,9 +14,10 @@ use axum::extract::{Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use qfpay::sign::sign_answer;
 use qfpay::{ClientKey, SignType};
 
+use crate::signing::sign_answer;
+use crate::switches::AnswerSignature;
 use crate::{lock, Sim};
 
 /// The key a gateway call was admitted with, once admission knows it.
@@ -43,19 +44,22 @@ pub async fn sign_answers(State(sim): State<Arc<Sim>>, mut req: Request, next: N
     let slot = AdmittedKey::default();
     req.extensions_mut().insert(slot.clone());
     let response = next.run(req).await;
-    match (slot.take(), sim.config.answer_sign_type) {
-        (Some(key), Some(sign_type)) => sign(&sim, response, &key, sign_type).await,
+    let reading = lock(&sim.switches).answer_signature;
+    match slot.take() {
+        Some(key) if reading != AnswerSignature::None => {
+            sign(&sim, response, &key, reading, sim.config.answer_sign_type).await
+        }
         _ => response,
     }
 }
 
 /// Adds `X-QF-SIGN` (wrong under the `bad-answer-signature` fault) and, unless MD5,
-/// `X-QF-SIGNTYPE`. A body that is not a JSON object is left unsigned.
-async fn sign(sim: &Sim, response: Response, key: &ClientKey, sign_type: SignType) -> Response {
+/// `X-QF-SIGNTYPE`. A body that is not a JSON object is left unsigned by the field readings.
+async fn sign(sim: &Sim, response: Response, key: &ClientKey, reading: AnswerSignature, t: SignType) -> Response {
     let (mut parts, body) = response.into_parts();
     // The simulator's own answers are small JSON built in memory; reading them cannot fail.
     let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
-    if let Some(mut signature) = sign_answer(&bytes, key, sign_type) {
+    if let Some(mut signature) = sign_answer(reading, &bytes, key, t) {
         if sim.chance(lock(&sim.faults).bad_answer_signature) {
             lock(&sim.stats).fault("bad_answer_signature");
             signature = spoil(&signature);
@@ -63,8 +67,8 @@ async fn sign(sim: &Sim, response: Response, key: &ClientKey, sign_type: SignTyp
         if let Ok(value) = HeaderValue::from_str(&signature) {
             parts.headers.insert("x-qf-sign", value);
         }
-        if sign_type != SignType::Md5 {
-            parts.headers.insert("x-qf-signtype", HeaderValue::from_static(sign_type.header_value()));
+        if t != SignType::Md5 {
+            parts.headers.insert("x-qf-signtype", HeaderValue::from_static(t.header_value()));
         }
     }
     Response::from_parts(parts, Body::from(bytes))

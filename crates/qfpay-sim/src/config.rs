@@ -1,4 +1,4 @@
-//! What the simulator is started with: merchants, clock speed, faults, its public URL.
+//! What the simulator is started with: merchants, clock speed, faults, switches, its public URL.
 
 use std::collections::HashMap;
 
@@ -6,6 +6,7 @@ use qfpay::{ClientKey, SignType};
 use serde::Deserialize;
 
 use crate::faults::Faults;
+use crate::switches::Switches;
 
 /// A merchant account the simulated gateway knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +44,10 @@ pub struct SimConfig {
     pub faults: Faults,
     /// The base URL shoppers' browsers reach the simulator at (for `qrcode` and `pay_url`).
     pub public_url: String,
-    /// Enforce the gateway's rule of no refunds between 23:30 and 00:30 Hong Kong time.
-    pub refund_blackout: bool,
+    /// The switches at start (`GET`/`POST /sim/switches` read and change them at run time):
+    /// the registered `notify_url`, the refund blackout and refusals, how answers are signed,
+    /// which call ends an order, the query's list limit.
+    pub switches: Switches,
     /// The pay types QFPay enabled for the merchants (`--pay-types`); others are refused as the
     /// gateway refuses them. `None`: every pay type of the table.
     pub pay_types: Option<Vec<String>>,
@@ -59,29 +62,34 @@ pub struct SimConfig {
     /// simulator that forgave it would hide that bug until production. On, the guide's own
     /// Python example (SHA256, no header) runs unchanged.
     pub lenient_sign_type: bool,
-    /// How answers are signed (`X-QF-SIGN`, plus `X-QF-SIGNTYPE` when not MD5), as the guide's
-    /// "签名验证" describes; `None` sends them unsigned. MD5 by default.
-    pub answer_sign_type: Option<SignType>,
+    /// The hash answers are signed with (`X-QF-SIGNTYPE` is sent when it is not MD5); what the
+    /// signature covers, or that there is none, is the `answer_signature` switch. MD5 by default.
+    pub answer_sign_type: SignType,
+    /// Print one line per request (method, path, status, milliseconds) on stdout, from a thread
+    /// of its own. Off by default, so tests that run the simulator in-process stay quiet;
+    /// `qfpay sim` turns it on.
+    pub log_requests: bool,
 }
 
 impl SimConfig {
     /// The merchants, and defaults as the gateway behaves: strict signature type, MD5-signed
-    /// answers, identical retries answered with the original answer, rate limits on; no
-    /// faults and no refund blackout (`--refund-blackout` turns it on). `public_url` is set
-    /// once the port is known.
+    /// answers, identical retries answered with the original answer, rate limits on, the
+    /// documented switches ([`Switches::default`]: refund blackout on, no notification URL
+    /// registered); no faults, no request log. `public_url` is set once the port is known.
     pub fn new(merchants: Vec<Merchant>, start_unix: i64) -> Self {
         SimConfig {
             merchants: merchants.into_iter().map(|m| (m.appcode.clone(), m)).collect(),
             time_scale: 1.0,
             faults: Faults::default(),
             public_url: "http://127.0.0.1".into(),
-            refund_blackout: false,
+            switches: Switches::default(),
             pay_types: None,
             rate_limit: true,
             start_unix,
             seed: 1,
             lenient_sign_type: false,
-            answer_sign_type: Some(SignType::Md5),
+            answer_sign_type: SignType::Md5,
+            log_requests: false,
         }
     }
 }

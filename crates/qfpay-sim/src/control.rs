@@ -1,5 +1,5 @@
 //! The control API under `/sim/`, off the gateway's paths: the ledger, paying by order number,
-//! the clock, faults and counters. JSON in and out.
+//! the clock, faults, switches and counters. JSON in and out.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::faults::Faults;
+use crate::switches::Switches;
 use crate::{lock, wallet, Sim};
 
 /// `GET /sim/orders`: every order and refund with its state, as of now.
@@ -104,9 +105,33 @@ pub async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<Faults> {
     Json(lock(&sim.faults).clone())
 }
 
+/// `POST /sim/switches`: changes the switches named in the JSON object, all or none; answers
+/// every switch as it now stands.
+pub async fn set_switches(
+    State(sim): State<Arc<Sim>>,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let patch = match body {
+        Ok(Json(Value::Object(patch))) => patch,
+        Ok(Json(_)) => return bad_request("switches: the body must be a JSON object of switch names to values"),
+        Err(e) => return bad_request(&format!("switches: {}", e.body_text())),
+    };
+    let mut switches = lock(&sim.switches);
+    if let Err(e) = switches.apply(&patch) {
+        return bad_request(&e);
+    }
+    Json(switches.clone()).into_response()
+}
+
+/// `GET /sim/switches`.
+pub async fn get_switches(State(sim): State<Arc<Sim>>) -> Json<Switches> {
+    Json(sim.switches())
+}
+
 /// `GET /sim/stats`.
 pub async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
-    let stats = lock(&sim.stats);
+    let mut stats = lock(&sim.stats);
+    stats.log_lines_dropped = sim.log.dropped();
     let mut value = serde_json::to_value(&*stats).unwrap_or(Value::Null);
     value["peak_calls_per_minute"] = json!(stats.peak_per_minute());
     value["calls_total"] = json!(stats.calls_by_path.values().sum::<u64>());

@@ -1,15 +1,19 @@
 //! Every order and refund the simulated gateway holds, and the rules that move them.
 //!
-//! Payment states: created -> (processing ->) paid / failed / closed / expired; a paid CPM
-//! order can be reversed. Refunds are their own rows, linked by `orig_syssn`: (processing ->)
-//! paid. Time is an
+//! Payment states: created -> (processing ->) paid / failed / closed / reversed / expired; only
+//! an unpaid order is closed or reversed, a paid one only refunded. Refunds are their own rows,
+//! linked by `orig_syssn`: (processing ->) paid. A request refused before it made an order
+//! still uses up its `out_trade_no` (kept with its answer in [`Ledger::record_refusal`]), since
+//! the merchant's numbers are never reused, whatever became of the first request. Time is an
 //! argument (simulated Unix seconds), so every rule here is deterministic.
 
 use std::collections::HashMap;
 
-use qfpay::{PayMode, RespCode, Txdtm, HONG_KONG_OFFSET_SECONDS};
+use qfpay::{PayMode, RespCode};
 use serde::Serialize;
 use serde_json::{json, Value};
+
+pub use crate::calendar::hk_time;
 
 /// Payment or refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,9 +48,9 @@ pub enum OrderState {
     Paid,
     /// Failed with this respcd.
     Failed(String),
-    /// Closed before payment.
+    /// Closed before payment (`/trade/v1/close`).
     Closed,
-    /// A CPM payment undone.
+    /// Ended before payment by `/trade/v1/reversal`.
     Reversed,
     /// Not paid in time.
     Expired,
@@ -82,7 +86,8 @@ pub struct Order {
     pub expires_at: Option<f64>,
     /// Goods.
     pub goods_name: String,
-    /// Where notifications go.
+    /// The payment's own `notify_url`, kept only under the `per_request_notify_url` switch
+    /// (else notifications go to the registered URL).
     pub notify_url: Option<String>,
     /// Where the wallet page returns the browser.
     pub return_url: Option<String>,
@@ -167,11 +172,6 @@ impl Order {
     }
 }
 
-/// `YYYY-MM-DD hh:mm:ss` in Hong Kong time for simulated Unix seconds.
-pub fn hk_time(unix: i64) -> String {
-    Txdtm::from_unix(unix, HONG_KONG_OFFSET_SECONDS).to_string()
-}
-
 /// The text beside `respcd` in an answer or a query row: none for success (the table's text
 /// for `0000` is "Success", which the gateway does not send), else the table's English text.
 pub(crate) fn respcd_text(respcd: &RespCode) -> &'static str {
@@ -182,10 +182,24 @@ pub(crate) fn respcd_text(respcd: &RespCode) -> &'static str {
     }
 }
 
+/// What a merchant number was used for: the kind of request, its parameters and its answer,
+/// to answer a second use.
+#[derive(Debug, Clone)]
+pub struct NumberUse {
+    /// Payment or refund.
+    pub kind: Kind,
+    /// The sorted parameters of the first request.
+    pub fingerprint: Vec<(String, String)>,
+    /// The answer it got.
+    pub answer: Value,
+}
+
 /// All orders, with indexes by merchant number, QFPay number and wallet token.
 #[derive(Debug, Default)]
 pub struct Ledger {
     orders: Vec<Order>,
+    /// Numbers of requests refused before they made an order, by merchant and number.
+    refused: HashMap<(String, String), NumberUse>,
     by_ref: HashMap<(String, String), usize>,
     by_syssn: HashMap<String, usize>,
     by_token: HashMap<String, usize>,
@@ -222,6 +236,23 @@ impl Ledger {
     /// An order by the merchant's number.
     pub fn by_out_trade_no(&self, appcode: &str, out_trade_no: &str) -> Option<OrderId> {
         self.by_ref.get(&(appcode.to_owned(), out_trade_no.to_owned())).copied()
+    }
+
+    /// What the merchant's number was used for, if anything: an order, or a refused request.
+    pub fn number_use(&self, appcode: &str, out_trade_no: &str) -> Option<NumberUse> {
+        let key = (appcode.to_owned(), out_trade_no.to_owned());
+        match self.by_ref.get(&key) {
+            Some(&id) => {
+                let o = &self.orders[id];
+                Some(NumberUse { kind: o.kind, fingerprint: o.fingerprint.clone(), answer: o.answer.clone() })
+            }
+            None => self.refused.get(&key).cloned(),
+        }
+    }
+
+    /// Marks a merchant's number used by a request that was refused.
+    pub fn record_refusal(&mut self, appcode: &str, out_trade_no: &str, refused: NumberUse) {
+        self.refused.insert((appcode.to_owned(), out_trade_no.to_owned()), refused);
     }
 
     /// An order by QFPay's number, only if it belongs to `appcode`.

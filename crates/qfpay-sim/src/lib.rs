@@ -1,7 +1,7 @@
 //! A faithful local QFPay gateway (see `shared/spec/QFPAY.md`), for development, demos and
 //! every test: the same paths, parameters, signatures and answers, a wallet page that plays
 //! the shopper's phone, signed notifications on the gateway's retry schedule, rate limits, and
-//! faults on demand.
+//! faults on demand; and a switch for each behaviour QFPay's documentation leaves open.
 //!
 //! [`app`] builds the router so tests can drive it in-process; [`serve`] runs it on a socket.
 
@@ -16,15 +16,20 @@ use axum::Router;
 pub mod config;
 pub mod faults;
 pub mod ledger;
+pub mod switches;
 
 mod answer_sign;
+mod calendar;
 mod clock;
 mod control;
+mod end_order;
 mod gateway;
 mod json_dumps;
+mod logger;
 mod notify;
 mod rate_limit;
 mod routes;
+mod signing;
 mod stats;
 mod wallet;
 
@@ -32,9 +37,11 @@ pub use config::{parse_merchants, Merchant, SimConfig};
 pub use faults::Faults;
 pub use json_dumps::python_json_dumps;
 pub use notify::RETRY_SCHEDULE_SECONDS;
+pub use switches::{AnswerSignature, EndOrder, Switches};
 
 use clock::Clock;
 use ledger::Ledger;
+use logger::Logger;
 use notify::Notifier;
 use rate_limit::RateLimiter;
 use stats::Stats;
@@ -45,12 +52,15 @@ pub struct Sim {
     clock: Clock,
     ledger: Mutex<Ledger>,
     faults: Mutex<Faults>,
+    switches: Mutex<Switches>,
     stats: Mutex<Stats>,
     limiter: Mutex<RateLimiter>,
     rng: Mutex<fastrand::Rng>,
     notifier: Notifier,
     /// Fingerprints of gateway requests seen, for the `answer-drop-first` fault.
     seen_requests: Mutex<std::collections::HashSet<u64>>,
+    /// The request log's writer.
+    log: Logger,
 }
 
 /// Locks a mutex, carrying on after a panic elsewhere (the data stays usable for a simulator).
@@ -63,14 +73,21 @@ impl Sim {
         Arc::new(Sim {
             clock: Clock::new(config.start_unix, config.time_scale),
             faults: Mutex::new(config.faults.clone()),
+            switches: Mutex::new(config.switches.clone()),
             rng: Mutex::new(fastrand::Rng::with_seed(config.seed)),
             ledger: Mutex::new(Ledger::default()),
             stats: Mutex::new(Stats::default()),
             limiter: Mutex::new(RateLimiter::default()),
             notifier: Notifier::default(),
             seen_requests: Mutex::default(),
+            log: if config.log_requests { Logger::stdout() } else { Logger::off() },
             config,
         })
+    }
+
+    /// The switches in force now.
+    fn switches(&self) -> Switches {
+        lock(&self.switches).clone()
     }
 
     /// A roll of the fault dice: true with probability `share`.

@@ -1,4 +1,10 @@
-//! Signed notifications to the merchant's `notify_url`, with the gateway's retry schedule.
+//! Signed notifications, with the gateway's retry schedule.
+//!
+//! They go to the one URL registered for the appcode (`04-common-api/04-asynchronous-notification.md`:
+//! registered with QFPay by e-mail, one per appcode), which is the `notify_url` switch here; a
+//! payment's own `notify_url` field is used only under the `per_request_notify_url` switch.
+//! With neither, nothing is sent, and `/sim/stats` counts it (`notifications_unaddressed`).
+//! The URL is read at each attempt, as a registration changed at QFPay would apply.
 //!
 //! A notification is acknowledged by HTTP 200 with the body `SUCCESS`; anything else is
 //! retried after 2 min, 10 min, 10 min, 60 min, 2 h, 6 h and 15 h of simulated time. The
@@ -7,10 +13,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use qfpay::sign::sign_notification;
 use qfpay::RespCode;
 
 use crate::ledger::{hk_time, OrderId};
+use crate::signing::sign_notification;
 use crate::{lock, python_json_dumps, Sim};
 
 /// Simulated seconds between attempts: after the first, 2 min, 10 min, 10 min, 60 min, 2 h, 6 h, 15 h.
@@ -75,11 +81,20 @@ pub fn start(sim: Arc<Sim>) {
     });
 }
 
-/// The body and where it goes, or `None` when the order has no `notify_url`.
+/// Where a notification of `order` goes: the payment's own URL when the switch allowed one
+/// (kept on the order then), else the URL registered now.
+fn address(sim: &Sim, order_url: Option<&str>) -> Option<String> {
+    order_url.map(str::to_owned).or_else(|| lock(&sim.switches).notify_url.clone())
+}
+
+/// The body and where it goes, or `None` when there is nowhere to send it (counted).
 fn message(sim: &Sim, id: OrderId) -> Option<(String, String, String)> {
     let ledger = lock(&sim.ledger);
     let order = ledger.get(id);
-    let url = order.notify_url.clone()?;
+    let Some(url) = address(sim, order.notify_url.as_deref()) else {
+        lock(&sim.stats).notifications_unaddressed += 1;
+        return None;
+    };
     let merchant = sim.config.merchants.get(&order.appcode)?;
     let now = sim.clock.now();
     let mut pairs: Vec<(&str, String)> = vec![

@@ -31,6 +31,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/sim/clock/advance", post(control::advance_clock))
         .route("/sim/faults", post(control::set_faults).get(control::get_faults))
         .route("/sim/stats", get(control::stats))
+        .route("/sim/switches", post(control::set_switches).get(control::get_switches))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         // Bodies are read and size-checked by the handlers, so an oversized one still gets
@@ -40,7 +41,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .layer(middleware::from_fn_with_state(sim.clone(), answer_sign::sign_answers))
         .layer(middleware::from_fn_with_state(sim.clone(), drop_answers))
         .layer(middleware::from_fn(control_from_this_machine))
-        .layer(middleware::from_fn(log_line))
+        .layer(middleware::from_fn_with_state(sim.clone(), log_line))
         .with_state(sim)
 }
 
@@ -118,11 +119,11 @@ fn loopback_host(host: &str) -> bool {
 }
 
 /// One line per request: method, path, status, milliseconds. Never headers or bodies, which
-/// carry signatures and keys' work.
-async fn log_line(req: Request, next: Next) -> Response {
+/// carry signatures and keys' work. Handed to the log's own thread, never written here.
+async fn log_line(axum::extract::State(sim): axum::extract::State<Arc<Sim>>, req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let started = Instant::now();
     let response = next.run(req).await;
-    println!("{method} {path} {} {}ms", response.status().as_u16(), started.elapsed().as_millis());
+    sim.log.line(format!("{method} {path} {} {}ms", response.status().as_u16(), started.elapsed().as_millis()));
     response
 }

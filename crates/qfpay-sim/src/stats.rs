@@ -27,6 +27,12 @@ pub struct Stats {
     pub notifications_repeated: u64,
     /// Attempts the merchant did not acknowledge (error, timeout, other body).
     pub notifications_failed: u64,
+    /// Notifications due but not sent: no URL was registered (the `notify_url` switch) and
+    /// none could be taken from the payment (`per_request_notify_url`).
+    pub notifications_unaddressed: u64,
+    /// Request log lines dropped because the log's writer was behind (e.g. stdout is a pipe
+    /// nobody reads); filled in when the stats are read.
+    pub log_lines_dropped: u64,
 }
 
 impl Stats {

@@ -78,13 +78,6 @@ async fn the_rate_limit_comes_before_faults_on_every_path() {
     }
 }
 
-/// Whether an answer carries an `X-QF-SIGN` that verifies (MD5) with the demo key; `None`
-/// when it carries none.
-fn answer_verifies(body: &[u8], headers: &axum::http::HeaderMap) -> Option<bool> {
-    let signature = header(headers, "x-qf-sign")?;
-    Some(qfpay::sign::verify_answer(body, &ClientKey::new("DEMOKEY"), SignType::Md5, signature))
-}
-
 #[tokio::test]
 async fn answers_are_signed_from_the_moment_the_merchant_is_known() {
     let app = demo();

@@ -27,11 +27,6 @@ fn refund(syssn: &str, out_trade_no: &str, txamt: u64) -> RefundRequest {
     }
 }
 
-async fn advance(app: &axum::Router, seconds: u64) {
-    let (status, _) = control(app, "POST", "/sim/clock/advance", Some(json!({"seconds": seconds}))).await;
-    assert_eq!(status.as_u16(), 200);
-}
-
 /// The demo merchant's headers, without `X-QF-SIGNTYPE`.
 fn undeclared(sign: &str) -> [(&str, &str); 2] {
     [("X-QF-APPCODE", "DEMOAPPCODE"), ("X-QF-SIGN", sign)]
@@ -64,19 +59,20 @@ async fn no_signtype_means_md5_strictly_unless_lenient() {
 
 #[tokio::test]
 async fn answers_are_signed_md5_by_default_and_as_configured() {
-    let key = ClientKey::new("DEMOKEY");
     let (body, headers) = call_full(&demo(), &demo_credentials(), &mpm("A1")).await;
     let signature = header(&headers, "x-qf-sign").expect("a signed answer");
     assert_eq!(header(&headers, "x-qf-signtype"), None, "MD5 needs no X-QF-SIGNTYPE");
-    assert!(qfpay::sign::verify_answer(&body, &key, SignType::Md5, signature));
+    assert_eq!(answer_reading("sorted-data", &body, "DEMOKEY", false).as_deref(), Some(signature));
 
-    let sha = qfpay_sim::app(SimConfig { answer_sign_type: Some(SignType::Sha256), ..config(vec![Merchant::demo()]) });
+    let sha = qfpay_sim::app(SimConfig { answer_sign_type: SignType::Sha256, ..config(vec![Merchant::demo()]) });
     let (body, headers) = call_full(&sha, &demo_credentials(), &query("A1")).await;
     assert_eq!(header(&headers, "x-qf-signtype"), Some("SHA256"));
-    assert!(qfpay::sign::verify_answer(&body, &key, SignType::Sha256, header(&headers, "x-qf-sign").unwrap()));
+    assert_eq!(answer_reading("sorted-data", &body, "DEMOKEY", true).as_deref(), header(&headers, "x-qf-sign"));
 
-    let unsigned = qfpay_sim::app(SimConfig { answer_sign_type: None, ..config(vec![Merchant::demo()]) });
-    let (_, headers) = call_full(&unsigned, &demo_credentials(), &mpm("A1")).await;
+    // Unsigned answers are the answer_signature switch's `none` (answer_signatures.rs).
+    let mut unsigned = config(vec![Merchant::demo()]);
+    unsigned.switches.answer_signature = qfpay_sim::AnswerSignature::None;
+    let (_, headers) = call_full(&qfpay_sim::app(unsigned), &demo_credentials(), &mpm("A1")).await;
     assert_eq!(header(&headers, "x-qf-sign"), None);
 }
 
@@ -90,7 +86,7 @@ async fn the_bad_answer_signature_fault_spoils_signatures() {
     assert_eq!(answer["respcd"], "0000", "the call itself is carried out");
     let signature = header(&headers, "x-qf-sign").expect("still signed");
     assert_eq!(signature.len(), 32, "the form of an MD5 signature");
-    assert!(!qfpay::sign::verify_answer(&body, &ClientKey::new("DEMOKEY"), SignType::Md5, signature));
+    assert_eq!(answer_verifies(&body, &headers), Some(false), "{signature} does not verify");
     let (_, stats) = control(&app, "GET", "/sim/stats", None).await;
     assert_eq!(stats["faults_injected"]["bad_answer_signature"], 1);
     assert!(Faults::parse("bad-answer-signature=0.25").unwrap().bad_answer_signature == 0.25);
@@ -192,16 +188,27 @@ async fn refunds_name_the_payment_by_syssn_or_the_guides_qf_trade_no() {
 
 #[tokio::test]
 async fn the_refund_blackout_follows_the_simulated_clock() {
-    let app = qfpay_sim::app(SimConfig { refund_blackout: true, ..config(vec![Merchant::demo()]) });
+    // On by default, as documented.
+    let app = demo();
     let creds = demo_credentials();
     let syssn = paid_order(&app, "N1").await;
     // START is 10:00 in Hong Kong; 13 h 45 min later it is 23:45.
     advance(&app, 13 * 3600 + 45 * 60).await;
     let refused = call(&app, &creds, &refund(&syssn, "N1-R", 100)).await;
     assert_eq!(refused["respcd"], "1265", "{refused}");
-    // 00:35: the blackout is over, and the refused number is free to use.
+    // 00:35: the blackout is over. The refused number stays used: its identical retry gets
+    // the refusal again, and a refund goes through under a new number.
     advance(&app, 50 * 60).await;
-    assert_eq!(call(&app, &creds, &refund(&syssn, "N1-R", 100)).await["respcd"], "0000");
+    assert_eq!(call(&app, &creds, &refund(&syssn, "N1-R", 100)).await, refused);
+    assert_eq!(call(&app, &creds, &refund(&syssn, "N1-R2", 100)).await["respcd"], "0000");
+
+    // Switched off, the same hour refunds.
+    let mut off = config(vec![Merchant::demo()]);
+    off.switches.refund_blackout = false;
+    let app = qfpay_sim::app(off);
+    let syssn = paid_order(&app, "N2").await;
+    advance(&app, 13 * 3600 + 45 * 60).await;
+    assert_eq!(call(&app, &creds, &refund(&syssn, "N2-R", 100)).await["respcd"], "0000");
 }
 
 #[tokio::test]

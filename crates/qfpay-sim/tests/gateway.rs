@@ -113,7 +113,7 @@ fn form_body(pairs: &[(&str, &str)]) -> String {
 async fn every_parameter_is_validated_with_the_field_named() {
     let app = demo();
     let base =
-        [("txamt", "1500"), ("txcurrcd", "HKD"), ("pay_type", "800201"), ("out_trade_no", "V1"), ("txdtm", TXDTM)];
+        [("txamt", "1500"), ("txcurrcd", "HKD"), ("pay_type", "800201"), ("out_trade_no", "V-BASE"), ("txdtm", TXDTM)];
     let cases: [(&str, &str, &str, &str); 7] = [
         ("txamt", "0", "1266", "txamt"),
         ("txamt", "12.5", "1266", "txamt"),
@@ -123,21 +123,20 @@ async fn every_parameter_is_validated_with_the_field_named() {
         ("out_trade_no", "x y", "1104", "out_trade_no"),
         ("pay_type", "802001&txcurrcd=USD", "1104", "txcurrcd"),
     ];
-    for (field, value, code, named) in cases {
+    // Each case under a number of its own: a refused payment still uses up its out_trade_no.
+    for (i, (field, value, code, named)) in cases.into_iter().enumerate() {
         let (value, currency) = match value.split_once("&txcurrcd=") {
             Some((v, c)) => (v, c),
             None => (value, "HKD"),
         };
+        let number = format!("V{i}");
         let pairs: Vec<(&str, &str)> = base
             .iter()
-            .map(|&(n, v)| {
-                if n == field {
-                    (n, value)
-                } else if n == "txcurrcd" {
-                    (n, currency)
-                } else {
-                    (n, v)
-                }
+            .map(|&(n, v)| match n {
+                _ if n == field => (n, value),
+                "txcurrcd" => (n, currency),
+                "out_trade_no" => (n, number.as_str()),
+                _ => (n, v),
             })
             .collect();
         let a = unchecked(&app, &pairs).await;
@@ -146,6 +145,7 @@ async fn every_parameter_is_validated_with_the_field_named() {
     }
     let missing = unchecked(&app, &base[1..]).await;
     assert_eq!((missing["respcd"].as_str(), missing["resperr"].as_str()), (Some("1266"), Some("txamt: is required")));
+    let base = base.map(|(n, v)| if n == "out_trade_no" { (n, "V-EXPIRY") } else { (n, v) });
     let expired = unchecked(&app, &[&base[..], &[("expired_time", "200")]].concat()).await;
     assert!(expired["resperr"].as_str().unwrap().starts_with("expired_time"), "{expired}");
 }
@@ -269,7 +269,7 @@ async fn refunds_partial_cumulative_and_their_rules() {
 }
 
 #[tokio::test]
-async fn cpm_auth_codes_decide_and_reversal_undoes() {
+async fn cpm_auth_codes_decide_and_reversal_ends_only_unpaid_charges() {
     let app = demo();
     let creds = demo_credentials();
     let cpm =
@@ -278,17 +278,26 @@ async fn cpm_auth_codes_decide_and_reversal_undoes() {
     assert_eq!((paid["respcd"].as_str(), paid["data"]["txstatus"].as_str()), (Some("0000"), Some("SUCCESS")));
     assert_eq!(call(&app, &creds, &cpm("C2", "134567891202")).await["respcd"], "1202");
     assert_eq!(call(&app, &creds, &cpm("C3", "134567891143")).await["respcd"], "1145");
-    control(&app, "POST", "/sim/clock/advance", Some(serde_json::json!({"seconds": 11}))).await;
-    assert_eq!(row_of(&call(&app, &creds, &query("C3")).await)["respcd"], "0000", "pending, then paid");
-    let rev = ReversalRequest(OrderRef {
-        out_trade_no: Some("C1".into()),
-        txamt: 1500,
-        txdtm: TXDTM.into(),
-        ..Default::default()
-    });
-    assert_eq!(call(&app, &creds, &rev).await["respcd"], "0000");
-    assert_eq!(row_of(&call(&app, &creds, &query("C1")).await)["cancel"], "1");
-    let wrong_amount = ReversalRequest(OrderRef { txamt: 1, ..rev.0 });
+    assert_eq!(call(&app, &creds, &cpm("C4", "134567891145")).await["respcd"], "1145");
+    let rev = |otn: &str| {
+        ReversalRequest(OrderRef {
+            out_trade_no: Some(otn.into()),
+            txamt: 1500,
+            txdtm: TXDTM.into(),
+            ..Default::default()
+        })
+    };
+    // One the shopper is still confirming is cancelled, and stays ended.
+    let ended = call(&app, &creds, &rev("C3")).await;
+    assert_eq!((ended["respcd"].as_str(), ended["orig_syssn"].is_string()), (Some("0000"), true), "{ended}");
+    advance(&app, 11).await;
+    assert_eq!(row_of(&call(&app, &creds, &query("C3")).await)["cancel"], "1");
+    assert_eq!(row_of(&call(&app, &creds, &query("C4")).await)["respcd"], "0000", "pending, then paid");
+    // A paid charge is never reversed (04-common-api/02-reversal-cancel.md): refund it.
+    let refused = call(&app, &creds, &rev("C1")).await;
+    assert_eq!(refused["respcd"], "1260", "{refused}");
+    assert_eq!(row_of(&call(&app, &creds, &query("C1")).await)["cancel"], "0", "still paid");
+    let wrong_amount = ReversalRequest(OrderRef { txamt: 1, ..rev("C3").0 });
     assert_eq!(call(&app, &creds, &wrong_amount).await["respcd"], "1267");
 }
 

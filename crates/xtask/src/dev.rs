@@ -159,7 +159,10 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
     } else {
         step(&format!("dev: starting the QFPay simulator on 127.0.0.1:{}", ports.sim));
         let mut cmd = Command::new(&qfpay);
-        cmd.args(["sim", "--listen", &format!("127.0.0.1:{}", ports.sim)]);
+        // QFPay sends notifications to the one URL registered for the appcode (by e-mail, in
+        // real life): the simulator is told the worker's at start.
+        let notify_url = format!("http://127.0.0.1:{}/v1/qfpay/notify", ports.worker);
+        cmd.args(["sim", "--listen", &format!("127.0.0.1:{}", ports.sim), "--notify-url", &notify_url]);
         Some(spawn_group(&mut cmd)?)
     };
     step(&format!("dev: starting the worker (wrangler dev) on 127.0.0.1:{}", ports.worker));

@@ -54,7 +54,9 @@ pub async fn apply_attempt_row(app: &App<'_>, attempt: &AttemptRow, row: Option<
         RowVerdict::Closed => AttemptEvent::Closed,
         RowVerdict::Failed(_) => AttemptEvent::Failed,
     };
-    let code = respcd.as_deref().or((ending == AttemptEvent::Failed && row.is_none()).then_some("1268"));
+    let code = respcd
+        .as_deref()
+        .or((ending == AttemptEvent::Failed && row.is_none()).then_some(qfpay::RespCode::NO_SUCH_ORDER));
     app.store.end_attempt(&attempt.id, ending, code).await.or_500()?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Admission: whether a gateway call gets in, checked once for every path by the [`Admitted`]
 //! extractor, in the gateway's order. Rate limit (HTTP 429), injected faults, content type
-//! and size, `X-QF-APPCODE`, `X-QF-SIGN` (`1108`), the `mchid` rule (`1104`), then the form
-//! read as the path's request type. A call that fails a step is answered here, so no handler
-//! repeats a check.
+//! and size, `X-QF-APPCODE`, `X-QF-SIGN` (`1108`, checked by the simulator's own
+//! [`crate::signing`]), the `mchid` rule (`1104`), then the form read by the path's own rules
+//! (`forms/`). A call that fails a step is answered here, so no handler repeats a check.
 //!
 //! Signature type: `X-QF-SIGNTYPE` says `SHA256` or `MD5`, and when it is absent the gateway
 //! means MD5, strictly: a SHA256 signature sent without the header is answered `1108`, with a
@@ -20,17 +20,16 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use qfpay::request::Form;
-use qfpay::sign::{verify, SignType};
 use qfpay::tables::{RespClass, RESP_CODES};
-use qfpay::{
-    CloseRequest, GatewayRequest, InvalidField, PaymentRequest, QueryRequest, RefundRequest, RespCode, ReversalRequest,
-};
-use serde_json::json;
+use qfpay::{RespCode, SignType};
+use serde_json::{json, Value};
 
-use super::error_answer;
+use super::forms::{FieldError, GatewayForm};
+use super::{answer_taken, error_answer, error_value, fingerprint, refuse};
 use crate::answer_sign::AdmittedKey;
 use crate::config::Merchant;
 use crate::rate_limit::{PER_MINUTE, PER_SECOND};
+use crate::signing::{signtype_header, verify, SHA256_HEX_LEN};
 use crate::{lock, Sim};
 
 /// Largest request body the simulator reads.
@@ -49,26 +48,6 @@ pub struct Admitted<R> {
     pub request: R,
 }
 
-/// A request type a gateway path takes: its path is the protocol crate's
-/// [`GatewayRequest::PATH`], and it reads the form the way the gateway reads it.
-pub trait GatewayForm: GatewayRequest + Sized {
-    /// Reads and validates the form; the error names the field.
-    fn parse(form: &Form) -> Result<Self, InvalidField>;
-}
-
-/// Each request type already has a `from_form`; the trait only lets the extractor name it.
-macro_rules! gateway_forms {
-    ($($request:ty),*) => {$(
-        impl GatewayForm for $request {
-            fn parse(form: &Form) -> Result<Self, InvalidField> {
-                <$request>::from_form(form)
-            }
-        }
-    )*};
-}
-
-gateway_forms!(PaymentRequest, QueryRequest, RefundRequest, CloseRequest, ReversalRequest);
-
 impl<R: GatewayForm> FromRequest<Arc<Sim>> for Admitted<R> {
     type Rejection = Response;
 
@@ -76,14 +55,32 @@ impl<R: GatewayForm> FromRequest<Arc<Sim>> for Admitted<R> {
         let (parts, body) = req.into_parts();
         let (merchant, form) = admit(sim, R::PATH, &parts, body).await?;
         // Last: a well-signed call with a wrong field is answered 1104 (or 1266 for the amount).
-        let request = R::parse(&form).map_err(invalid)?;
-        Ok(Admitted { merchant, form, request })
+        match R::parse(&form) {
+            Ok(request) => Ok(Admitted { merchant, form, request }),
+            Err(err) => Err(refuse_form::<R>(sim, &merchant, &form, err)),
+        }
     }
 }
 
-fn invalid(err: InvalidField) -> Response {
+/// The answer to a form with a wrong field. A payment or refund that names an `out_trade_no`
+/// uses it up all the same, like any refused request (unless it was used already, which is
+/// answered as such).
+fn refuse_form<R: GatewayForm>(sim: &Sim, merchant: &Merchant, form: &Form, err: FieldError) -> Response {
+    let answer = invalid(err);
+    let (Some(kind), Some(number)) = (R::NUMBER_KIND, form.get("out_trade_no")) else {
+        return Json(answer).into_response();
+    };
+    let print = fingerprint(form);
+    let mut ledger = lock(&sim.ledger);
+    match ledger.number_use(&merchant.appcode, number) {
+        Some(used) => answer_taken(sim, &used, kind, &print),
+        None => refuse(&mut ledger, &merchant.appcode, number, kind, print, answer),
+    }
+}
+
+fn invalid(err: FieldError) -> Value {
     let respcd = if err.field == "txamt" { RespCode::WRONG_AMOUNT } else { RespCode::INVALID_PARAMETER };
-    error_answer(respcd, err.to_string())
+    error_value(respcd, err.to_string())
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -210,8 +207,8 @@ fn authenticate(sim: &Sim, appcode: &str, headers: &HeaderMap, form: &Form) -> R
 /// reads it, or, when `lenient`, SHA256 for 64 hex digits. `None` for an unknown declared type.
 fn sign_type(declared: Option<&str>, signature: &str, lenient: bool) -> Option<SignType> {
     match declared {
-        Some(text) => SignType::parse(text),
-        None if lenient && signature.len() == SignType::Sha256.hex_len() => Some(SignType::Sha256),
+        Some(text) => signtype_header(text),
+        None if lenient && signature.len() == SHA256_HEX_LEN => Some(SignType::Sha256),
         None => Some(SignType::Md5),
     }
 }
@@ -222,7 +219,7 @@ fn sign_type(declared: Option<&str>, signature: &str, lenient: bool) -> Option<S
 fn signature_mismatch(declared: Option<&str>, signature: &str, checked_as: SignType) -> String {
     let mismatch = format!("X-QF-SIGN does not match the parameters ({})", checked_as.header_value());
     match declared {
-        None if checked_as == SignType::Md5 && signature.len() == SignType::Sha256.hex_len() => format!(
+        None if checked_as == SignType::Md5 && signature.len() == SHA256_HEX_LEN => format!(
             "{mismatch}: it has 64 hex digits but no X-QF-SIGNTYPE was sent, so it is read as MD5, as the \
              gateway does; send X-QF-SIGNTYPE: SHA256 with a SHA256 signature"
         ),

@@ -1,96 +1,108 @@
 //! `/trade/v1/close` and `/trade/v1/reversal` (`POST` or `GET`): the two calls that end an
-//! order. They share everything but the rule for each state: find the payment by `syssn` or
-//! `out_trade_no`, check its amount, apply the rule, answer with a new `syssn`.
+//! unpaid order early, by `04-common-api/02-reversal-cancel.md`.
+//!
+//! Each pay type has one such call or none (`end_order.rs`, with the `end_order` switch over
+//! it): the other call, or either call for a type that has none, is answered `1136` naming
+//! what would work. A paid order (`0000`) is never ended, only refunded: `1260`. An unpaid one
+//! is ended (`0000`) and can no longer be paid; its row then shows `cancel` 1 after a reversal,
+//! `cancel` 2 and `1142` after a close. Ending an order that already ended changes nothing.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use qfpay::{CloseRequest, OrderRef, PayMode, RespCode, ReversalRequest};
+use qfpay::RespCode;
 use serde_json::json;
 
 use super::admission::Admitted;
 use super::error_answer;
+use super::forms::{CloseForm, OrderRefForm, ReversalForm};
+use crate::end_order::{self, EndOrder};
 use crate::ledger::{hk_time, Kind, Ledger, Order, OrderId, OrderState};
 use crate::{lock, Sim};
 
-/// What a close or reversal does to the order it targets: a new state, nothing, or a refusal.
-type Change = fn(&Order, OrderState) -> Result<Option<OrderState>, Response>;
-
-/// `POST` (or `GET`) `/trade/v1/close`: ends an unpaid order.
-pub async fn close(
-    State(sim): State<Arc<Sim>>,
-    Admitted { merchant, request: req, .. }: Admitted<CloseRequest>,
-) -> Response {
-    change_order(&sim, &merchant.appcode, &req.0, |_, state| match state {
-        OrderState::Paid | OrderState::Processing(_) => {
-            Err(error_answer(RespCode::ALREADY_PAID, "the order is paid; refund it instead"))
-        }
-        OrderState::Created | OrderState::Expired => Ok(Some(OrderState::Closed)),
-        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => Ok(None),
-    })
+/// `POST` (or `GET`) `/trade/v1/close`.
+pub async fn close(State(sim): State<Arc<Sim>>, Admitted { merchant, request, .. }: Admitted<CloseForm>) -> Response {
+    end_order(&sim, &merchant.appcode, &request.0, EndOrder::Close)
 }
 
-/// `POST` (or `GET`) `/trade/v1/reversal`: undoes a CPM payment, or cancels an unpaid order.
+/// `POST` (or `GET`) `/trade/v1/reversal`.
 pub async fn reversal(
     State(sim): State<Arc<Sim>>,
-    Admitted { merchant, request: req, .. }: Admitted<ReversalRequest>,
+    Admitted { merchant, request, .. }: Admitted<ReversalForm>,
 ) -> Response {
-    change_order(&sim, &merchant.appcode, &req.0, |order, state| match state {
-        OrderState::Paid if order.mode != Some(PayMode::Cpm) => {
-            Err(error_answer(RespCode::NOT_OPERABLE, "only CPM payments can be reversed; refund this one"))
-        }
-        OrderState::Paid if order.refunded > 0 => {
-            Err(error_answer(RespCode::ALREADY_REFUNDED, "the order has refunds; it cannot be reversed"))
-        }
-        OrderState::Paid => Ok(Some(OrderState::Reversed)),
-        // A CPM charge the shopper is still confirming is cancelled: what a till reverses it for.
-        OrderState::Processing(_) if order.mode == Some(PayMode::Cpm) => Ok(Some(OrderState::Reversed)),
-        OrderState::Processing(_) => {
-            Err(error_answer(RespCode::PROCESSING, "the payment is still processing; try again shortly"))
-        }
-        OrderState::Created | OrderState::Expired => Ok(Some(OrderState::Closed)),
-        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => Ok(None),
-    })
+    end_order(&sim, &merchant.appcode, &request.0, EndOrder::Reversal)
 }
 
-/// The shared body of close and reversal: find the order, apply `change`, answer.
-fn change_order(sim: &Sim, appcode: &str, target: &OrderRef, change: Change) -> Response {
+/// The shared body of close and reversal: find the order, check the call suits its pay type
+/// and its amount, then end it unless it is paid.
+fn end_order(sim: &Sim, appcode: &str, target: &OrderRefForm, call: EndOrder) -> Response {
     sim.tick();
     let now = sim.clock.now();
+    let overrides = lock(&sim.switches).end_order.clone();
     let mut ledger = lock(&sim.ledger);
     let id = match target_order(&ledger, appcode, target) {
         Ok(id) => id,
         Err(answer) => return answer,
     };
     let order = ledger.get(id);
-    match change(order, order.state_at(now)) {
-        Err(answer) => return answer,
-        Ok(Some(state)) => ledger.get_mut(id).state = state,
-        Ok(None) => {}
+    if let Err(answer) = check_call(order, call, end_order::effective(&order.pay_type, &overrides)) {
+        return answer;
+    }
+    if order.txamt != target.txamt {
+        return error_answer(RespCode::ORDER_MISMATCH, format!("txamt: the order's amount is {}", order.txamt));
+    }
+    let ended = if call == EndOrder::Close { OrderState::Closed } else { OrderState::Reversed };
+    match order.state_at(now) {
+        OrderState::Paid => {
+            return error_answer(
+                RespCode::ALREADY_PAID,
+                "the order is paid (0000): a paid order is never reversed or cancelled; refund it instead",
+            )
+        }
+        // A close finds a payment the gateway is still confirming as good as paid; a reversal
+        // is the documented way to cancel a transaction "currently in progress".
+        OrderState::Processing(_) if call == EndOrder::Close => {
+            return error_answer(RespCode::ALREADY_PAID, "the order is being paid; query it, and refund it once paid")
+        }
+        OrderState::Processing(_) | OrderState::Created | OrderState::Expired => ledger.get_mut(id).state = ended,
+        OrderState::Closed | OrderState::Failed(_) | OrderState::Reversed => {}
     }
     change_answer(&mut ledger, id, now)
 }
 
-/// Finds the payment a close or reversal is about, checking its amount.
-fn target_order(ledger: &Ledger, appcode: &str, r: &OrderRef) -> Result<OrderId, Response> {
-    let id = r
-        .syssn
+/// `1136` unless `call` is the one that ends an order of this pay type (`allowed`).
+fn check_call(order: &Order, call: EndOrder, allowed: EndOrder) -> Result<(), Response> {
+    if allowed == call {
+        return Ok(());
+    }
+    let path = call.path().unwrap_or_default();
+    match allowed.path() {
+        None => Err(error_answer(
+            RespCode::NOT_OPERABLE,
+            format!(
+                "pay_type {} does not support cancel: an unpaid order of it cannot be ended early and ends when it expires",
+                order.pay_type
+            ),
+        )),
+        Some(right) => Err(error_answer(
+            RespCode::NOT_OPERABLE,
+            format!("pay_type {} is not ended by {path}: use {right}", order.pay_type),
+        )),
+    }
+}
+
+/// Finds the payment a close or reversal is about.
+fn target_order(ledger: &Ledger, appcode: &str, r: &OrderRefForm) -> Result<OrderId, Response> {
+    r.syssn
         .as_deref()
         .and_then(|s| ledger.by_syssn(appcode, s))
         .or_else(|| r.out_trade_no.as_deref().and_then(|o| ledger.by_out_trade_no(appcode, o)))
         .filter(|&id| ledger.get(id).kind == Kind::Payment)
         .ok_or_else(|| {
             error_answer(RespCode::NO_SUCH_ORDER, "no payment with this syssn or out_trade_no for this merchant")
-        })?;
-    if ledger.get(id).txamt != r.txamt {
-        return Err(error_answer(
-            RespCode::ORDER_MISMATCH,
-            format!("txamt: the order's amount is {}", ledger.get(id).txamt),
-        ));
-    }
-    Ok(id)
+        })
 }
 
 /// The answer to a close or reversal that went through: the order and a `syssn` of its own.

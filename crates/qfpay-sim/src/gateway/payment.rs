@@ -3,19 +3,21 @@
 //! An MPM order answers a `qrcode`, a WAP or web one a `pay_url`, an in-app one `pay_params`,
 //! each leading to the simulated wallet. A CPM order is settled on the spot by the shopper's
 //! `auth_code` (see [`cpm_outcome`]). The answer carries the endpoint page's flat fields and
-//! the guide's `data` object, and is kept for an identical retry.
+//! the guide's `data` object, and is kept for an identical retry. An order not paid in time
+//! expires after its `expired_time` where the pay type takes one, else 30 minutes.
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use qfpay::tables::{pay_type, PayTypeInfo, RespClass};
-use qfpay::{PayMode, PaymentRequest, RespCode};
+use qfpay::tables::RespClass;
+use qfpay::{PayMode, RespCode};
 use serde_json::{json, Value};
 
 use super::admission::Admitted;
-use super::{answer_taken, error_answer, fingerprint, Fingerprint};
+use super::forms::PaymentForm;
+use super::{answer_taken, error_value, fingerprint, refuse, Fingerprint};
 use crate::config::Merchant;
 use crate::ledger::{hk_time, respcd_text, Kind, Ledger, Order, OrderId, OrderState};
 use crate::{lock, Sim};
@@ -26,16 +28,16 @@ pub const CPM_PENDING_SECONDS: u64 = 10;
 /// `POST /trade/v1/payment`.
 pub async fn payment(
     State(sim): State<Arc<Sim>>,
-    Admitted { merchant, form, request: req }: Admitted<PaymentRequest>,
+    Admitted { merchant, form, request: req }: Admitted<PaymentForm>,
 ) -> Response {
-    if let Some(refusal) = not_enabled(&sim, &req.pay_type) {
-        return refusal;
-    }
     let now = sim.clock.now();
     let print = fingerprint(&form);
     let mut ledger = lock(&sim.ledger);
-    if let Some(id) = ledger.by_out_trade_no(&merchant.appcode, &req.out_trade_no) {
-        return answer_taken(&sim, ledger.get(id), Kind::Payment, &print);
+    if let Some(used) = ledger.number_use(&merchant.appcode, &req.out_trade_no) {
+        return answer_taken(&sim, &used, Kind::Payment, &print);
+    }
+    if let Some(refusal) = not_enabled(&sim, &req.pay_type) {
+        return refuse(&mut ledger, &merchant.appcode, &req.out_trade_no, Kind::Payment, print, refusal);
     }
     let token = sim.token();
     let id = create_payment(&sim, &mut ledger, &merchant, &req, now, token, print);
@@ -50,10 +52,10 @@ pub async fn payment(
 
 /// The gateway's refusal of a pay type QFPay has not enabled for the merchant (its
 /// `filter_error`, "获取用户支付通道失败").
-fn not_enabled(sim: &Sim, pay_type: &str) -> Option<Response> {
+fn not_enabled(sim: &Sim, pay_type: &str) -> Option<Value> {
     let enabled = sim.config.pay_types.as_ref()?;
     (!enabled.iter().any(|p| p == pay_type)).then(|| {
-        error_answer(
+        error_value(
             RespCode::STORE_CONFIGURATION_ERROR,
             format!("filter_error: 获取用户支付通道失败 (pay_type {pay_type} is not enabled for this appcode)"),
         )
@@ -80,14 +82,17 @@ fn create_payment(
     sim: &Sim,
     ledger: &mut Ledger,
     merchant: &Merchant,
-    req: &PaymentRequest,
+    req: &PaymentForm,
     now: f64,
     token: String,
     print: Fingerprint,
 ) -> OrderId {
-    let info = pay_type(&req.pay_type).expect("validated pay type");
+    let info = req.info;
     let syssn = ledger.next_syssn(now as i64);
-    let id = ledger.insert(new_order(merchant, req, info, now, syssn, token, print));
+    // The payment's own notify_url counts only under the switch (QFPay registers one URL per
+    // appcode); read when the order is made, as the gateway would have stored it then.
+    let notify_url = req.notify_url.clone().filter(|_| lock(&sim.switches).per_request_notify_url);
+    let id = ledger.insert(new_order(merchant, req, now, syssn, token, print, notify_url));
     if info.mode == PayMode::Cpm {
         settle_cpm(sim, ledger, id, req.auth_code.as_deref().unwrap_or(""), now);
     }
@@ -96,33 +101,31 @@ fn create_payment(
     id
 }
 
-/// The order as the gateway takes it: created, expiring after `expired_time` minutes where
-/// the pay type allows one, else 30.
+/// The order as the gateway takes it: created, expiring after the form's minutes.
 fn new_order(
     merchant: &Merchant,
-    req: &PaymentRequest,
-    info: &PayTypeInfo,
+    req: &PaymentForm,
     now: f64,
     syssn: String,
     token: String,
     print: Fingerprint,
+    notify_url: Option<String>,
 ) -> Order {
-    let minutes = if info.expired_time { req.expired_time.unwrap_or(30) } else { 30 };
     Order {
         appcode: merchant.appcode.clone(),
         kind: Kind::Payment,
         out_trade_no: req.out_trade_no.clone(),
         syssn,
         pay_type: req.pay_type.clone(),
-        mode: Some(info.mode),
+        mode: Some(req.info.mode),
         txamt: req.txamt,
         txcurrcd: req.txcurrcd.clone(),
         txdtm: req.txdtm.clone(),
         created_at: now as i64,
         paid_at: None,
-        expires_at: Some(now + f64::from(minutes) * 60.0),
+        expires_at: Some(now + f64::from(req.expired_minutes) * 60.0),
         goods_name: req.goods_name.clone().unwrap_or_default(),
-        notify_url: req.notify_url.clone(),
+        notify_url,
         return_url: req.return_url.clone(),
         state: OrderState::Created,
         refunded: 0,
