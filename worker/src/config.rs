@@ -43,6 +43,8 @@ pub struct Settings {
     /// Per pay type, how an unpaid order is ended where QFPay enabled more than its
     /// documentation's table (`END_ORDER`, `805801=close,...`).
     pub end_order_overrides: Vec<(String, qfpay::tables::EndOrder)>,
+    /// Seconds the worker's clock is moved by (`CLOCK_OFFSET_SECONDS`; tests only).
+    pub clock_offset_seconds: i64,
 }
 
 /// `QFPAY_ANSWER_SIGNATURE`: what the gateway's `X-QF-SIGN` on answers is checked against. QFPay
@@ -67,6 +69,19 @@ fn answer_signature(env: &Env) -> Result<AnswerSignature, SettingProblem> {
             problem: "must be off, log, sorted-data, top-level or raw-body".into(),
         }),
     }
+}
+
+/// `CLOCK_OFFSET_SECONDS`: moves the worker's clock, so a test can stand at a month's last
+/// second. Only against the local simulator: a moved clock would send wrong `txdtm`s to QFPay.
+fn clock_offset(env: &Env, environment: Environment) -> Result<i64, SettingProblem> {
+    let Some(text) = lookup(env, "CLOCK_OFFSET_SECONDS") else { return Ok(0) };
+    let problem = |p: &str| SettingProblem { setting: "CLOCK_OFFSET_SECONDS".into(), problem: p.into() };
+    if environment != Environment::Local {
+        return Err(problem(
+            "must not be set unless QFPAY_ENV=local: it moves the clock the gateway's txdtm comes from",
+        ));
+    }
+    text.trim().parse::<i64>().map_err(|_| problem("must be a whole number of seconds"))
 }
 
 fn end_order_overrides(env: &Env) -> Result<Vec<(String, qfpay::tables::EndOrder)>, SettingProblem> {
@@ -213,11 +228,18 @@ fn number<T: std::str::FromStr>(
 }
 
 impl Settings {
-    /// Reads and checks every setting.
+    /// Reads and checks every setting, and sets the clock's offset (`CLOCK_OFFSET_SECONDS`).
     pub fn load(env: &Env) -> Result<Settings, SettingProblem> {
+        let settings = Self::read(env)?;
+        crate::clock::set_offset_seconds(settings.clock_offset_seconds);
+        Ok(settings)
+    }
+
+    fn read(env: &Env) -> Result<Settings, SettingProblem> {
         let gateway = GatewayConfig::from_lookup(|name| lookup(env, name), Environment::Local)
             .map_err(|e| SettingProblem { setting: e.setting, problem: e.problem.into() })?;
         let refund_payments_at_once = refund_at_once(env, gateway.environment)?;
+        let gateway_environment = gateway.environment;
         let merchant_keys = merchant_keys(env)?;
         let demo_shop = demo_shop(env, gateway.environment)?;
         let public_url = lookup(env, "PUBLIC_URL")
@@ -252,6 +274,7 @@ impl Settings {
             answer_signature: answer_signature(env)?,
             query_list_max: number(env, "QFPAY_QUERY_LIST_MAX", 1, |n| (1..=100).contains(n))?,
             end_order_overrides: end_order_overrides(env)?,
+            clock_offset_seconds: clock_offset(env, gateway_environment)?,
         })
     }
 

@@ -48,7 +48,7 @@ impl DurableObject for UpstreamGate {
         let url = req.url()?;
         let class = url.query_pairs().find(|(k, _)| k == "class").and_then(|(_, v)| CallClass::parse(&v));
         let class = class.unwrap_or(CallClass::Query);
-        let now = worker::Date::now().as_millis();
+        let now = crate::clock::now_ms();
         let wait = self.budget.borrow_mut().acquire(class, now);
         if wait == 0 {
             let snapshot: Vec<(String, u64)> =

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod api;
 mod commands;
 mod events;
+mod gateway_check;
 mod output;
 mod progress;
 mod refunds;
@@ -22,11 +23,17 @@ mod time;
 
 /// Sign and verify QFPay requests and notifications, explain status codes, list the tables.
 #[derive(Parser, Debug)]
-#[command(name = "qfpay", version, about)]
+#[command(name = "qfpay", version, about, after_help = GOING_LIVE)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The help's section on what to run once before going live.
+const GOING_LIVE: &str = "Before going live: run `qfpay gateway check` once with the credentials QFPay gave you \
+(QFPAY_ENV=test, QFPAY_APPCODE, QFPAY_KEY). It tries what QFPay's documentation leaves open (signature types, \
+what answers' X-QF-SIGN covers, the query list limit, how unpaid orders end), never paying anything, and prints \
+the worker settings that fit.";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -51,6 +58,9 @@ enum Command {
     /// Follow the deployment's event feed.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Check QFPay's gateway with your credentials (QFPAY_ENV, QFPAY_APPCODE, QFPAY_KEY) and print the worker settings that fit.
+    #[command(subcommand)]
+    Gateway(gateway_check::GatewayCommand),
     /// Run the local QFPay gateway simulator.
     #[cfg(feature = "sim")]
     Sim(sim::SimArgs),
@@ -94,6 +104,7 @@ fn main() -> ExitCode {
         Command::Sessions(command) => sessions::run(command),
         Command::Refunds(command) => refunds::run(command),
         Command::Events(command) => events::run(command),
+        Command::Gateway(command) => gateway_check::run(command),
         #[cfg(feature = "sim")]
         Command::Sim(args) => sim::run(args),
         #[cfg(not(feature = "sim"))]

@@ -14,8 +14,8 @@ pub enum PayVerdict {
     Created,
     /// A CPM charge went through.
     Paid,
-    /// Not final (`1143`, `1145`, `1298`, or `0000` with `txstatus` other than `SUCCESS`):
-    /// never tell the shopper "refused", ask again by query.
+    /// Not final (`1143`, `1145`, `1298`, or a CPM charge's `0000` with `txstatus` other than
+    /// `SUCCESS`): never tell the shopper "refused", ask again by query.
     Pending(String),
     /// Refused with a final code: no order to follow.
     Refused(RespCode),
@@ -25,11 +25,14 @@ pub enum PayVerdict {
 pub fn payment(answer: &PaymentAnswer, mode: PayMode) -> PayVerdict {
     let code = &answer.outcome.respcd;
     match code.class() {
+        // A QR code or wallet page: its `txstatus` says the shopper has not paid yet (PENDING),
+        // which is what creating it means.
+        RespClass::Success if mode != PayMode::Cpm => PayVerdict::Created,
         RespClass::Success => match answer.txstatus.as_deref() {
-            // The guide's `txstatus` can say PENDING or FAILED under `0000`: only a query tells.
+            // The guide's `txstatus` can say PENDING or FAILED under a charge's `0000`: only a
+            // query tells.
             Some(status) if status != "SUCCESS" => PayVerdict::Pending(status.to_owned()),
-            _ if mode == PayMode::Cpm => PayVerdict::Paid,
-            _ => PayVerdict::Created,
+            _ => PayVerdict::Paid,
         },
         RespClass::PendingAskAgain => PayVerdict::Pending(code.code().to_owned()),
         _ => PayVerdict::Refused(code.clone()),

@@ -4,14 +4,16 @@
 //! the settler's own work, reconciled. It writes `target/chaos/report.json` and exits non-zero
 //! when a promise is broken.
 //!
-//! With `--abuser` it runs the one-abuser scenario instead: one client floods pay and status
+//! With `--strict` the simulator runs its strictest switches where QFPay's documentation is
+//! silent (one order number per query, answers signed over the raw body) and the worker enforces
+//! that reading. With `--abuser` it runs the one-abuser scenario instead: one client floods pay and status
 //! with one session's secret beside honest shoppers; it writes `target/chaos/abuse.json`.
 
 use crate::run::{cargo, run};
 use crate::{build, setup};
 
 /// Builds what the run needs and runs it: the fault run, or with `abuser` the one-abuser run.
-pub fn all(quick: bool, abuser: bool) -> Result<(), String> {
+pub fn all(quick: bool, abuser: bool, strict: bool) -> Result<(), String> {
     // The dev half only: chaos drives the worker over HTTP (no browser, no tests/js).
     setup::dev()?;
     build::widget()?;
@@ -19,7 +21,7 @@ pub fn all(quick: bool, abuser: bool) -> Result<(), String> {
     if abuser {
         run_abuser(quick)
     } else {
-        run_only(quick, true)
+        run_only(quick, true, strict)
     }
 }
 
@@ -31,11 +33,14 @@ pub fn run_abuser(quick: bool) -> Result<(), String> {
     if quick {
         cmd.arg("--quick");
     }
+    if strict {
+        cmd.arg("--strict");
+    }
     run(&mut cmd)
 }
 
 /// Runs the chaos binary (`release` for the full run's load; debug is enough for CI's short one).
-pub fn run_only(quick: bool, release: bool) -> Result<(), String> {
+pub fn run_only(quick: bool, release: bool, strict: bool) -> Result<(), String> {
     let mut cmd = cargo();
     cmd.args(["run", "-q", "-p", "e2e", "--bin", "qfpay-chaos"]);
     if release {
@@ -44,6 +49,9 @@ pub fn run_only(quick: bool, release: bool) -> Result<(), String> {
     cmd.arg("--");
     if quick {
         cmd.arg("--quick");
+    }
+    if strict {
+        cmd.arg("--strict");
     }
     run(&mut cmd)
 }

@@ -41,8 +41,8 @@ const USAGE: &str = "usage: cargo xtask <command> [flags]
           and www/_headers copied into worker/build/widget
   bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes, and the
           paid checkouts a minute one merchant sustains (capacity)
-  chaos   [--quick] [--abuser]: checkouts through a failing gateway and a worker restart,
-          reconciled; with --abuser, one client flooding pay and status with one session's
+  chaos   [--quick] [--strict] [--abuser]: checkouts through a failing gateway and a worker
+          restart, reconciled (--strict: the gateway's strictest readings); with --abuser, one client flooding pay and status with one session's
           secret beside honest shoppers (target/chaos/abuse.json)
   fuzz    [--seconds 30]: every cargo-fuzz target for a bounded time
   pack    [--no-build]: the widget as the npm package @qfpay-edge/checkout in target/pack/;
@@ -72,8 +72,8 @@ fn main() -> ExitCode {
             Ok(f) => bench::all(f.contains(&"--quick")),
             Err(e) => return usage_error(&e),
         },
-        Some("chaos") => match flags(&args[1..], &["--quick", "--abuser"]) {
-            Ok(f) => chaos::all(f.contains(&"--quick"), f.contains(&"--abuser")),
+        Some("chaos") => match flags(&args[1..], &["--quick", "--abuser", "--strict"]) {
+            Ok(f) => chaos::all(f.contains(&"--quick"), f.contains(&"--abuser"), f.contains(&"--strict")),
             Err(e) => return usage_error(&e),
         },
         Some("fuzz") => fuzz::all(&args[1..]),

@@ -26,7 +26,9 @@ const FAULTS: &str = "5xx=0.1,transient=0.05,answer-drop=0.05,notify-drop=0.2,no
 
 /// Report keys that must be 0; a missing or `null` one (a figure that could not be read) fails
 /// the run too.
-const MUST_BE_ZERO: [&str; 10] = [
+const MUST_BE_ZERO: [&str; 12] = [
+    "sessions_stuck_closing",
+    "obligations_past_cap",
     "gateway_429",
     "mismatches",
     "refunds_over_paid",
@@ -260,8 +262,10 @@ fn start_shoppers(
 }
 
 /// How to call this binary (`cargo xtask chaos` passes its flags through).
-const USAGE: &str = "usage: qfpay-chaos [--quick] [--abuser]
+const USAGE: &str = "usage: qfpay-chaos [--quick] [--strict] [--abuser]
   --quick   fewer shoppers and shorter waits (the run in `cargo xtask test`)
+  --strict  the gateway's strictest readings: one order number per query, answers signed over
+            the raw body (the worker enforcing it)
   --abuser  instead of the fault run: one client floods pay and status with one session's
             secret while honest shoppers check out; writes target/chaos/abuse.json";
 
@@ -272,6 +276,8 @@ struct Args {
     quick: bool,
     /// `--abuser`: the one-abuser run instead of the fault run.
     abuser: bool,
+    /// `--strict`: the simulator's strictest switches where QFPay's documentation is silent.
+    strict: bool,
 }
 
 /// Reads the flags; any other argument is an error naming it.
@@ -281,6 +287,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         match arg.as_str() {
             "--quick" => out.quick = true,
             "--abuser" => out.abuser = true,
+            "--strict" => out.strict = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -299,12 +306,12 @@ async fn main() {
     if args.abuser {
         abuse::run(args.quick).await;
     } else {
-        fault_run(args.quick).await;
+        fault_run(args.quick, args.strict).await;
     }
 }
 
 /// The fault run: shoppers, abandoners, a restart and a flaky receiver, then reconciliation.
-async fn fault_run(quick: bool) {
+async fn fault_run(quick: bool, strict: bool) {
     let (sessions, abandoning) = if quick { (60, 20) } else { (300, 60) };
     let started = Instant::now();
     // Started first and kept to the end: the worker's restart must not lose a delivery.
@@ -314,9 +321,16 @@ async fn fault_run(quick: bool) {
         faults: FAULTS.into(),
         query_after_seconds: 5,
         webhook_url: Some(receiver.url.clone()),
+        extra_settings: if strict { vec!["QFPAY_ANSWER_SIGNATURE=raw-body".into()] } else { Vec::new() },
         ..Options::default()
     };
     let mut stack = Stack::start(options).await;
+    if strict {
+        let (status, _) = stack
+            .sim("POST", "/sim/switches", Some(json!({"query_list_max": 1, "answer_signature": "raw-body"})))
+            .await;
+        assert_eq!(status, 200, "the simulator takes the strict switches");
+    }
     let tally = Arc::new(Mutex::new(Tally::new()));
     let tasks = start_shoppers(&stack.worker_url, &tally, sessions, abandoning, if quick { 15 } else { 30 });
     // Restart the worker while shoppers are mid-flight: nothing acknowledged may be lost.
@@ -351,8 +365,10 @@ async fn fault_run(quick: bool) {
             "abandoned_unsettled": unsettled.len(),
             "open_at_gateway_after_expiry": open_details.len(),
             "orders_of_expired_sessions_checked": expired_orders,
+            "strict_switches": strict,
         }),
     );
+    merge(&mut report, obligations(&stack, &tally.created));
     add_details(&mut report, unsettled.into_iter().chain(open_details));
     // `wrangler dev` reloads when worker/build/ is rebuilt under it (by another build): a
     // redeploy as far as clients can tell, but the report then covers two builds.
@@ -365,6 +381,19 @@ async fn fault_run(quick: bool) {
     drop(stack);
     drop(receiver);
     finish(&report);
+}
+
+/// What the worker's own tables say of its obligations at the end: sessions still `closing`,
+/// and attempts tried past the cap (`MAX_END_TRIES`, 8, plus the one last query after expiry).
+fn obligations(stack: &Stack, created: &[String]) -> Value {
+    let ids: BTreeSet<&str> = created.iter().map(String::as_str).collect();
+    let closing = stack.d1("SELECT id FROM sessions WHERE status = 'closing'");
+    let stuck = closing.iter().filter(|r| r["id"].as_str().is_some_and(|id| ids.contains(id))).count();
+    let past = stack.d1("SELECT COUNT(*) AS n FROM attempts WHERE close_tries > 9");
+    json!({
+        "sessions_stuck_closing": stuck,
+        "obligations_past_cap": past.first().and_then(|r| r["n"].as_u64()),
+    })
 }
 
 /// Writes the report, prints it, and exits non-zero if a must-be-0 figure is not 0.
@@ -1283,7 +1312,8 @@ mod tests {
     fn flags_are_read_and_unknown_ones_refused() {
         let args = |a: &[&str]| parse_args(a.iter().map(|s| s.to_string()));
         assert_eq!(args(&[]), Ok(Args::default()));
-        assert_eq!(args(&["--abuser", "--quick"]), Ok(Args { quick: true, abuser: true }));
+        assert_eq!(args(&["--abuser", "--quick"]), Ok(Args { quick: true, abuser: true, strict: false }));
+        assert_eq!(args(&["--strict"]), Ok(Args { strict: true, ..Args::default() }));
         assert!(args(&["--quik"]).unwrap_err().contains("--quik"));
     }
 

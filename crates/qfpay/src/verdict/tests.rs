@@ -25,6 +25,8 @@ fn payment_answers() {
     assert_eq!(payment(&pay(r#"{"respcd":"0000"}"#), PayMode::Cpm), PayVerdict::Paid);
     let pending = pay(r#"{"respcd":"0000","data":{"txstatus":"PENDING"}}"#);
     assert_eq!(payment(&pending, PayMode::Cpm), PayVerdict::Pending("PENDING".into()));
+    // A new QR code is PENDING until someone pays it: created, not pending.
+    assert_eq!(payment(&pending, PayMode::Mpm), PayVerdict::Created);
     for code in ["1143", "1145", "1298"] {
         let body = format!(r#"{{"respcd":"{code}"}}"#);
         assert_eq!(payment(&pay(&body), PayMode::Cpm), PayVerdict::Pending(code.into()), "{code}");
