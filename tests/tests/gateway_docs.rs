@@ -111,8 +111,14 @@ async fn the_documented_gateway_under_its_defaults() {
         .expect("the worker answers");
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.text().await.unwrap_or_default(), "SUCCESS", "acknowledged, so QFPay stops retrying");
-    let stored = stack.d1("SELECT out_trade_no FROM notifications WHERE syssn = '20261205990001'");
-    assert_eq!(stored.len(), 1, "stored: {stored:?}");
+    let (status, listed, text) = stack.merchant("GET", "/v1/notifications", None, None).await;
+    assert_eq!(status, 200, "{text}");
+    let ours: Vec<&Value> = listed["data"].as_array().into_iter().flatten().collect();
+    assert_eq!(ours.len(), 1, "only the stranger's notification is listed, not the worker's own: {listed}");
+    assert_eq!(
+        (ours[0]["syssn"].as_str(), ours[0]["out_trade_no"].as_str()),
+        (Some("20261205990001"), Some("TILL-ELSEWHERE-1"))
+    );
 }
 
 /// Unix seconds of the last second of the current Hong Kong month.

@@ -2,7 +2,8 @@
 //! lists every event in order, for merchants who cannot receive webhooks and for recovery
 //! (`latest=true` reads the newest ones, for a tail that starts now);
 //! `GET /v1/events/{id}` shows one with every delivery try; `POST /v1/events/{id}/resend`
-//! sends one again now.
+//! sends one again now. `GET /v1/notifications` lists QFPay's notifications for orders this
+//! worker never made (a till sharing the appcode).
 
 use checkout_api::events::{EventDetail, EventList, EventView};
 use checkout_api::listing::EventQuery;
@@ -67,4 +68,22 @@ pub async fn resend(app: &App<'_>, req: Request, id: &str) -> Answer {
     let row = load(app, id).await?;
     let try_ = webhooks::resend(app, &row).await?;
     ok_json(200, &try_)
+}
+
+/// `GET /v1/notifications`: the newest 100 notifications for orders no attempt or refund of
+/// this worker has.
+pub async fn unmatched_notifications(app: &App<'_>, req: Request) -> Answer {
+    authorize(app, &req)?;
+    let rows = app.store.unmatched_notifications(100).await.or_500()?;
+    let data = rows
+        .into_iter()
+        .map(|r| checkout_api::views::UnmatchedNotification {
+            syssn: r.syssn,
+            notify_type: r.notify_type,
+            out_trade_no: r.out_trade_no,
+            received_at: r.received_at,
+            body: r.body,
+        })
+        .collect();
+    ok_json(200, &checkout_api::views::UnmatchedNotificationList { data })
 }

@@ -44,6 +44,9 @@ pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiErr
 
 async fn payment(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
     let Some(attempt) = app.store.attempt_by_out_trade_no(&note.out_trade_no).await.or_500()? else {
+        // Not ours (QFPay sends every notification of the appcode here): acknowledged, stored,
+        // listed at GET /v1/notifications.
+        worker::console_log!("notification for an order this worker never made: {}", note.out_trade_no);
         return Ok(());
     };
     app.ctx.note_session(&attempt.session_id);

@@ -166,3 +166,29 @@ pub struct StatusView {
     /// The session's expiry, Unix ms.
     pub expires_at: u64,
 }
+
+/// A notification from QFPay for an order this worker never made (a till or another system
+/// sharing the appcode: QFPay sends every notification of an appcode to one URL). Acknowledged
+/// and stored, so QFPay stops retrying it; listed so the merchant can match it elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct UnmatchedNotification {
+    /// QFPay's transaction number.
+    pub syssn: String,
+    /// `payment` or `refund`.
+    pub notify_type: String,
+    /// The order number it names, which no attempt or refund of this worker has.
+    pub out_trade_no: String,
+    /// When it arrived (Unix ms).
+    pub received_at: u64,
+    /// The notification's body as QFPay sent it (its signature was verified).
+    pub body: String,
+}
+
+/// `GET /v1/notifications` answer: the newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct UnmatchedNotificationList {
+    /// At most 100, newest first.
+    pub data: Vec<UnmatchedNotification>,
+}

@@ -167,7 +167,7 @@ async fn main() {
 
     eprintln!("bench: starting the simulator and wrangler dev (cold start)");
     let started = Instant::now();
-    let stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
+    let mut stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
     report.insert("worker_cold_start_ms".into(), json!(ms(started.elapsed())));
     let http = stack.http.clone();
 
@@ -255,6 +255,16 @@ async fn main() {
         "notifications_dropped_notify_dropped".into(),
         json!(dropped.stats["notifications_dropped"].as_u64().unwrap_or(0)),
     );
+    report.insert("upstream_calls_per_checkout_notify_dropped_list_1".into(), json!(dropped.per_checkout()));
+
+    eprintln!("bench: notifications dropped, queries of up to 100 numbers (QFPAY_QUERY_LIST_MAX=100)");
+    stack.reconfigure(&["QFPAY_QUERY_LIST_MAX=100"]).await;
+    stack.sim("POST", "/sim/faults", Some(json!({"notify_drop": 1.0}))).await;
+    let wide = economy(&stack, &sizes, "nw", 42).await;
+    stack.sim("POST", "/sim/faults", Some(json!({}))).await;
+    stack.reconfigure(&["QFPAY_QUERY_LIST_MAX="]).await;
+    report.insert("checkouts_paid_notify_dropped_list_100".into(), json!(wide.paid));
+    report.insert("upstream_calls_per_checkout_notify_dropped_list_100".into(), json!(wide.per_checkout()));
 
     eprintln!("bench: the same shoppers through a naive signing proxy (every poll is a gateway query)");
     let (baseline_paid, baseline_calls, baseline_429) = baseline(sizes.shoppers, sizes.shopper_window).await;

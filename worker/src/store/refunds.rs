@@ -164,4 +164,25 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Stored notifications whose order number no attempt or refund has: the newest `limit`.
+    pub async fn unmatched_notifications(&self, limit: u32) -> Result<Vec<NotificationRow>> {
+        self.all(
+            "SELECT n.* FROM notifications n WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.out_trade_no = n.out_trade_no) \
+             AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.out_trade_no = n.out_trade_no) \
+             ORDER BY n.received_at DESC LIMIT ?1",
+            &[num(u64::from(limit))],
+        )
+        .await
+    }
+}
+
+/// A stored notification.
+#[derive(Debug, serde::Deserialize)]
+pub struct NotificationRow {
+    pub syssn: String,
+    pub notify_type: String,
+    pub out_trade_no: String,
+    pub body: String,
+    pub received_at: u64,
 }

@@ -365,6 +365,23 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "GET",
+        path: "/v1/notifications",
+        id: "listUnmatchedNotifications",
+        tag: "events",
+        summary: "List QFPay notifications for orders this worker never made",
+        description: "QFPay sends every notification of an appcode to the one URL registered for it, so a till or \
+            another system sharing the appcode has its notifications arrive here. They are acknowledged (QFPay \
+            stops retrying), stored, and listed here, newest first, at most 100.",
+        auth: Auth::Merchant,
+        id_description: "",
+        query: &[],
+        body: None,
+        idempotent: false,
+        ok: &[ok(200, "The notifications, newest first.", "UnmatchedNotificationList")],
+        own_errors: &[],
+    },
+    Operation {
+        method: "GET",
         path: "/v1/checkout/{id}",
         id: "getCheckout",
         tag: "widget",
