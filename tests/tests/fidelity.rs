@@ -148,7 +148,9 @@ async fn test_environment_payments_are_refunded_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_that_are_not_the_gateways_word_are_settled_by_query() {
-    let stack = Stack::start(Options::default()).await;
+    // The reading the simulator signs by is enforced, as `qfpay gateway check` would advise.
+    let options = Options { extra_settings: vec!["QFPAY_ANSWER_SIGNATURE=sorted-data".into()], ..Options::default() };
+    let stack = Stack::start(options).await;
 
     // An answer whose X-QF-SIGN does not verify is no answer: the attempt is not failed, the
     // widget hears "unavailable", and nothing is taken from the answer.
@@ -189,15 +191,17 @@ async fn answers_that_are_not_the_gateways_word_are_settled_by_query() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
-    // The simulator's clock starts at 23:45 Hong Kong time, inside 23:30-00:30.
+    // The simulator's clock and the worker's start at 23:45 Hong Kong time, inside 23:30-00:30.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs() as i64;
     let hk_midnight = (now + 8 * 3600) / 86_400 * 86_400 - 8 * 3600;
+    let start = hk_midnight + 23 * 3600 + 45 * 60;
     let options = Options {
         sim_refund_blackout: true,
-        sim_start_unix: Some(hk_midnight + 23 * 3600 + 45 * 60),
+        sim_start_unix: Some(start),
+        extra_settings: vec![format!("CLOCK_OFFSET_SECONDS={}", start - now)],
         ..Options::default()
     };
-    let stack = Stack::start(options).await;
+    let mut stack = Stack::start(options).await;
     let (id, _) = stack.session(tea("blackout")).await;
     let (status, _, text) = charge(&stack, &id, "134567890120000").await;
     assert_eq!(status, 200, "{text}");
@@ -209,9 +213,12 @@ async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
         (201, Some("pending"), Some("1265")),
         "{text}"
     );
-    // The window ends on the gateway's clock; the worker sends it again after it.
+    // The window ends on both clocks; the worker sends it again after it, under a new number:
+    // the simulator answers a refused request's number with its first answer (1265) for ever,
+    // so only a new number can succeed.
     let (status, _) = stack.sim("POST", "/sim/clock/advance", Some(json!({"seconds": 3600}))).await;
     assert_eq!(status, 200);
+    stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", start - now + 3600)]).await;
     let settled = stack.wait_session(&id, Duration::from_secs(100), |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "sent again after the blackout: {settled}");
     assert_eq!(settled["amount_refunded"], 3800);

@@ -347,6 +347,11 @@ async fn every_documented_endpoint_answers_as_documented() {
     assert_eq!(status, 200, "{text}");
     c.check("POST", "/v1/sessions/{id}/charge", status, &charged, &text);
 
+    // Notifications for orders the worker never made: none here, an empty list.
+    let (status, unmatched, text) = stack.merchant("GET", "/v1/notifications", None, None).await;
+    assert_eq!(status, 200, "{text}");
+    c.check("GET", "/v1/notifications", status, &unmatched, &text);
+
     // Events: the feed, one event, a resend, and a 404.
     let (status, feed, text) = stack.merchant("GET", "/v1/events", None, None).await;
     c.check("GET", "/v1/events", status, &feed, &text);
