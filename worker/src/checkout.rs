@@ -66,7 +66,9 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     let Some(option) = offered.iter().find(|p| p.pay_type == choice.pay_type) else {
         return Err(ApiError::field("pay_type", "is not one this session offers"));
     };
-    // Before any gateway call (even a close): one client's secret must not spend the budget.
+    // Before any gateway call (even a close): one client, through one session or many, must
+    // not spend the budget.
+    crate::limits::pay_attempt(app.env, &req).await?;
     make_room(app, &session).await?;
     let now = clock::now_ms();
     let info = qfpay::tables::pay_type(&option.pay_type).ok_or_else(|| ApiError::field("pay_type", "unknown"))?;

@@ -18,6 +18,10 @@ pub const CHECKOUT_CLIENT_LIMITER: &str = "CHECKOUT_CLIENT_LIMITER";
 pub const CHECKOUT_SESSION_LIMITER: &str = "CHECKOUT_SESSION_LIMITER";
 /// The binding counting wrong merchant keys per client IP.
 pub const AUTH_FAILURE_LIMITER: &str = "AUTH_FAILURE_LIMITER";
+/// The binding counting payment attempts per client (IP, /64 for IPv6) across sessions.
+pub const PAY_CLIENT_LIMITER: &str = "PAY_CLIENT_LIMITER";
+/// Its period (`simple.period` in `wrangler.toml`).
+const PAY_PERIOD_SECONDS: u64 = 60;
 
 /// The checkout limiters' period (`simple.period` in `wrangler.toml`): how long a limited
 /// client is told to wait.
@@ -86,6 +90,39 @@ pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Res
     Ok(())
 }
 
+/// A payment attempt from the widget: one client (an IP address, or an IPv6 /64, which one
+/// subscriber usually holds whole) starts a few a minute across every session, so a script that
+/// creates sessions through a shop's public Buy button cannot spend the merchant's payment
+/// budget. Refused at once, before any gateway call. A request that did not come through
+/// Cloudflare's edge has no client address (`wrangler dev` without `CF-Connecting-IP`): it is
+/// not counted here, as no client can be told apart.
+pub async fn pay_attempt(env: &Env, req: &Request) -> Result<(), ApiError> {
+    let Some(ip) = req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty()) else {
+        return Ok(());
+    };
+    if within(env, PAY_CLIENT_LIMITER, fingerprint("pay", &client_network(&ip))).await? {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::RateLimited,
+        format!("too many payment attempts from this network; try again in {PAY_PERIOD_SECONDS} seconds"),
+    )
+    .retry_after(PAY_PERIOD_SECONDS))
+}
+
+/// The part of an address that names one client: the whole IPv4 address, or an IPv6 address's
+/// first 64 bits (one subscriber's network). Text that is no address is taken as it is.
+pub fn client_network(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
 /// The merchant's API: the bearer key must be one of the merchant keys. A right key is always
 /// let through: a client IP is no identity (merchants' servers share NAT and cloud egress
 /// addresses), so shutting an IP out would let anyone lock the merchant out. Wrong keys are
@@ -103,4 +140,18 @@ pub async fn merchant(env: &Env, settings: &Settings, req: &Request) -> Result<(
         format!("too many wrong merchant keys from this client; try again in {AUTH_PERIOD_SECONDS} seconds"),
     )
     .retry_after(AUTH_PERIOD_SECONDS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_network;
+
+    #[test]
+    fn an_ipv6_client_is_its_64_bit_network() {
+        assert_eq!(client_network("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client_network("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(client_network("2001:db8:1:3::1"), client_network("2001:db8:1:2::1"));
+        assert_eq!(client_network("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_network("not an ip"), "not an ip");
+    }
 }
