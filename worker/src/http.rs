@@ -98,7 +98,7 @@ impl Reply {
 }
 
 /// POSTs `body` to `url` and reads the answer, giving up after `timeout_ms`: the reply, or
-/// why there was none.
+/// why there was none. Redirects are not followed.
 pub async fn post(
     url: &str,
     headers: &[(&str, String)],
@@ -110,7 +110,12 @@ pub async fn post(
         all.set(name, value).map_err(|e| e.to_string())?;
     }
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(all).with_body(Some(JsValue::from_str(body)));
+    // A redirect is never followed: a webhook receiver or a gateway that answers 3xx gets no
+    // second request to a place nobody configured (its answer counts as a failure).
+    init.with_method(Method::Post)
+        .with_headers(all)
+        .with_body(Some(JsValue::from_str(body)))
+        .with_redirect(worker::RequestRedirect::Manual);
     let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
     let exchange = Box::pin(async move {
         let mut resp = Fetch::Request(request).send().await.map_err(|e| format!("network error: {e}"))?;

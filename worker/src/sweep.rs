@@ -38,25 +38,52 @@ pub struct Report {
     pub failed_deliveries: usize,
 }
 
+/// How long each gateway step of a sweep may start new work (ms): a slow gateway while many
+/// sessions expire must not hold back the queries behind the closes, or the refunds behind both.
+const STEP_BUDGET_MS: u64 = 8_000;
+/// How long the reconciliation may read pages (ms): the last of the gateway's steps.
+const RECONCILE_BUDGET_MS: u64 = 25_000;
+/// How long a sweep delivers webhooks (ms).
+const WEBHOOK_BUDGET_MS: u64 = 20_000;
+
 /// Runs every due obligation once. `reconcile`: also run the periodic time-window query.
+/// Webhooks are delivered alongside the gateway's steps, not after them, so a slow gateway
+/// never holds back a paid event; each gateway step has its own time budget.
 pub async fn run(app: &App<'_>, reconcile: bool) -> R<Report> {
-    let mut report = Report::default();
     let now = clock::now_ms();
-    // Each step runs whatever the one before it did: one failing obligation must not hold up
-    // the others (a webhook delivery behind a refund the gateway keeps refusing, say).
-    let stuck = app.store.free_stuck_idempotency(now.saturating_sub(STUCK_IDEMPOTENCY_MS)).await.or_500();
-    keep_going("idempotency", stuck);
-    let expired = app.store.expire_due_sessions(now).await.or_500();
-    report.expired = expired.clone().unwrap_or(0);
-    keep_going("expiry", expired.map(|_| ()));
-    keep_going("closes", close_due(app, now, &mut report).await);
-    keep_going("queries", query_due(app, now, &mut report).await);
-    keep_going("blackout refunds", refunds_in_blackout(app, now, &mut report).await);
-    if reconcile {
-        keep_going("reconciliation", reconcile_window(app, now, &mut report).await);
-    }
-    keep_going("webhooks", webhooks::deliver_due(app, &mut report).await);
+    let gateway_steps = async {
+        let mut report = Report::default();
+        // Each step runs whatever the one before it did: one failing obligation must not hold
+        // up the others (a close the gateway keeps refusing, say).
+        let stuck = app.store.free_stuck_idempotency(now.saturating_sub(STUCK_IDEMPOTENCY_MS)).await.or_500();
+        keep_going("idempotency", stuck);
+        let expired = app.store.expire_due_sessions(now).await.or_500();
+        report.expired = expired.clone().unwrap_or(0);
+        keep_going("expiry", expired.map(|_| ()));
+        keep_going("closes", close_due(app, now, deadline(), &mut report).await);
+        keep_going("queries", query_due(app, clock::now_ms(), &mut report).await);
+        keep_going("blackout refunds", refunds_in_blackout(app, clock::now_ms(), deadline(), &mut report).await);
+        if reconcile {
+            // Last, and longer: it reads every page of its hour (100 rows a call).
+            let until = clock::now_ms() + RECONCILE_BUDGET_MS;
+            keep_going("reconciliation", reconcile_window(app, clock::now_ms(), until, &mut report).await);
+        }
+        report
+    };
+    let deliveries = async {
+        let mut report = Report::default();
+        keep_going("webhooks", webhooks::deliver_due(app, &mut report, now + WEBHOOK_BUDGET_MS).await);
+        report
+    };
+    let (mut report, delivered) = futures_util::future::join(gateway_steps, deliveries).await;
+    report.delivered = delivered.delivered;
+    report.failed_deliveries = delivered.failed_deliveries;
     Ok(report)
+}
+
+/// The end of a step's budget, from now.
+fn deadline() -> u64 {
+    clock::now_ms() + STEP_BUDGET_MS
 }
 
 /// Logs a step's or an item's failure and goes on; the item keeps its due time and is tried
@@ -69,8 +96,11 @@ fn keep_going(what: &str, result: R<()>) {
 
 /// Closes at the gateway the open attempts of sessions that are over (and attempts whose own
 /// time is up), then ends each closing session whose attempts are all confirmed closed.
-async fn close_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
+async fn close_due(app: &App<'_>, now: u64, until: u64, report: &mut Report) -> R<()> {
     for attempt in app.store.attempts_to_close(now, STEP_LIMIT).await.or_500()? {
+        if clock::now_ms() >= until {
+            break;
+        }
         let Some(session) = app.store.session(&attempt.session_id).await.or_500()? else { continue };
         keep_going("close", settle::close_attempt(app, &session, &attempt).await.map(|_| ()));
         report.closes += 1;
@@ -153,9 +183,12 @@ async fn reschedule(app: &App<'_>, attempts: &[AttemptRow], now: u64) -> R<()> {
 
 /// Refunds refused during the nightly blackout are sent again once it is over, with a new
 /// `txdtm` (the first send was refused, so this is a new request, not a repeat).
-async fn refunds_in_blackout(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
+async fn refunds_in_blackout(app: &App<'_>, now: u64, until: u64, report: &mut Report) -> R<()> {
     let due = app.store.refunds_due(now, STEP_LIMIT as usize).await.or_500()?;
     for refund in due.into_iter().filter(|r| r.respcd.as_deref() == Some(RespCode::REFUND_BLACKOUT)) {
+        if clock::now_ms() >= until {
+            break;
+        }
         let Some(attempt) = app.store.attempt(&refund.attempt_id).await.or_500()? else { continue };
         let fresh = RefundRow { txdtm: Some(clock::txdtm_at(now)), ..refund };
         keep_going("blackout refund", settle::send_refund(app, &fresh, &attempt).await.map(|_| ()));
@@ -168,7 +201,7 @@ async fn refunds_in_blackout(app: &App<'_>, now: u64, report: &mut Report) -> R<
 /// payment on an attempt whose notification never came (and whose queries were all lost) is
 /// still found. A window never spans two months (QFPay's rule), so across a month boundary the
 /// last month's tail is read as a window of its own.
-async fn reconcile_window(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
+async fn reconcile_window(app: &App<'_>, now: u64, until: u64, report: &mut Report) -> R<()> {
     let at = |ms: u64| Txdtm::from_unix((ms / 1000) as i64, HONG_KONG_OFFSET_SECONDS);
     let (start, end) = (at(now.saturating_sub(RECONCILE_WINDOW_MS)), at(now));
     let windows = if start.month() == end.month() {
@@ -180,6 +213,10 @@ async fn reconcile_window(app: &App<'_>, now: u64, report: &mut Report) -> R<()>
     };
     for window in &windows {
         for page in 1..=RECONCILE_PAGES {
+            if clock::now_ms() >= until {
+                // The rest of the hour is read at the next run (its window overlaps).
+                return Ok(());
+            }
             let Some(answer) = settle::one_query(app, Vec::new(), window, page, CallClass::Query).await? else {
                 return Ok(());
             };

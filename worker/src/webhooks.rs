@@ -1,7 +1,9 @@
 //! Delivering events to the merchant's `WEBHOOK_URL`, signed as Standard Webhooks says
 //! (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`). At least
 //! once, in order per session: an event waits while an earlier one of its session is pending.
-//! Any non-2xx answer or a timeout is retried with back-off for 3 days; every try is recorded.
+//! Any non-2xx answer (a redirect included: it is never followed) or a timeout is retried with
+//! back-off for 3 days; every try is recorded. Deliveries run concurrently, bounded, payments
+//! first.
 
 use checkout_api::events::{next_delivery_at, DeliveryStatus, DeliveryView, DELIVERY_TIMEOUT_MS};
 use checkout_api::{ApiError, ErrorCode};
@@ -15,23 +17,29 @@ use crate::sweep::Report;
 
 type R<T> = std::result::Result<T, ApiError>;
 
-/// Events delivered per sweep at most: a slow receiver (10 s a try) must not hold up the
-/// next sweep's closes and queries for long.
-const PER_SWEEP: u32 = 20;
+/// Events delivered per sweep at most, and how many are in flight at once: a receiver that
+/// takes 500 ms still gets 20 a second, and one session's events still go one at a time (the
+/// store hands out only the oldest pending event of each session).
+const PER_SWEEP: u32 = 200;
+const IN_FLIGHT: usize = 10;
 
-/// Delivers every event that is due, oldest first, one session's events in order.
-pub async fn deliver_due(app: &App<'_>, report: &mut Report) -> R<()> {
+/// Delivers every event that is due, payments first, one session's events in order, up to
+/// [`IN_FLIGHT`] at once, until nothing is due, [`PER_SWEEP`] were sent, or `deadline` (ms) has
+/// passed.
+pub async fn deliver_due(app: &App<'_>, report: &mut Report, deadline: u64) -> R<()> {
     let Some(webhook) = app.settings.webhook.as_ref() else { return Ok(()) };
-    let mut budget = PER_SWEEP;
-    while budget > 0 {
-        let due = app.store.due_events(clock::now_ms(), budget.min(20)).await.or_500()?;
+    let mut sent = 0;
+    while sent < PER_SWEEP && clock::now_ms() < deadline {
+        let due = app.store.due_events(clock::now_ms(), IN_FLIGHT as u32).await.or_500()?;
         if due.is_empty() {
             break;
         }
-        for event in &due {
-            budget = budget.saturating_sub(1);
-            let try_ = send(webhook, event).await;
+        let tries = futures_util::future::join_all(due.iter().map(|event| send(webhook, event))).await;
+        let mut any_ok = false;
+        for (event, try_) in due.iter().zip(tries) {
+            sent += 1;
             let ok = try_.error.is_none();
+            any_ok |= ok;
             let outcome = if ok {
                 DeliveryOutcome::Delivered
             } else {
@@ -47,8 +55,9 @@ pub async fn deliver_due(app: &App<'_>, report: &mut Report) -> R<()> {
                 report.failed_deliveries += 1;
             }
         }
-        // Later events of the sessions just delivered are due now; failed ones wait.
-        if report.failed_deliveries > 0 && report.delivered == 0 {
+        // Later events of the sessions just delivered are due now; failed ones wait for their
+        // retry time, so a receiver that is down is not asked again in this sweep.
+        if !any_ok {
             break;
         }
     }

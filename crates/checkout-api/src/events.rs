@@ -84,6 +84,19 @@ impl EventType {
         }
     }
 
+    /// Whether the event tells of money taken (a payment of any kind): delivered before the
+    /// others, so a paid order never waits behind a flood of expiries.
+    pub fn is_payment(self) -> bool {
+        matches!(
+            self,
+            EventType::SessionPaid
+                | EventType::SessionLatePayment
+                | EventType::DuplicatePayment
+                | EventType::PaymentHeld
+                | EventType::PaymentReversed
+        )
+    }
+
     /// Reads [`EventType::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == text)

@@ -1,6 +1,6 @@
 //! The outbox of merchant events and their delivery tries.
 
-use checkout_api::events::{DeliveryStatus, DeliveryView};
+use checkout_api::events::{DeliveryStatus, DeliveryView, EventType};
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, Result};
@@ -111,10 +111,18 @@ impl Store {
         self.first("SELECT * FROM events WHERE id = ?1", &[s(id)]).await
     }
 
-    /// Events due for delivery at `now`, each the oldest pending one of its session.
+    /// Events due for delivery at `now`, each the oldest pending one of its session (so one
+    /// session's events go in order), payments first, then oldest first.
     pub async fn due_events(&self, now: u64, limit: u32) -> Result<Vec<EventRow>> {
+        let payments: Vec<&str> =
+            EventType::ALL.into_iter().filter(|t| t.is_payment()).map(EventType::as_str).collect();
+        let payments = payments.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
         self.all(
-            &format!("SELECT * FROM events e WHERE e.next_try_at <= ?1 AND {} ORDER BY e.seq LIMIT ?2", in_order()),
+            &format!(
+                "SELECT * FROM events e WHERE e.next_try_at <= ?1 AND {} \
+                 ORDER BY CASE WHEN e.type IN ({payments}) THEN 0 ELSE 1 END, e.seq LIMIT ?2",
+                in_order()
+            ),
             &[num(now), num(u64::from(limit))],
         )
         .await
