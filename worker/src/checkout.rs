@@ -66,6 +66,10 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     let Some(option) = offered.iter().find(|p| p.pay_type == choice.pay_type) else {
         return Err(ApiError::field("pay_type", "is not one this session offers"));
     };
+    // An order QFPay cannot cancel that is still payable is shown again rather than made twice.
+    if let Some(live) = live_order(app, &session, &option.pay_type).await? {
+        return ok_json(201, &live);
+    }
     // Before any gateway call (even a close): one client, through one session or many, must
     // not spend the budget.
     crate::limits::pay_attempt(app.env, &req).await?;
@@ -129,8 +133,54 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
             ErrorCode::GatewayUnavailable,
             "the payment gateway did not answer; try again in a moment",
         )),
-        pay::Sent::Abandoned(why) => Err(ApiError::new(ErrorCode::SessionNotOpen, format!("{why}; choose again"))),
+        pay::Sent::Abandoned(why) => Err(ApiError::new(ErrorCode::SessionNotOpen, why)),
+        pay::Sent::UnsafeLink => Err(ApiError::new(
+            ErrorCode::GatewayUnavailable,
+            "the payment gateway answered a wallet link that is not a web address; choose another way to pay",
+        )),
     }
+}
+
+/// A still-payable order of this session that nothing can end early (a Hong Kong type): the
+/// same pay type gets it again (another would be a second payable code); another pay type is
+/// refused while it lives if its payments cannot be refunded (FPS), since a second payment of
+/// the session could then not be given back.
+async fn live_order(app: &App<'_>, session: &SessionRow, pay_type: &str) -> Result<Option<PayAnswer>, ApiError> {
+    let now = clock::now_ms();
+    let attempts = app.store.attempts(&session.id).await.or_500()?;
+    let live = attempts.iter().filter(|a| {
+        a.status().is_open()
+            && now < a.expires_at
+            && app.settings.end_order(&a.pay_type) == qfpay::tables::EndOrder::None
+            && (a.qrcode.is_some() || a.redirect_url.is_some())
+    });
+    for attempt in live {
+        if attempt.pay_type == pay_type {
+            return Ok(Some(PayAnswer {
+                attempt_id: attempt.id.clone(),
+                pay_type: attempt.pay_type.clone(),
+                qrcode: attempt.qrcode.clone(),
+                redirect_url: attempt.redirect_url.clone(),
+                expires_at: attempt.expires_at,
+            }));
+        }
+        let info = qfpay::tables::pay_type(&attempt.pay_type);
+        if info.is_some_and(|p| !p.refundable) {
+            let name = info.map_or("this wallet", |p| p.wallet.display_name());
+            return Err(ApiError::new(
+                ErrorCode::PaymentPending,
+                format!(
+                    "a {name} code of this session can be paid until it expires ({} s from now) and {name} payments cannot be refunded; pay it, or wait",
+                    seconds_until(attempt.expires_at, now)
+                ),
+            ));
+        }
+    }
+    Ok(None)
+}
+
+fn seconds_until(expires_at: u64, now: u64) -> u64 {
+    expires_at.saturating_sub(now).div_ceil(1000)
 }
 
 /// `extend_info` for WeChat Pay H5 (QFPay: mandatory): the page is the merchant's (the widget's

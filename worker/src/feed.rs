@@ -82,7 +82,6 @@ pub async fn unmatched_notifications(app: &App<'_>, req: Request) -> Answer {
             notify_type: r.notify_type,
             out_trade_no: r.out_trade_no,
             received_at: r.received_at,
-            body: r.body,
         })
         .collect();
     ok_json(200, &checkout_api::views::UnmatchedNotificationList { data })

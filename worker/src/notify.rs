@@ -18,7 +18,18 @@ pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiErr
     if !qfpay::sign::verify_notification(&body, &app.settings.gateway.credentials.key, &signature) {
         return Err(ApiError::new(ErrorCode::BadSignature, "X-QF-SIGN does not match the body"));
     }
-    let note = Notification::parse(&body).map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
+    let note = match Notification::parse(&body) {
+        Ok(note) => note,
+        // Signed by QFPay but not a shape we read (fields may be added or left out in later
+        // versions): kept, and acknowledged, so QFPay does not retry it for a day.
+        Err(e) => {
+            worker::console_error!("a signed notification could not be read ({e}); stored and acknowledged");
+            let key = format!("unread-{}", &qfpay::sign::sha256_hex(&body)[..32]);
+            let text = String::from_utf8_lossy(&body);
+            app.store.store_notification(&key, "unread", "", &text, clock::now_ms()).await.or_500()?;
+            return Response::ok("SUCCESS").map_err(internal);
+        }
+    };
     if !note.is_success() {
         return Response::ok("SUCCESS").map_err(internal);
     }
@@ -32,6 +43,14 @@ pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiErr
         )
         .await
         .or_500()?;
+    // Another merchant's under an agent's appcode: kept and acknowledged, never applied.
+    let ours = app.settings.gateway.credentials.mchid.as_deref();
+    if let (Some(ours), Some(theirs)) = (ours, note.mchid.as_deref()) {
+        if ours != theirs {
+            worker::console_log!("notification for another mchid; stored, not applied");
+            return Response::ok("SUCCESS").map_err(internal);
+        }
+    }
     // Processing is idempotent, so a repeat (already stored) is processed again harmlessly:
     // that also finishes a first delivery that failed half way.
     match note.notify_type.as_str() {

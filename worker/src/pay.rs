@@ -63,10 +63,12 @@ pub enum Sent {
     NoBudget(u64),
     /// No answer: the attempt stays open and the settler asks the gateway about it.
     Unknown,
-    /// The gateway created the order but the session was closed meanwhile, or its wallet link
-    /// was not safe to follow: the order was ended (or left to expire) and the shopper picks
-    /// again.
+    /// The gateway created the order but the session was closed meanwhile: the order was ended
+    /// (or left to expire).
     Abandoned(&'static str),
+    /// The gateway's wallet link is not a web address: never shown; the order was ended (or left
+    /// to expire) and the shopper picks another way to pay.
+    UnsafeLink,
 }
 
 /// Sends `request` (its number and `txdtm` are the attempt's) and applies the verdict.
@@ -122,7 +124,7 @@ async fn created(app: &App<'_>, attempt: &AttemptRow, answer: PaymentAnswer) -> 
             url.len()
         );
         end_abandoned(app, attempt).await?;
-        return Ok(Sent::Abandoned("the payment gateway answered a wallet link that is not a web address"));
+        return Ok(Sent::UnsafeLink);
     }
     let stored = app
         .store

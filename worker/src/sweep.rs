@@ -16,6 +16,9 @@ type R<T> = std::result::Result<T, ApiError>;
 
 /// Idempotency keys whose first request never finished are freed after this long (ms).
 const STUCK_IDEMPOTENCY_MS: u64 = 5 * 60_000;
+/// Query calls one sweep makes at most (each carries up to `QFPAY_QUERY_LIST_MAX` numbers):
+/// what is left waits for the next sweep, a second later.
+const MAX_QUERY_CALLS: usize = 20;
 /// Sessions or attempts handled per step of one sweep.
 const STEP_LIMIT: u32 = 25;
 /// How far back the reconciliation query looks (ms).
@@ -149,26 +152,37 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
         .map(|a| settle::Wanted { out_trade_no: &a.out_trade_no, made_at: a.created_at })
         .chain(refunds.iter().map(|r| settle::Wanted { out_trade_no: &r.out_trade_no, made_at: made_at(r) }))
         .collect();
-    let Some(answer) = settle::query_orders(app, &wanted, CallClass::Query).await? else {
-        // No answer: each is tried again at its next time.
-        reschedule(app, &attempts, now).await?;
-        for refund in &refunds {
+    let found = settle::query_orders(app, &wanted, CallClass::Query, MAX_QUERY_CALLS).await?;
+    report.query_calls += 1;
+    let asked = |n: &String| !found.unasked.contains(n);
+    for attempt in attempts.iter().filter(|a| asked(&a.out_trade_no)) {
+        keep_going(
+            "query row",
+            settle::apply_attempt_row(app, attempt, found.answer.payment(&attempt.out_trade_no)).await,
+        );
+        report.queried += 1;
+    }
+    for refund in &refunds {
+        if asked(&refund.out_trade_no) {
+            keep_going(
+                "refund row",
+                settle::apply_refund_row(app, refund, found.answer.refund(&refund.out_trade_no)).await,
+            );
+            report.refunds += 1;
+        } else {
+            // Not asked this time: tried again at its next time, as if no answer came.
             let at = upstream::order_change_retry_at(now, refund.tries as u32);
             let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(now));
             app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500()?;
         }
-        return Ok(());
-    };
-    report.query_calls += 1;
-    for attempt in &attempts {
-        keep_going("query row", settle::apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await);
-        report.queried += 1;
     }
-    for refund in &refunds {
-        keep_going("refund row", settle::apply_refund_row(app, refund, answer.refund(&refund.out_trade_no)).await);
-        report.refunds += 1;
+    let (asked_now, unasked): (Vec<AttemptRow>, Vec<AttemptRow>) =
+        attempts.into_iter().partition(|a| asked(&a.out_trade_no));
+    for attempt in &unasked {
+        // No answer or no budget for it this sweep: asked again shortly.
+        app.store.query_again_at(&attempt.id, upstream::order_change_retry_at(now, 0)).await.or_500()?;
     }
-    reschedule(app, &attempts, now).await
+    reschedule(app, &asked_now, now).await
 }
 
 /// Plans each queried attempt's next query.
@@ -181,8 +195,9 @@ async fn reschedule(app: &App<'_>, attempts: &[AttemptRow], now: u64) -> R<()> {
     Ok(())
 }
 
-/// Refunds refused during the nightly blackout are sent again once it is over, with a new
-/// `txdtm` (the first send was refused, so this is a new request, not a repeat).
+/// Refunds refused during the nightly blackout are sent again once it is over: under the new
+/// number they were given, or, when an earlier send of their number got no answer, after a query
+/// shows the gateway has no refund under it (then renumbered and sent).
 async fn refunds_in_blackout(app: &App<'_>, now: u64, until: u64, report: &mut Report) -> R<()> {
     let due = app.store.refunds_due(now, STEP_LIMIT as usize).await.or_500()?;
     for refund in due.into_iter().filter(|r| r.respcd.as_deref() == Some(RespCode::REFUND_BLACKOUT)) {
@@ -190,11 +205,32 @@ async fn refunds_in_blackout(app: &App<'_>, now: u64, until: u64, report: &mut R
             break;
         }
         let Some(attempt) = app.store.attempt(&refund.attempt_id).await.or_500()? else { continue };
+        report.refunds += 1;
+        if refund.number_unsure == 1 {
+            keep_going("unsure refund", settle_unsure_refund(app, &refund, now).await);
+            continue;
+        }
         let fresh = RefundRow { txdtm: Some(clock::txdtm_at(now)), ..refund };
         keep_going("blackout refund", settle::send_refund(app, &fresh, &attempt).await.map(|_| ()));
-        report.refunds += 1;
     }
     Ok(())
+}
+
+/// A refund refused in the window whose number's earlier send got no answer: asked about first.
+/// A row settles it; none means that send was never taken, so it goes under a new number.
+async fn settle_unsure_refund(app: &App<'_>, refund: &RefundRow, now: u64) -> R<()> {
+    let wanted = [settle::Wanted { out_trade_no: &refund.out_trade_no, made_at: refund.created_at }];
+    let found = settle::query_orders(app, &wanted, CallClass::Query, 2).await?;
+    if !found.unasked.is_empty() {
+        let at = upstream::order_change_retry_at(now, refund.tries as u32);
+        let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(now));
+        return app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500();
+    }
+    if let Some(row) = found.answer.refund(&refund.out_trade_no) {
+        return settle::apply_refund_row(app, refund, Some(row)).await;
+    }
+    let number = checkout_api::ids::refund_out_trade_no(&crate::random::bytes());
+    app.store.renumber_refund(&refund.id, &number, now, RespCode::REFUND_BLACKOUT).await.or_500()
 }
 
 /// The periodic reconciliation: every order of the last hour, by time window and page, so a

@@ -100,7 +100,11 @@ async fn send_and_wait(
         // Never sent: it ends here, and the till may try again shortly.
         pay::Sent::NoBudget(wait) => return Err(crate::checkout::busy(wait)),
         // A CPM charge has no QR code: "created" or abandoned, only a query tells.
-        pay::Sent::Pending(_) | pay::Sent::Unknown | pay::Sent::Created(_) | pay::Sent::Abandoned(_) => {}
+        pay::Sent::Pending(_)
+        | pay::Sent::Unknown
+        | pay::Sent::Created(_)
+        | pay::Sent::Abandoned(_)
+        | pay::Sent::UnsafeLink => {}
     }
     wait_for_outcome(app, attempt).await
 }

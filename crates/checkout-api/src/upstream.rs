@@ -1,14 +1,20 @@
 //! When the worker calls the gateway on its own. Notifications settle payments; the background
 //! settler's queries are the fallback, spaced out and batched: the first query of an open
-//! attempt comes `base` seconds after it was created, then the gaps double up to two minutes,
-//! and one more comes when the attempt's time is up; queries due within a few seconds of each
+//! attempt comes `base` seconds after it was created, then the gaps double up to two minutes
+//! (ten minutes once the attempt is ten minutes old), and one more comes when its time is up; queries due within a few seconds of each
 //! other travel in one call. Order changes whose answer was lost are retried with back-off, and
 //! refunds refused during the daily blackout are retried after it.
 
 /// Seconds before the first query of an open attempt (the `QUERY_AFTER_SECONDS` setting).
 pub const DEFAULT_QUERY_AFTER_SECONDS: u64 = 15;
-/// The longest gap between two queries of one attempt.
+/// The longest gap between two queries of one attempt in its first [`EARLY_SECONDS`], when most
+/// shoppers pay: a lost notification is found within two minutes.
 pub const MAX_QUERY_GAP_SECONDS: u64 = 120;
+/// After this long an open attempt is rarely paid: its gaps grow on, up to [`LATE_GAP_SECONDS`],
+/// so a QR code left open for its whole life (up to 120 minutes) costs a few queries, not sixty.
+pub const EARLY_SECONDS: u64 = 600;
+/// The longest gap between two queries of an attempt older than [`EARLY_SECONDS`].
+pub const LATE_GAP_SECONDS: u64 = 600;
 
 /// When an open attempt is next due for a gateway query (all times in ms), or `None` once its
 /// last query, at its expiry, has been made (then it is closed at the gateway instead).
@@ -20,8 +26,9 @@ pub fn next_query_at(created_at: u64, last_checked_at: u64, expires_at: u64, bas
     let next = if last_checked_at <= created_at {
         created_at + base
     } else {
-        let gap = last_checked_at.saturating_sub(created_at).clamp(base, MAX_QUERY_GAP_SECONDS * 1000);
-        last_checked_at + gap
+        let age = last_checked_at.saturating_sub(created_at);
+        let ceiling = if age < EARLY_SECONDS * 1000 { MAX_QUERY_GAP_SECONDS } else { LATE_GAP_SECONDS };
+        last_checked_at + age.clamp(base, ceiling * 1000)
     };
     Some(next.min(expires_at))
 }
@@ -40,26 +47,6 @@ pub const QUERY_BATCH: usize = 100;
 /// answer did not come, after `tries` tries: 5 s doubling, at most 5 minutes.
 pub fn order_change_retry_at(now: u64, tries: u32) -> u64 {
     now + (5_000u64 << tries.min(6)).min(300_000)
-}
-
-/// Hong Kong's offset from UTC, in ms.
-const HONG_KONG_OFFSET_MS: u64 = 8 * 3_600_000;
-
-/// If `now` falls in the gateway's daily refund blackout, 23:30-00:30 Hong Kong time (`1265`),
-/// the first moment after it (plus a minute's margin for clocks); else `None`.
-pub fn refund_blackout_end(now: u64) -> Option<u64> {
-    const DAY: u64 = 86_400_000;
-    let local = now + HONG_KONG_OFFSET_MS;
-    let into_day = local % DAY;
-    let (start, end) = (23 * 3_600_000 + 30 * 60_000, 30 * 60_000);
-    let margin = 60_000;
-    if into_day >= start {
-        Some(now - into_day + DAY + end + margin)
-    } else if into_day < end {
-        Some(now - into_day + end + margin)
-    } else {
-        None
-    }
 }
 
 /// Back-off before retry number `attempt` (0-based) of an upstream call, in ms: 200 ms doubling,
@@ -83,8 +70,10 @@ mod tests {
         assert_eq!(next_query_at(created, 0, expires, 15), Some(created + 15 * S), "first after 15 s");
         let first = created + 15 * S;
         assert_eq!(next_query_at(created, first, expires, 15), Some(first + 15 * S));
-        let later = created + 600 * S;
-        assert_eq!(next_query_at(created, later, expires, 15), Some(later + 120 * S), "gaps stop growing at 2 min");
+        let later = created + 300 * S;
+        assert_eq!(next_query_at(created, later, expires, 15), Some(later + 120 * S), "gaps stop at 2 min early on");
+        let old = created + 900 * S;
+        assert_eq!(next_query_at(created, old, expires, 15), Some(old + 600 * S), "and grow to 10 min later");
         let near_end = expires - 30 * S;
         assert_eq!(next_query_at(created, near_end, expires, 15), Some(expires), "one more at expiry");
         assert_eq!(next_query_at(created, expires, expires, 15), None, "and none after");
@@ -99,7 +88,13 @@ mod tests {
             queries += 1;
             last = at;
         }
-        assert!((15..=25).contains(&queries), "{queries} queries in 30 minutes");
+        assert!((8..=14).contains(&queries), "{queries} queries in 30 minutes");
+        let (mut last, mut queries, expires) = (0, 0, 7200 * S);
+        while let Some(at) = next_query_at(created, last, expires, 15) {
+            queries += 1;
+            last = at;
+        }
+        assert!(queries <= 25, "{queries} queries in 120 minutes");
     }
 
     #[test]
@@ -107,18 +102,6 @@ mod tests {
         assert_eq!(order_change_retry_at(0, 0), 5_000);
         assert_eq!(order_change_retry_at(0, 1), 10_000);
         assert_eq!(order_change_retry_at(0, 30), 300_000);
-    }
-
-    #[test]
-    fn the_refund_blackout_is_2330_to_0030_hong_kong_time() {
-        // 2026-01-01 00:00 Hong Kong = 2025-12-31 16:00 UTC.
-        let midnight_hk = 1_767_196_800_000u64;
-        let at = |h: u64, m: u64| midnight_hk + h * 3_600_000 + m * 60_000;
-        assert_eq!(refund_blackout_end(at(12, 0)), None);
-        assert_eq!(refund_blackout_end(at(23, 29)), None);
-        assert_eq!(refund_blackout_end(at(23, 30)), Some(at(24, 31)));
-        assert_eq!(refund_blackout_end(at(0, 10)), Some(at(0, 31)));
-        assert_eq!(refund_blackout_end(at(0, 30)), None);
     }
 
     #[test]

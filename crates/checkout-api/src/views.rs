@@ -181,8 +181,6 @@ pub struct UnmatchedNotification {
     pub out_trade_no: String,
     /// When it arrived (Unix ms).
     pub received_at: u64,
-    /// The notification's body as QFPay sent it (its signature was verified).
-    pub body: String,
 }
 
 /// `GET /v1/notifications` answer: the newest first.

@@ -266,6 +266,16 @@ pub struct QueryAnswer {
 }
 
 impl QueryAnswer {
+    /// An answer with no rows, to gather the rows of several calls into.
+    pub fn empty() -> Self {
+        QueryAnswer {
+            outcome: Outcome { respcd: RespCode::new(RespCode::SUCCESS), respmsg: None, resperr: None },
+            page: None,
+            page_size: None,
+            rows: Vec::new(),
+        }
+    }
+
     /// Parses a query answer.
     pub fn parse(body: &[u8]) -> Result<Self, AnswerError> {
         let map = Fields::parse(body)?;

@@ -83,16 +83,25 @@ pub enum RefundVerdict {
     Refused(String),
 }
 
-/// The meaning of a refund answer received at `now_ms`.
+/// How far around 23:30-00:30 a `1265` still counts as the nightly window's (ms): the call
+/// may have taken a while, and the gateway's clock is not ours.
+const BLACKOUT_MARGIN_MS: u64 = 5 * 60_000;
+
+/// The meaning of a refund answer received at `now_ms` (the time the answer came).
 pub fn refund(answer: &OrderChangeAnswer, now_ms: u64) -> RefundVerdict {
     let code = &answer.outcome.respcd;
     match code.class() {
         RespClass::Success => RefundVerdict::Succeeded,
         RespClass::PendingAskAgain => RefundVerdict::Pending(code.code().to_owned()),
-        _ if code.is(RespCode::REFUND_BLACKOUT) => match refund_blackout_end(now_ms) {
-            Some(end) => RefundVerdict::AfterBlackout(end),
-            None => RefundVerdict::Refused(code.code().to_owned()),
-        },
+        _ if code.is(RespCode::REFUND_BLACKOUT) => {
+            let early = refund_blackout_end(now_ms + BLACKOUT_MARGIN_MS);
+            let late = refund_blackout_end(now_ms.saturating_sub(BLACKOUT_MARGIN_MS));
+            match refund_blackout_end(now_ms).or(early).or(late) {
+                // Sent again after the window: never earlier than a minute from now.
+                Some(end) => RefundVerdict::AfterBlackout(end.max(now_ms + 60_000)),
+                None => RefundVerdict::Refused(code.code().to_owned()),
+            }
+        }
         _ => RefundVerdict::Refused(code.code().to_owned()),
     }
 }

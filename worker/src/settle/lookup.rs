@@ -35,10 +35,16 @@ pub fn windows(made_at: u64, now: u64) -> Vec<(Txdtm, Txdtm)> {
     out
 }
 
+/// What a batch of queries came to: the rows of every answer, and the numbers no answer
+/// covered (no answer, no budget, or a refusal): those are asked again at their next time.
+pub struct Found {
+    pub answer: QueryAnswer,
+    pub unasked: Vec<String>,
+}
+
 /// Asks the gateway for every wanted order, grouped by month window and cut to the configured
-/// list length; the rows of every answer together. `None` when any call got no answer (each
-/// is asked again at its next time).
-pub async fn query(app: &App<'_>, wanted: &[Wanted<'_>], class: CallClass) -> R<Option<QueryAnswer>> {
+/// list length. Each call's rows count even when a later call fails; at most `max_calls` calls.
+pub async fn query(app: &App<'_>, wanted: &[Wanted<'_>], class: CallClass, max_calls: usize) -> R<Found> {
     let now = clock::now_ms();
     let mut groups: Vec<((Txdtm, Txdtm), Vec<String>)> = Vec::new();
     for order in wanted {
@@ -49,17 +55,31 @@ pub async fn query(app: &App<'_>, wanted: &[Wanted<'_>], class: CallClass) -> R<
             }
         }
     }
-    let mut all: Option<QueryAnswer> = None;
+    let mut found = Found { answer: QueryAnswer::empty(), unasked: Vec::new() };
+    let mut calls = 0;
+    let mut stopped = false;
     for (window, numbers) in &groups {
         for chunk in numbers.chunks(app.settings.query_list_max.max(1)) {
-            let Some(answer) = one_query(app, chunk.to_vec(), window, 1, class).await? else { return Ok(None) };
-            match all.as_mut() {
-                Some(found) => found.rows.extend(answer.rows),
-                None => all = Some(answer),
+            let answer = if stopped || calls >= max_calls {
+                None
+            } else {
+                calls += 1;
+                one_query(app, chunk.to_vec(), window, 1, class).await?
+            };
+            match answer {
+                Some(answer) => found.answer.rows.extend(answer.rows),
+                None => {
+                    // No answer or no budget: the rest wait for their next time too.
+                    stopped = true;
+                    found.unasked.extend(chunk.iter().cloned());
+                }
             }
         }
     }
-    Ok(all)
+    // A number asked in two windows counts as asked if either call answered.
+    let answered = |n: &String| found.answer.rows.iter().any(|r| r.out_trade_no.as_ref() == Some(n));
+    found.unasked.retain(|n| !answered(n));
+    Ok(found)
 }
 
 /// One query call: by numbers within a window, or (no numbers) every order of the window, one

@@ -24,6 +24,8 @@ use super::{lookup, payment_reported, Reported, R};
 /// given its final state; with the back-off of `upstream::order_change_retry_at` that is about
 /// ten minutes of trying.
 pub const MAX_END_TRIES: u64 = 8;
+/// Queries after an order's own expiry before it is given its final state without an answer.
+const AFTER_EXPIRY_TRIES: u64 = 3;
 /// How long after an order's own expiry it is asked about (clocks differ).
 const EXPIRY_GRACE_MS: u64 = 60_000;
 /// How long an order the gateway never confirmed creating may be missing before it counts as
@@ -86,11 +88,48 @@ pub async fn close_attempt(app: &App<'_>, session: &SessionRow, attempt: &Attemp
         return Ok(CloseOutcome::Unconfirmed);
     }
     let how = app.settings.end_order(&attempt.pay_type);
+    if is_cpm(&attempt.pay_type) {
+        // A charge has no expiry of its own at the gateway (the attempt's 90 s are the till's):
+        // it is reversed while the pay type allows and tries remain, else watched.
+        if how == EndOrder::Reversal && attempt.close_tries < MAX_END_TRIES {
+            return end_early(app, session, attempt, how, now).await;
+        }
+        return watch_charge(app, attempt, now).await;
+    }
     let expired_at_gateway = now >= attempt.expires_at + EXPIRY_GRACE_MS;
     if how == EndOrder::None || expired_at_gateway || attempt.close_tries >= MAX_END_TRIES {
         return follow_to_expiry(app, session, attempt, now).await;
     }
     end_early(app, session, attempt, how, now).await
+}
+
+/// How long a charge nothing could reverse is watched: the shopper's payment code is valid for
+/// a day (the guide), so after that it cannot be paid.
+const CHARGE_WATCH_MS: u64 = 24 * 3_600_000;
+
+/// A CPM charge that could not be reversed (a Hong Kong type, or reversals used up): asked
+/// about with growing gaps (5 minutes to an hour) until it is final at the gateway, for at most
+/// a day; a payment found meanwhile is recorded (a late payment the merchant hears of).
+async fn watch_charge(app: &App<'_>, attempt: &AttemptRow, now: u64) -> R<CloseOutcome> {
+    if let Some(answer) = query_order(app, attempt, CallClass::Close).await? {
+        apply_attempt_row(app, attempt, answer.payment(&attempt.out_trade_no)).await?;
+    }
+    match app.store.attempt(&attempt.id).await.or_500()?.map(|a| a.status()) {
+        Some(AttemptStatus::Paid) => return Ok(CloseOutcome::Paid),
+        Some(s) if !s.is_open() => return Ok(CloseOutcome::Confirmed),
+        _ => {}
+    }
+    if now >= attempt.created_at + CHARGE_WATCH_MS {
+        worker::console_error!(
+            "charge {}: never reversed nor confirmed in a day; ended expired (its payment code has expired)",
+            attempt.out_trade_no
+        );
+        app.store.end_attempt(&attempt.id, AttemptEvent::Expired, None).await.or_500()?;
+        return Ok(CloseOutcome::Confirmed);
+    }
+    let gap = now.saturating_sub(attempt.created_at).clamp(5 * 60_000, 3_600_000);
+    app.store.close_at(&attempt.id, now + gap).await.or_500()?;
+    Ok(CloseOutcome::Unconfirmed)
 }
 
 /// An order nothing can end early (or one whose tries are used up): left alone until its own
@@ -103,7 +142,8 @@ async fn follow_to_expiry(app: &App<'_>, session: &SessionRow, attempt: &Attempt
         return Ok(CloseOutcome::Unconfirmed);
     }
     let Some(answer) = query_order(app, attempt, CallClass::Close).await? else {
-        if attempt.close_tries >= MAX_END_TRIES {
+        // Its own few tries after the expiry, whatever the closes before it used.
+        if attempt.close_tries >= MAX_END_TRIES + AFTER_EXPIRY_TRIES {
             // Final: the gateway's expiry passed long ago and it could not be asked. Any payment
             // it shows later is a late payment, which the merchant hears of.
             worker::console_error!(
@@ -230,7 +270,9 @@ async fn reversed_after_paid(app: &App<'_>, session: &SessionRow, attempt: &Atte
 /// Sends the close or reversal `how` names, with the order's own `txdtm` (QFPay's
 /// documentation: the original transaction's time).
 async fn send_end(app: &App<'_>, amount: u64, attempt: &AttemptRow, how: EndOrder) -> R<Called<OrderChangeAnswer>> {
+    // `syssn` too when known: it finds the order whatever month the gateway searches.
     let order = OrderRef {
+        syssn: attempt.syssn.clone(),
         out_trade_no: Some(attempt.out_trade_no.clone()),
         txamt: amount,
         txdtm: clock::txdtm_at(attempt.created_at),
@@ -248,5 +290,6 @@ async fn send_end(app: &App<'_>, amount: u64, attempt: &AttemptRow, how: EndOrde
 /// answer came.
 pub async fn query_order(app: &App<'_>, attempt: &AttemptRow, class: CallClass) -> R<Option<QueryAnswer>> {
     let wanted = [lookup::Wanted { out_trade_no: &attempt.out_trade_no, made_at: attempt.created_at }];
-    lookup::query(app, &wanted, class).await
+    let found = lookup::query(app, &wanted, class, 2).await?;
+    Ok(found.unasked.is_empty().then_some(found.answer))
 }

@@ -2,7 +2,7 @@
 //! refunded automatically, a wrong amount held, a test-environment payment refunded at once.
 
 use checkout_api::events::EventType;
-use checkout_api::{ids, ApiError, AttemptStatus, ErrorCode, PaidHow};
+use checkout_api::{ids, ApiError, AttemptStatus, ErrorCode, PaidHow, SessionStatus};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
@@ -11,6 +11,9 @@ use crate::random;
 use crate::store::{AttemptRow, NewRefund, PaidAttempt, SessionRow};
 
 use super::{close_attempt, gone, send_refund, R};
+
+/// How long after a session's end a payment still counts as in time (the notification's way).
+const LATE_AFTER_MS: u64 = 120_000;
 
 /// Records that an attempt was paid. The first paid attempt of a session pays it and the
 /// merchant hears `checkout.session.paid` (or `late_payment`, if they had closed it); a second
@@ -26,7 +29,16 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
     // A session that changes between our read and our write is read again.
     for _ in 0..5 {
         let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(gone)?;
-        let how = session.status().on_attempt_paid(session.closing_reason());
+        let mut how = session.status().on_attempt_paid(session.closing_reason());
+        // A Hong Kong order outlives its session (QFPay cannot cancel it; it lives its own 30
+        // minutes): a payment learnt of well after the session's end is late, so a merchant who
+        // released the goods at expiry hears of it as such.
+        if how == Some(PaidHow::InTime)
+            && session.status() != SessionStatus::Open
+            && paid_at > session.expires_at + LATE_AFTER_MS
+        {
+            how = Some(PaidHow::Late);
+        }
         let kind = match how {
             Some(PaidHow::InTime) => EventType::SessionPaid,
             Some(PaidHow::Late) => EventType::SessionLatePayment,

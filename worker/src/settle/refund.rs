@@ -48,6 +48,7 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
         // number is what stops a double refund) and the settler asks by query first.
         Called::Unknown(why) => {
             worker::console_error!("refund {}: no gateway answer ({why}); the settler asks again", refund.out_trade_no);
+            app.store.refund_number_unsure(&refund.id).await.or_500()?;
             let at = upstream::order_change_retry_at(now, refund.tries as u32);
             app.store.refund_retry_at(&refund.id, at, &txdtm, None).await.or_500()?;
             return reread(app, refund, now).await;
@@ -59,13 +60,20 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
             return reread(app, refund, now).await;
         }
     };
-    match qfpay::verdict::refund(&answer, now) {
+    // Judged at the time the answer came, not when the call began.
+    match qfpay::verdict::refund(&answer, clock::now_ms()) {
         RefundVerdict::Succeeded => {
             end_refund(app, refund, RefundEvent::Succeeded, answer.syssn.as_deref(), Some(RespCode::SUCCESS)).await?
         }
+        // `1265` in 23:30-00:30 after an earlier send of this number got no answer: the
+        // gateway may have refunded under it, so the number is kept and asked about after the
+        // window (`sweep::refunds_in_blackout`); a new number could refund twice.
+        RefundVerdict::AfterBlackout(at) if refund.number_unsure == 1 => {
+            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(RespCode::REFUND_BLACKOUT)).await.or_500()?;
+        }
         // `1265` in 23:30-00:30: sent again after the window, under a new number (this one is
         // used up); a few nights at most, then it is final.
-        RefundVerdict::AfterBlackout(at) if refund.tries < MAX_BLACKOUT_RESENDS => {
+        RefundVerdict::AfterBlackout(at) if refund.renumbered < MAX_BLACKOUT_RESENDS => {
             let number = ids::refund_out_trade_no(&random::bytes());
             app.store.renumber_refund(&refund.id, &number, at, RespCode::REFUND_BLACKOUT).await.or_500()?;
         }
@@ -121,10 +129,25 @@ pub async fn end_refund(
     Ok(())
 }
 
+/// How many times a refund the gateway shows no row of is sent again before it is ended
+/// `failed` (a refused request leaves no row, and its number's re-send is answered "exists"
+/// or with the same refusal for ever).
+const MAX_REFUND_TRIES: u64 = 12;
+
 /// Applies a gateway query's row for a pending refund; `None` (the gateway never got it)
-/// means it is sent again, identically.
+/// means it is sent again, identically, up to [`MAX_REFUND_TRIES`].
 pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&QueryRow>) -> R<()> {
     let Some(row) = row else {
+        if refund.tries >= MAX_REFUND_TRIES {
+            // Asked and sent again this often with no row at the gateway: no refund was made
+            // under this number. Final, and the amount is free again.
+            worker::console_error!(
+                "refund {}: no record at the gateway after {} tries; failed",
+                refund.out_trade_no,
+                refund.tries
+            );
+            return end_refund(app, refund, RefundEvent::Failed, None, None).await;
+        }
         let attempt = app.store.attempt(&refund.attempt_id).await.or_500()?;
         if let Some(attempt) = attempt {
             send_refund(app, refund, &attempt).await?;

@@ -172,6 +172,16 @@ impl Store {
         Ok(())
     }
 
+    /// An open attempt whose due query was not made (no answer, no budget): asked at `at`.
+    pub async fn query_again_at(&self, id: &str, at: u64) -> Result<()> {
+        self.run(
+            &format!("UPDATE attempts SET next_check_at = ?1 WHERE id = ?2 AND status IN ({})", open_list()),
+            &[num(at), s(id)],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Open attempts that must be closed at the gateway now: their session is over, or their
     /// own time is up; a close that failed waits for its retry time.
     pub async fn attempts_to_close(&self, now: u64, limit: u32) -> Result<Vec<AttemptRow>> {

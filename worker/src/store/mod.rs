@@ -151,6 +151,12 @@ pub struct RefundRow {
     pub created_at: u64,
     pub txdtm: Option<String>,
     pub tries: u64,
+    /// 1 while a send under the current number got no answer (the number is then kept).
+    #[serde(default)]
+    pub number_unsure: u64,
+    /// Times it was renumbered after the nightly window.
+    #[serde(default)]
+    pub renumbered: u64,
 }
 
 impl RefundRow {

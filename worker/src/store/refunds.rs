@@ -50,8 +50,21 @@ impl Store {
         self.first("SELECT * FROM refunds WHERE id = ?1", &[s(id)]).await
     }
 
+    /// The refund sent under `out_trade_no`, its current number or an earlier one.
     pub async fn refund_by_out_trade_no(&self, out_trade_no: &str) -> Result<Option<RefundRow>> {
-        self.first("SELECT * FROM refunds WHERE out_trade_no = ?1", &[s(out_trade_no)]).await
+        self.first(
+            "SELECT * FROM refunds WHERE out_trade_no = ?1 \
+             OR id = (SELECT refund_id FROM refund_numbers WHERE out_trade_no = ?1)",
+            &[s(out_trade_no)],
+        )
+        .await
+    }
+
+    /// A send under the refund's current number got no answer: the gateway may have acted on
+    /// it, so the number must be kept until a query settles it.
+    pub async fn refund_number_unsure(&self, id: &str) -> Result<()> {
+        self.run("UPDATE refunds SET number_unsure = 1 WHERE id = ?1", &[s(id)]).await?;
+        Ok(())
     }
 
     /// Records a merchant refund and reserves its amount on the session, in one transaction,
@@ -130,12 +143,21 @@ impl Store {
     /// up (QFPay never takes an `out_trade_no` twice, refused requests included), so the re-send
     /// at `at` goes under `new_out_trade_no`. Only while it is pending.
     pub async fn renumber_refund(&self, id: &str, new_out_trade_no: &str, at: u64, respcd: &str) -> Result<()> {
-        self.run(
-            "UPDATE refunds SET tries = tries + 1, out_trade_no = ?1, next_try_at = ?2, txdtm = NULL, respcd = ?3 \
-             WHERE id = ?4 AND status = ?5",
-            &[s(new_out_trade_no), num(at), s(respcd), s(id), s(RefundStatus::Pending.as_str())],
-        )
-        .await?;
+        let pending = RefundStatus::Pending.as_str();
+        let statements = vec![
+            // The old number is kept first, so a late word about it still finds the refund.
+            self.stmt(
+                "INSERT OR IGNORE INTO refund_numbers (out_trade_no, refund_id) \
+                 SELECT out_trade_no, id FROM refunds WHERE id = ?1 AND status = ?2",
+                &[s(id), s(pending)],
+            )?,
+            self.stmt(
+                "UPDATE refunds SET renumbered = renumbered + 1, number_unsure = 0, out_trade_no = ?1, \
+                 next_try_at = ?2, txdtm = NULL, respcd = ?3 WHERE id = ?4 AND status = ?5",
+                &[s(new_out_trade_no), num(at), s(respcd), s(id), s(pending)],
+            )?,
+        ];
+        self.batch(statements).await?;
         Ok(())
     }
 
@@ -168,7 +190,7 @@ impl Store {
     /// Stored notifications whose order number no attempt or refund has: the newest `limit`.
     pub async fn unmatched_notifications(&self, limit: u32) -> Result<Vec<NotificationRow>> {
         self.all(
-            "SELECT n.* FROM notifications n WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.out_trade_no = n.out_trade_no) \
+            "SELECT n.syssn, n.notify_type, n.out_trade_no, n.received_at FROM notifications n WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.out_trade_no = n.out_trade_no) \
              AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.out_trade_no = n.out_trade_no) \
              ORDER BY n.received_at DESC LIMIT ?1",
             &[num(u64::from(limit))],
@@ -183,6 +205,5 @@ pub struct NotificationRow {
     pub syssn: String,
     pub notify_type: String,
     pub out_trade_no: String,
-    pub body: String,
     pub received_at: u64,
 }

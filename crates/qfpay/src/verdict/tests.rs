@@ -53,6 +53,9 @@ fn refunds_and_the_nightly_window() {
     // In the window: sent again a minute after 00:30.
     assert_eq!(refund(&change("1265"), hk(23, 45)), RefundVerdict::AfterBlackout(hk(24, 31)));
     assert_eq!(refund(&change("1265"), hk(0, 10)), RefundVerdict::AfterBlackout(hk(0, 31)));
+    // A few minutes around it still count (the call took a while; the clocks differ).
+    assert_eq!(refund(&change("1265"), hk(23, 27)), RefundVerdict::AfterBlackout(hk(24, 31)));
+    assert_eq!(refund(&change("1265"), hk(0, 33)), RefundVerdict::AfterBlackout(hk(0, 34)));
     // Outside it, 1265 is a special promotion: final.
     assert_eq!(refund(&change("1265"), hk(12, 0)), RefundVerdict::Refused("1265".into()));
     assert_eq!(refund(&change("1272"), hk(12, 0)), RefundVerdict::Refused("1272".into()));
