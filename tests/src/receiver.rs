@@ -29,6 +29,10 @@ pub enum Mode {
     FailFirstTry,
     /// 503 to everything: the merchant's server is down.
     Down,
+    /// Every delivery answered 2xx after 500 ms, as a busy merchant's server would.
+    Slow,
+    /// `307` to another address (`/moved`) for every delivery: a redirect must not be followed.
+    Redirect,
 }
 
 /// One verified delivery that was answered 2xx.
@@ -53,6 +57,9 @@ struct Shared {
     bad_signatures: AtomicUsize,
     accepted: Mutex<Vec<Received>>,
     refused_once: Mutex<std::collections::BTreeSet<String>>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    moved: AtomicUsize,
 }
 
 /// The running receiver; it stops when dropped.
@@ -69,7 +76,7 @@ impl Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         let url = format!("http://{}/hooks", listener.local_addr().expect("an address"));
         let shared = Arc::new(Shared::default());
-        let app = Router::new().route("/hooks", post(deliver)).with_state(shared.clone());
+        let app = Router::new().route("/hooks", post(deliver)).route("/moved", post(moved)).with_state(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -105,6 +112,16 @@ impl Receiver {
         self.shared.requests.load(Ordering::SeqCst)
     }
 
+    /// The most deliveries that were in flight at once.
+    pub fn most_in_flight(&self) -> usize {
+        self.shared.most_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Requests that reached `/moved`, where `Redirect` points (must stay 0).
+    pub fn moved(&self) -> usize {
+        self.shared.moved.load(Ordering::SeqCst)
+    }
+
     /// Deliveries whose signature did not verify (must stay 0).
     pub fn bad_signatures(&self) -> usize {
         self.shared.bad_signatures.load(Ordering::SeqCst)
@@ -133,10 +150,32 @@ impl Drop for Receiver {
     }
 }
 
-async fn deliver(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn moved(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.moved.fetch_add(1, Ordering::SeqCst);
+    StatusCode::NO_CONTENT
+}
+
+async fn deliver(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.most_in_flight.fetch_max(now, Ordering::SeqCst);
+    let answer = match shared.mode.load(Ordering::SeqCst) {
+        m if m == Mode::Redirect as u8 => (StatusCode::TEMPORARY_REDIRECT, [("location", "/moved")]).into_response(),
+        m => {
+            if m == Mode::Slow as u8 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            verify_and_keep(&shared, &headers, &body).into_response()
+        }
+    };
+    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+    answer
+}
+
+fn verify_and_keep(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> StatusCode {
     let n = shared.requests.fetch_add(1, Ordering::SeqCst);
     let webhook = standardwebhooks::Webhook::new(WEBHOOK_SECRET).expect("a valid secret");
-    if webhook.verify(&body, &headers).is_err() {
+    if webhook.verify(body, headers).is_err() {
         shared.bad_signatures.fetch_add(1, Ordering::SeqCst);
         return StatusCode::BAD_REQUEST;
     }
@@ -151,7 +190,7 @@ async fn deliver(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
         }
         _ => {}
     }
-    let Ok(value) = serde_json::from_slice::<Value>(&body) else { return StatusCode::BAD_REQUEST };
+    let Ok(value) = serde_json::from_slice::<Value>(body) else { return StatusCode::BAD_REQUEST };
     let header_id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
     if value["id"].as_str() != Some(header_id) {
         return StatusCode::BAD_REQUEST;

@@ -94,12 +94,17 @@ pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Res
 /// subscriber usually holds whole) starts a few a minute across every session, so a script that
 /// creates sessions through a shop's public Buy button cannot spend the merchant's payment
 /// budget. Refused at once, before any gateway call. A request that did not come through
-/// Cloudflare's edge has no client address (`wrangler dev` without `CF-Connecting-IP`): it is
-/// not counted here, as no client can be told apart.
+/// Cloudflare's edge (no `CF-Connecting-IP`, or a loopback one under `wrangler dev`) is not
+/// counted here, as no client can be told apart.
 pub async fn pay_attempt(env: &Env, req: &Request) -> Result<(), ApiError> {
     let Some(ip) = req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty()) else {
         return Ok(());
     };
+    // `wrangler dev` gives every local request a loopback address, which no client reaching
+    // Cloudflare's edge has: a developer's own machine is not counted.
+    if ip.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()) {
+        return Ok(());
+    }
     if within(env, PAY_CLIENT_LIMITER, fingerprint("pay", &client_network(&ip))).await? {
         return Ok(());
     }

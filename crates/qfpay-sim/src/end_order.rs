@@ -63,9 +63,11 @@ impl fmt::Display for EndOrder {
 /// The documented call for `pay_type`.
 pub fn documented(pay_type: &str) -> EndOrder {
     match pay_type {
-        // Alipay MPM (overseas and Hong Kong merchants), Alipay CPM, WeChat Pay CPM (both
-        // settlements), and the CPM code that serves several wallets.
-        "800101" | "801501" | "800108" | "800208" | "801008" | "800008" => EndOrder::Reversal,
+        // Alipay MPM (overseas merchants), Alipay CPM, WeChat Pay CPM (both settlements), and
+        // the CPM code that serves several wallets. AlipayHK's MPM (801501) is a Hong Kong pay
+        // type, which "does not support transaction cancel" (the spec's corrections name
+        // AlipayHK); a merchant whose gateway does reverse it sets the `end_order` switch.
+        "800101" | "800108" | "800208" | "801008" | "800008" => EndOrder::Reversal,
         // WeChat Pay MPM.
         "800201" => EndOrder::Close,
         _ => EndOrder::None,

@@ -81,9 +81,9 @@ async fn the_wrong_call_is_refused_naming_the_right_one() {
 #[tokio::test]
 async fn the_right_call_ends_an_unpaid_order_for_good() {
     let app = demo();
-    for number in ["ALIPAY-HK", "WECHAT-CPM", "MULTI-CPM"] {
+    for number in ["ALIPAY-MPM", "WECHAT-CPM", "MULTI-CPM"] {
         let pay_type = match number {
-            "ALIPAY-HK" => "801501",
+            "ALIPAY-MPM" => "800101",
             "WECHAT-CPM" => "800208",
             _ => "800008",
         };
@@ -97,13 +97,13 @@ async fn the_right_call_ends_an_unpaid_order_for_good() {
     let closed = row(&app, "WECHAT-MPM").await;
     assert_eq!((closed["respcd"].as_str(), closed["cancel"].as_str()), (Some("1142"), Some("2")));
     // Ended orders cannot be paid any more, and the CPM charge in progress never completes.
-    for number in ["ALIPAY-HK", "WECHAT-MPM"] {
+    for number in ["ALIPAY-MPM", "WECHAT-MPM"] {
         let (status, _) = control(&app, "POST", &format!("/sim/orders/{number}/pay"), None).await;
         assert_eq!(status.as_u16(), 409, "{number}");
     }
     advance(&app, 60).await;
     assert_eq!(row(&app, "WECHAT-CPM").await["cancel"], "1");
-    assert_eq!(end(&app, REVERSAL, "ALIPAY-HK").await["respcd"], "0000", "ending it again changes nothing");
+    assert_eq!(end(&app, REVERSAL, "ALIPAY-MPM").await["respcd"], "0000", "ending it again changes nothing");
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@
 //! the other; an answer that says "ended" is believed only once a query shows the order closed
 //! (still open, or not found, means this endpoint is not shown to end it). CPM types are never
 //! charged: the check has no shopper's code, so they are reported from the documented table as
-//! not tested.
+//! not tested. The first order created also serves [`super::list_limit`] (listed last in each
+//! of its queries) before any end is tried, so it is ended or left exactly as the others.
 
 use std::time::Duration;
 
@@ -75,9 +76,19 @@ impl Tested {
     }
 }
 
-/// Tries each pay type in turn.
-pub fn probe(gateway: &Gateway, pay_types: &[&'static PayTypeInfo]) -> Result<Vec<Outcome>, Failure> {
-    pay_types.iter().map(|info| check_one(gateway, info)).collect()
+/// An order the check created, waiting for a shopper who never comes.
+#[derive(Debug, Clone)]
+pub struct Created {
+    info: &'static PayTypeInfo,
+    /// The order as the close, reversal and query calls name it.
+    pub order: OrderRef,
+}
+
+impl Created {
+    /// The check's number for the order.
+    pub fn out_trade_no(&self) -> &str {
+        self.order.out_trade_no.as_deref().unwrap_or_default()
+    }
 }
 
 /// Whether the check can create an order of this type, and if not why.
@@ -91,9 +102,11 @@ pub fn untestable(info: &PayTypeInfo) -> Option<String> {
     }
 }
 
-fn check_one(gateway: &Gateway, info: &'static PayTypeInfo) -> Result<Outcome, Failure> {
+/// Creates the smallest order of `info`, never to be paid; `Err` holds the outcome when no
+/// order could be made (a type the check does not create, or the gateway refused it).
+pub fn create(gateway: &Gateway, info: &'static PayTypeInfo) -> Result<Result<Created, Outcome>, Failure> {
     if let Some(why) = untestable(info) {
-        return Ok(Outcome::Untested { info, why });
+        return Ok(Err(Outcome::Untested { info, why }));
     }
     let request = smallest_order(info);
     let amount = crate::output::amount(request.txamt, &request.txcurrcd);
@@ -104,7 +117,7 @@ fn check_one(gateway: &Gateway, info: &'static PayTypeInfo) -> Result<Outcome, F
         PayVerdict::Refused(code) => {
             let resperr = created.outcome.resperr.as_deref().unwrap_or_default();
             let why = format!("the gateway refused the order: respcd {code} {resperr}");
-            return Ok(Outcome::Untested { info, why: crate::output::escape_controls(why.trim_end()) });
+            return Ok(Err(Outcome::Untested { info, why: crate::output::escape_controls(why.trim_end()) }));
         }
         // MPM, WAP and web orders are "created" or, with the guide's `txstatus`, "pending": either
         // way an order exists and waits for a shopper. "Paid" cannot happen without a shopper; the
@@ -113,18 +126,24 @@ fn check_one(gateway: &Gateway, info: &'static PayTypeInfo) -> Result<Outcome, F
     }
     let order = OrderRef {
         syssn: created.syssn.clone(),
-        out_trade_no: Some(request.out_trade_no.clone()),
+        out_trade_no: Some(request.out_trade_no),
         txamt: request.txamt,
         // The documentation asks for the original transaction's time.
-        txdtm: request.txdtm.clone(),
+        txdtm: request.txdtm,
         udid: None,
     };
+    Ok(Ok(Created { info, order }))
+}
+
+/// Tries to end `created` each way, documented endpoint first, and reads its state afterwards.
+pub fn finish(gateway: &Gateway, created: Created) -> Result<Outcome, Failure> {
+    let Created { info, order } = created;
     let documented = documented_end(info.code);
     let mut tested = Tested {
         info,
         documented,
         found: EndOrder::None,
-        out_trade_no: request.out_trade_no.clone(),
+        out_trade_no: order.out_trade_no.clone().unwrap_or_default(),
         tries: Vec::new(),
         afterwards: None,
     };
@@ -218,18 +237,22 @@ fn end(gateway: &Gateway, endpoint: EndOrder, order: &OrderRef) -> Result<(EndVe
 /// The order's query row now; `None` when the gateway refused the query.
 fn row(gateway: &Gateway, order: &OrderRef) -> Result<Option<RowVerdict>, Failure> {
     let number = order.out_trade_no.clone().unwrap_or_default();
-    // A query without a window searches the current month only: name the order's month.
+    let answer = gateway.call(&query(vec![number.clone()], order)?)?;
+    let parsed = QueryAnswer::parse(&answer.body).map_err(|_| garbage(gateway, "/trade/v1/query", &answer))?;
+    Ok(parsed.outcome.respcd.is_success().then(|| verdict::payment_row(parsed.payment(&number))))
+}
+
+/// A query for `numbers` in `order`'s month: a query without a window searches the current
+/// month only, so it names the order's, as the worker does.
+pub fn query(numbers: Vec<String>, order: &OrderRef) -> Result<QueryRequest, Failure> {
     let (start, end) = Txdtm::parse("txdtm", &order.txdtm)
         .map(|t| t.month_window())
         .map_err(|e| Failure::Remote(format!("the check built an invalid request ({e}); please report this")))?;
-    let query = QueryRequest {
-        out_trade_no: vec![number.clone()],
+    Ok(QueryRequest {
+        out_trade_no: numbers,
         start_time: Some(start.to_string()),
         end_time: Some(end.to_string()),
         txdtm: Some(now_txdtm().to_string()),
         ..QueryRequest::default()
-    };
-    let answer = gateway.call(&query)?;
-    let parsed = QueryAnswer::parse(&answer.body).map_err(|_| garbage(gateway, "/trade/v1/query", &answer))?;
-    Ok(parsed.outcome.respcd.is_success().then(|| verdict::payment_row(parsed.payment(&number))))
+    })
 }

@@ -4,9 +4,11 @@
 //!
 //! - [`signing`]: which request signature types are accepted;
 //! - [`answer_signature`]: what the answers' `X-QF-SIGN` covers;
-//! - [`list_limit`]: how many order numbers one query takes;
+//! - [`list_limit`]: how many order numbers one query takes, with the first order
+//!   [`end_order`] creates listed last;
 //! - [`end_order`]: which endpoint ends an unpaid order of each enabled pay type;
-//! - [`report`]: the findings for people or as JSON, and the settings;
+//! - [`report`]: the findings for people or as JSON, the settings, and what blocks going live
+//!   (then the check exits 1, after the report);
 //! - [`client`]: the paced HTTP client they share.
 //!
 //! It creates the smallest orders and never pays them; it never charges a CPM code. Production
@@ -40,24 +42,29 @@ pub enum GatewayCommand {
     /// It sends a few dozen calls, at most five a second, and reports:
     /// signature_types (MD5 and SHA256 requests accepted?), answer_signature (what X-QF-SIGN on
     /// answers covers: sorted-data, top-level, raw-body, none or unknown), query_list_max (the
-    /// longest out_trade_no list a query takes) and end_order (for each MPM, WAP and web pay type,
+    /// longest out_trade_no list a query takes: a list counts only if the answer carries the row
+    /// of a real order the check listed last) and end_order (for each MPM, WAP and web pay type,
     /// whether reversal, close or nothing ends an unpaid order). It creates one order per such pay
     /// type, for 1 HKD (or just above the type's minimum), never pays it, and ends it or lets it
     /// expire; CPM types are never charged and are reported from the documentation as not tested.
     ///
-    /// Then it prints the worker's settings: QFPAY_ANSWER_SIGNATURE, QFPAY_QUERY_LIST_MAX,
-    /// QFPAY_SIGN_TYPE (only if SHA256 is refused) and END_ORDER (only the pay types that differ
-    /// from the documentation). Progress goes to stderr. QFPAY_ENV=prod is refused unless --prod.
+    /// Then it prints the worker's settings: QFPAY_ANSWER_SIGNATURE, QFPAY_QUERY_LIST_MAX and
+    /// END_ORDER (only the pay types that differ from the documentation), and anything that blocks
+    /// going live: the worker signs its calls with SHA256, so a gateway that refuses SHA256 is one
+    /// (ask QFPay to enable it for the appcode). Progress goes to stderr. QFPAY_ENV=prod is
+    /// refused unless --prod.
     ///
-    /// Exit codes: 0 the check ran, 1 the gateway could not be reached or answered something that
-    /// is not a QFPay answer, 2 a missing or wrong setting (named).
+    /// Exit codes: 0 the check ran and found nothing that blocks going live; 1 it found something
+    /// that does (after the report, whose JSON says "ready": false and lists "problems"), or the
+    /// gateway could not be reached or answered something that is not a QFPay answer; 2 a missing
+    /// or wrong setting (named).
     Check(CheckArgs),
 }
 
 /// `qfpay gateway check`'s flags.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// Print one JSON object (signature_types, answer_signature, query_list_max, end_order, settings, ...).
+    /// Print one JSON object (ready, problems, signature_types, answer_signature, query_list_max, settings, ...).
     #[arg(long)]
     json: bool,
     /// Allow QFPAY_ENV=prod: real orders in production (never paid, ended or left to expire).
@@ -92,10 +99,10 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
     let gateway = Gateway::new(config);
     let signature_types = signing::probe(&gateway)?;
     if !signature_types.accepted.contains(&SignType::Sha256) {
+        // A problem the report names; the other findings are still worth having meanwhile.
         gateway.use_sign_type(SignType::Md5);
     }
-    let list = list_limit::probe(&gateway)?;
-    let end_orders = end_order::probe(&gateway, &pay_types)?;
+    let (list, end_orders) = orders(&gateway, &pay_types)?;
     progress::done();
     let config = gateway.config();
     let report = report::Report {
@@ -112,7 +119,38 @@ fn check(args: &CheckArgs) -> Result<(), Failure> {
     } else {
         print!("{}", report.human());
     }
-    Ok(())
+    match report.problems().len() {
+        0 => Ok(()),
+        1 => Err(Failure::Remote("not ready to go live: the report names 1 problem".into())),
+        n => Err(Failure::Remote(format!("not ready to go live: the report names {n} problems"))),
+    }
+}
+
+/// Creates an order of each testable pay type and tries to end it; the first order created
+/// also serves the list search, before its ends are tried. `None` for the list when no order
+/// could be created.
+fn orders(
+    gateway: &Gateway,
+    pay_types: &[&'static PayTypeInfo],
+) -> Result<(Option<list_limit::ListLimit>, Vec<end_order::Outcome>), Failure> {
+    let mut list = None;
+    let mut outcomes = Vec::new();
+    for info in pay_types {
+        let created = match end_order::create(gateway, info)? {
+            Ok(created) => created,
+            Err(untested) => {
+                outcomes.push(untested);
+                continue;
+            }
+        };
+        let searched = list.is_none().then(|| list_limit::probe(gateway, &created));
+        // Ended (or left) as every other order even when the search failed.
+        outcomes.push(end_order::finish(gateway, created)?);
+        if let Some(searched) = searched {
+            list = Some(searched?);
+        }
+    }
+    Ok((list, outcomes))
 }
 
 /// `PAY_TYPES` read as the worker reads it (unset: the worker's own default), each once.

@@ -1,5 +1,6 @@
-//! The check's findings as lines for people or one JSON object, and the worker settings they
-//! lead to. Pure: built from the findings, printed by the caller.
+//! The check's findings as lines for people or one JSON object, the worker settings they
+//! lead to, and the problems that block going live. Pure: built from the findings, printed by
+//! the caller, which exits 1 when there are problems.
 
 use qfpay::sign::AnswerReading;
 use qfpay::verdict::RowVerdict;
@@ -14,6 +15,12 @@ use super::signing::SignatureTypes;
 /// The most numbers the worker puts in one query, whatever the gateway takes: a query answers
 /// a page of at most this many rows.
 const QUERY_BATCH_MAX: u32 = checkout_api::upstream::QUERY_BATCH as u32;
+/// The worker's own `QFPAY_QUERY_LIST_MAX`, which works on any gateway: the setting when the
+/// list could not be tested.
+const QUERY_LIST_DEFAULT: u32 = 1;
+/// The problem when SHA256 requests are refused: the worker signs nothing else.
+pub const SHA256_REFUSED: &str =
+    "this worker signs with SHA256, which the gateway refused; ask QFPay to enable SHA256 for the appcode";
 
 /// Everything the check found.
 #[derive(Debug, Clone)]
@@ -26,8 +33,8 @@ pub struct Report {
     pub signature_types: SignatureTypes,
     /// What the answers' signatures cover.
     pub answers: Finding,
-    /// The longest query list.
-    pub list: ListLimit,
+    /// The longest query list; `None` when no order could be created to list last.
+    pub list: Option<ListLimit>,
     /// Each enabled pay type's end.
     pub end_orders: Vec<Outcome>,
     /// Calls sent.
@@ -35,16 +42,24 @@ pub struct Report {
 }
 
 impl Report {
+    /// What blocks going live, in words; empty when the worker can run against this gateway.
+    /// The worker always signs its calls with SHA256, and no setting changes that.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.signature_types.accepted.contains(&SignType::Sha256) {
+            out.push(SHA256_REFUSED.to_owned());
+        }
+        out
+    }
+
     /// The worker settings, `NAME=VALUE`: only what differs from the worker's defaults or
     /// the documented table, plus the two findings the worker always needs.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
+        let list_max = self.list.as_ref().map_or(QUERY_LIST_DEFAULT, |l| l.max.min(QUERY_BATCH_MAX));
         let mut out = vec![
             ("QFPAY_ANSWER_SIGNATURE", self.answers.setting().to_owned()),
-            ("QFPAY_QUERY_LIST_MAX", self.list.max.min(QUERY_BATCH_MAX).to_string()),
+            ("QFPAY_QUERY_LIST_MAX", list_max.to_string()),
         ];
-        if !self.signature_types.accepted.contains(&SignType::Sha256) {
-            out.push(("QFPAY_SIGN_TYPE", SignType::Md5.header_value().to_owned()));
-        }
         let differing: Vec<String> = self
             .tested()
             .filter(|t| t.found != t.documented)
@@ -79,13 +94,16 @@ impl Report {
             }
         }
         let settings: Map<String, Value> = self.settings().into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+        let problems = self.problems();
         json!({
+            "ready": problems.is_empty(),
+            "problems": problems,
             "environment": self.environment.name(),
             "base_url": self.base_url,
             "signature_types": self.signature_types.accepted.iter().map(|t| t.header_value()).collect::<Vec<_>>(),
             "answer_signature": self.answers.signature.name(),
             "answer_sign_type": self.answers.sign_type.map(SignType::header_value),
-            "query_list_max": self.list.max,
+            "query_list_max": self.list.as_ref().map(|l| l.max),
             "end_order": end_order,
             "untested": untested,
             "settings": settings,
@@ -93,7 +111,7 @@ impl Report {
         })
     }
 
-    /// One line per finding, then the settings block.
+    /// One line per finding, one per problem, then the settings block.
     pub fn human(&self) -> String {
         let mut lines = vec![
             format!("environment: {} ({}), {} calls", self.environment.name(), self.base_url, self.calls),
@@ -102,6 +120,7 @@ impl Report {
             self.list_line(),
         ];
         lines.extend(self.end_orders.iter().map(end_order_line));
+        lines.extend(self.problems().into_iter().map(|p| format!("not ready to go live: {p}")));
         lines.push(String::new());
         lines.push("worker settings:".into());
         lines.extend(self.settings().into_iter().map(|(k, v)| format!("{k}={v}")));
@@ -152,15 +171,21 @@ impl Report {
     }
 
     fn list_line(&self) -> String {
-        let how = match &self.list.refused {
+        let Some(list) = &self.list else {
+            return format!(
+                "query_list_max: not tested (it lists an order of an MPM, WAP or web pay type last, and none was \
+                 created; see end_order); {QUERY_LIST_DEFAULT}, the worker's default, works on any gateway"
+            );
+        };
+        let how = match &list.refused {
             Some((length, why)) => format!("{length} refused: {why}"),
             None => "every length tried was accepted; the gateway may take more".to_owned(),
         };
-        let capped = match self.list.max > QUERY_BATCH_MAX {
+        let capped = match list.max > QUERY_BATCH_MAX {
             true => format!("; the worker asks for at most {QUERY_BATCH_MAX}, a query's largest page"),
             false => String::new(),
         };
-        format!("query_list_max: {} ({how}; {} queries{capped})", self.list.max, self.list.queries)
+        format!("query_list_max: {} ({how}; {} queries{capped})", list.max, list.queries)
     }
 }
 
@@ -230,7 +255,7 @@ mod tests {
                 signed: 0,
                 total: 3,
             },
-            list: ListLimit { max: 7, refused: Some((8, "respcd 1104".into())), queries: 5 },
+            list: Some(ListLimit { max: 7, refused: Some((8, "respcd 1104".into())), queries: 5 }),
             end_orders: vec![Outcome::Tested(tested), cpm],
             calls: 12,
         }
@@ -238,14 +263,13 @@ mod tests {
 
     #[test]
     fn settings_name_only_what_differs() {
-        let r = report(EndOrder::Close, vec![SignType::Md5]);
+        let r = report(EndOrder::Close, vec![SignType::Md5, SignType::Sha256]);
         let settings = r.settings();
         assert_eq!(
             settings,
             [
                 ("QFPAY_ANSWER_SIGNATURE", "off".to_owned()),
                 ("QFPAY_QUERY_LIST_MAX", "7".to_owned()),
-                ("QFPAY_SIGN_TYPE", "MD5".to_owned()),
                 ("END_ORDER", "805801=close".to_owned())
             ]
         );
@@ -261,7 +285,7 @@ mod tests {
     #[test]
     fn the_list_setting_stops_at_a_querys_largest_page() {
         let mut r = report(EndOrder::None, vec![SignType::Sha256]);
-        r.list = ListLimit { max: 150, refused: Some((151, "respcd 1104".into())), queries: 12 };
+        r.list = Some(ListLimit { max: 150, refused: Some((151, "respcd 1104".into())), queries: 12 });
         assert_eq!(r.settings()[1], ("QFPAY_QUERY_LIST_MAX", "100".to_owned()));
         assert_eq!(r.json()["query_list_max"], 150);
         assert!(r.human().contains("at most 100"));
@@ -280,5 +304,42 @@ mod tests {
             lines[7..],
             ["worker settings:", "QFPAY_ANSWER_SIGNATURE=off", "QFPAY_QUERY_LIST_MAX=7", "END_ORDER=805801=close"]
         );
+        let json = report(EndOrder::Close, vec![SignType::Sha256]).json();
+        assert_eq!((&json["ready"], &json["problems"]), (&json!(true), &json!([])), "{json}");
+    }
+
+    #[test]
+    fn sha256_refused_blocks_going_live_and_sets_nothing() {
+        let mut r = report(EndOrder::None, vec![SignType::Md5]);
+        r.signature_types.refused = vec![(SignType::Sha256, "respcd 1108".into())];
+        assert_eq!(r.problems(), [SHA256_REFUSED]);
+        let json = r.json();
+        assert_eq!((&json["ready"], &json["problems"]), (&json!(false), &json!([SHA256_REFUSED])), "{json}");
+        assert_eq!(json["signature_types"], json!(["MD5"]));
+        let text = r.human();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("signature_types: MD5 (SHA256 refused: respcd 1108)"), "{text}");
+        assert_eq!(
+            lines[6],
+            "not ready to go live: this worker signs with SHA256, which the gateway refused; ask QFPay to enable \
+             SHA256 for the appcode"
+        );
+        assert_eq!(lines[7..], ["", "worker settings:", "QFPAY_ANSWER_SIGNATURE=off", "QFPAY_QUERY_LIST_MAX=7"]);
+        // No setting pretends to change how the worker signs: it reads none.
+        assert!(r
+            .settings()
+            .iter()
+            .all(|(name, _)| name.starts_with("QFPAY_ANSWER") || name.starts_with("QFPAY_QUERY")));
+        assert!(!text.contains("SIGN_TYPE") && json["settings"].get("QFPAY_SIGN_TYPE").is_none(), "{text}");
+    }
+
+    #[test]
+    fn an_untested_list_keeps_the_workers_default() {
+        let mut r = report(EndOrder::None, vec![SignType::Sha256]);
+        r.list = None;
+        assert_eq!(r.settings()[1], ("QFPAY_QUERY_LIST_MAX", "1".to_owned()));
+        assert_eq!(r.json()["query_list_max"], Value::Null);
+        let text = r.human();
+        assert!(text.lines().nth(3).is_some_and(|l| l.starts_with("query_list_max: not tested")), "{text}");
     }
 }

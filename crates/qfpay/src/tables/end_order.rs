@@ -1,11 +1,12 @@
 //! Which endpoint ends an unpaid order early, per pay type, as QFPay's own documentation
 //! (`04-common-api/02-reversal-cancel.md`) says. It wins over the guide, which lets a close end
 //! any MPM order:
-//! - `/trade/v1/reversal` for Alipay MPM and CPM and WeChat Pay CPM (and the multi-wallet CPM
-//!   800008, a CPM charge like the others);
+//! - `/trade/v1/reversal` for Alipay MPM (but AlipayHK's, below) and CPM and WeChat Pay CPM (and
+//!   the multi-wallet CPM 800008, a CPM charge like the others);
 //! - `/trade/v1/close` for WeChat Pay MPM ("and other qualified wallets", only after asking QFPay);
 //! - nothing for the Hong Kong types ("Hong Kong PayTypes do not support transaction cancel"):
-//!   PayMe, FPS, Octopus, UnionPay, the WAP/web pages. Such an order ends by its own expiry.
+//!   PayMe, FPS, Octopus, AlipayHK, UnionPay, the WAP/web pages. Such an order ends by its own
+//!   expiry.
 //!
 //! A merchant whom QFPay enabled for more overrides this per pay type (`END_ORDER` in the
 //! worker; `qfpay gateway check` finds out which).
@@ -51,8 +52,13 @@ impl fmt::Display for EndOrder {
 /// The documented way to end an unpaid order of `pay_type` early.
 pub fn end_order(pay_type: &str) -> EndOrder {
     match pay_type {
-        // Alipay MPM (overseas, HK) and CPM; WeChat Pay CPM (both); the multi-wallet CPM.
-        "800101" | "801501" | "800108" | "800208" | "801008" | "800008" => EndOrder::Reversal,
+        // Alipay MPM (overseas merchants) and CPM; WeChat Pay CPM (both); the multi-wallet CPM.
+        // 801501, Alipay MPM for Hong Kong merchants (AlipayHK), is left out: the documentation
+        // says Alipay MPM takes a reversal and also that Hong Kong pay types take no cancel, and
+        // the spec names AlipayHK among the latter. `none` is the reading that can never be
+        // wrong (the order is followed to its expiry); `qfpay gateway check` tells a merchant
+        // whose gateway reverses it to set `END_ORDER=801501=reversal`.
+        "800101" | "800108" | "800208" | "801008" | "800008" => EndOrder::Reversal,
         // WeChat Pay MPM.
         "800201" => EndOrder::Close,
         _ => EndOrder::None,
@@ -86,11 +92,11 @@ mod tests {
     #[test]
     fn the_documented_table() {
         assert_eq!(end_order("800201"), EndOrder::Close);
-        for code in ["800101", "801501", "800108", "800208", "801008", "800008"] {
+        for code in ["800101", "800108", "800208", "801008", "800008"] {
             assert_eq!(end_order(code), EndOrder::Reversal, "{code}");
         }
         // Hong Kong types cannot be ended early: PayMe, FPS, Octopus, the WAP pages.
-        for code in ["805801", "802001", "803701", "801512", "800212", "805812", "800701"] {
+        for code in ["801501", "805801", "802001", "803701", "801512", "800212", "805812", "800701"] {
             assert_eq!(end_order(code), EndOrder::None, "{code}");
         }
     }
