@@ -351,6 +351,9 @@ async fn every_documented_endpoint_answers_as_documented() {
     let (status, unmatched, text) = stack.merchant("GET", "/v1/notifications", None, None).await;
     assert_eq!(status, 200, "{text}");
     c.check("GET", "/v1/notifications", status, &unmatched, &text);
+    let (status, health, text) = stack.merchant("GET", "/v1/health", None, None).await;
+    assert_eq!(status, 200, "{text}");
+    c.check("GET", "/v1/health", status, &health, &text);
 
     // Events: the feed, one event, a resend, and a 404.
     let (status, feed, text) = stack.merchant("GET", "/v1/events", None, None).await;

@@ -45,6 +45,10 @@ pub struct Settings {
     pub end_order_overrides: Vec<(String, qfpay::tables::EndOrder)>,
     /// Seconds the worker's clock is moved by (`CLOCK_OFFSET_SECONDS`; tests only).
     pub clock_offset_seconds: i64,
+    /// Days a session that never moved money is kept after its end (`RETENTION_DAYS_UNPAID`).
+    pub retention_days_unpaid: u64,
+    /// Days a raw notification is kept (`RETENTION_DAYS_NOTIFICATIONS`).
+    pub retention_days_notifications: u64,
 }
 
 /// `QFPAY_ANSWER_SIGNATURE`: what the gateway's `X-QF-SIGN` on answers is checked against. QFPay
@@ -275,6 +279,8 @@ impl Settings {
             query_list_max: number(env, "QFPAY_QUERY_LIST_MAX", 1, |n| (1..=100).contains(n))?,
             end_order_overrides: end_order_overrides(env)?,
             clock_offset_seconds: clock_offset(env, gateway_environment)?,
+            retention_days_unpaid: number(env, "RETENTION_DAYS_UNPAID", 30, |d| (1..=3650).contains(d))?,
+            retention_days_notifications: number(env, "RETENTION_DAYS_NOTIFICATIONS", 30, |d| (1..=3650).contains(d))?,
         })
     }
 

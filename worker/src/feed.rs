@@ -86,3 +86,27 @@ pub async fn unmatched_notifications(app: &App<'_>, req: Request) -> Answer {
         .collect();
     ok_json(200, &checkout_api::views::UnmatchedNotificationList { data })
 }
+
+/// `GET /v1/health`: what the worker keeps (`store::retention`).
+pub async fn health(app: &App<'_>, req: Request) -> Answer {
+    authorize(app, &req)?;
+    let f = app.store.footprint().await.or_500()?;
+    let ms = |v: Option<f64>| v.map(|t| t as u64);
+    ok_json(
+        200,
+        &checkout_api::views::HealthView {
+            database_bytes: f.database_bytes.map(|b| b as u64),
+            sessions: f.sessions as u64,
+            events: f.events as u64,
+            notifications: f.notifications as u64,
+            oldest: checkout_api::views::HealthOldest {
+                session: ms(f.oldest_session),
+                event: ms(f.oldest_event),
+                notification: ms(f.oldest_notification),
+                idempotency_record: ms(f.oldest_idempotency),
+            },
+            retention_days_unpaid: app.settings.retention_days_unpaid,
+            retention_days_notifications: app.settings.retention_days_notifications,
+        },
+    )
+}

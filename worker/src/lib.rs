@@ -86,7 +86,7 @@ async fn route(
             limits::checkout(env, &req, rest.first().copied()).await?;
         }
         // Every merchant route checks the key again; this is where wrong keys are counted.
-        ["v1", "sessions" | "events" | "notifications", ..] => {
+        ["v1", "sessions" | "events" | "notifications" | "health", ..] => {
             limits::merchant(env, &settings, &req).await?;
         }
         _ => {}
@@ -102,6 +102,7 @@ async fn route(
         (Method::Post, ["v1", "sessions", id, "charge"]) => till::charge(&app, req, id).await,
         (Method::Get, ["v1", "events"]) => feed::list(&app, req).await,
         (Method::Get, ["v1", "notifications"]) => feed::unmatched_notifications(&app, req).await,
+        (Method::Get, ["v1", "health"]) => feed::health(&app, req).await,
         (Method::Get, ["v1", "events", id]) => feed::get(&app, req, id).await,
         (Method::Post, ["v1", "events", id, "resend"]) => feed::resend(&app, req, id).await,
         (Method::Get, ["v1", "checkout", id]) => checkout::get_checkout(&app, req, id).await,

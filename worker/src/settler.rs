@@ -29,6 +29,8 @@ const MIN_GAP_MS: u64 = 1_000;
 const RECONCILE_EVERY_MS: u64 = 10 * 60_000;
 /// Where the last reconciliation's time is kept.
 const RECONCILED_KEY: &str = "reconciled_at";
+/// Storage key: when the last retention run was (it runs every 10 minutes, busy or not).
+const PURGED_KEY: &str = "purged_at";
 
 // The macro generates public glue without docs.
 #[allow(missing_docs)]
@@ -102,10 +104,15 @@ impl Settler {
         let last: u64 = self.state.storage().get(RECONCILED_KEY).await.ok().flatten().unwrap_or(0);
         let reconcile = now >= last + RECONCILE_EVERY_MS
             && app.store.attempts_since(now - RECONCILE_WINDOW_MS).await.unwrap_or(false);
+        let last_purge: u64 = self.state.storage().get(PURGED_KEY).await.ok().flatten().unwrap_or(0);
+        let purge = now >= last_purge + RECONCILE_EVERY_MS;
         let started = clock::now_ms();
-        let report = sweep::run(&app, reconcile).await?;
+        let report = sweep::run(&app, reconcile, purge).await?;
         if reconcile {
             let _ = self.state.storage().put(RECONCILED_KEY, now).await;
+        }
+        if purge {
+            let _ = self.state.storage().put(PURGED_KEY, now).await;
         }
         worker::console_log!(
             "{}",

@@ -39,6 +39,7 @@ pub struct Report {
     pub reconciled_rows: usize,
     pub delivered: usize,
     pub failed_deliveries: usize,
+    pub purged_rows: usize,
 }
 
 /// How long each gateway step of a sweep may start new work (ms): a slow gateway while many
@@ -49,10 +50,11 @@ const RECONCILE_BUDGET_MS: u64 = 25_000;
 /// How long a sweep delivers webhooks (ms).
 const WEBHOOK_BUDGET_MS: u64 = 20_000;
 
-/// Runs every due obligation once. `reconcile`: also run the periodic time-window query.
+/// Runs every due obligation once. `reconcile`: also run the periodic time-window query;
+/// `purge`: also forget what no promise needs any more.
 /// Webhooks are delivered alongside the gateway's steps, not after them, so a slow gateway
 /// never holds back a paid event; each gateway step has its own time budget.
-pub async fn run(app: &App<'_>, reconcile: bool) -> R<Report> {
+pub async fn run(app: &App<'_>, reconcile: bool, purge: bool) -> R<Report> {
     let now = clock::now_ms();
     let gateway_steps = async {
         let mut report = Report::default();
@@ -66,6 +68,9 @@ pub async fn run(app: &App<'_>, reconcile: bool) -> R<Report> {
         keep_going("closes", close_due(app, now, deadline(), &mut report).await);
         keep_going("queries", query_due(app, clock::now_ms(), &mut report).await);
         keep_going("blackout refunds", refunds_in_blackout(app, clock::now_ms(), deadline(), &mut report).await);
+        if purge {
+            keep_going("retention", forget_old(app, clock::now_ms(), &mut report).await);
+        }
         if reconcile {
             // Last, and longer: it reads every page of its hour (100 rows a call).
             let until = clock::now_ms() + RECONCILE_BUDGET_MS;
@@ -82,6 +87,25 @@ pub async fn run(app: &App<'_>, reconcile: bool) -> R<Report> {
     report.delivered = delivered.delivered;
     report.failed_deliveries = delivered.failed_deliveries;
     Ok(report)
+}
+
+/// How long a delivered event's earlier tries are kept (the last one stays with the event).
+const DELIVERY_TRIES_KEPT_MS: u64 = 7 * 86_400_000;
+/// How long an idempotency record answers a retry.
+const IDEMPOTENCY_KEPT_MS: u64 = 86_400_000;
+
+/// One bounded run of forgetting what no promise needs any more (`store::retention`).
+async fn forget_old(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
+    const DAY: u64 = 86_400_000;
+    let cut = crate::store::Cutoffs {
+        idempotency: now.saturating_sub(IDEMPOTENCY_KEPT_MS),
+        deliveries: now.saturating_sub(DELIVERY_TRIES_KEPT_MS),
+        notifications: now.saturating_sub(app.settings.retention_days_notifications * DAY),
+        unpaid_sessions: now.saturating_sub(app.settings.retention_days_unpaid * DAY),
+    };
+    let purged = app.store.purge(&cut).await.or_500()?;
+    report.purged_rows = purged.idempotency + purged.deliveries + purged.notifications + purged.sessions;
+    Ok(())
 }
 
 /// The end of a step's budget, from now.

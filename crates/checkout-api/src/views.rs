@@ -190,3 +190,42 @@ pub struct UnmatchedNotificationList {
     /// At most 100, newest first.
     pub data: Vec<UnmatchedNotification>,
 }
+
+/// `GET /v1/health`: what the worker keeps, for an operator watching D1's size cap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HealthView {
+    /// The database's size in bytes, as D1 reports it (absent where it does not).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub database_bytes: Option<u64>,
+    /// Sessions kept (those that moved money for good; the others until their retention ends).
+    pub sessions: u64,
+    /// Events kept.
+    pub events: u64,
+    /// Raw notifications kept.
+    pub notifications: u64,
+    /// The oldest row of each kind still kept (Unix ms), absent when there is none.
+    pub oldest: HealthOldest,
+    /// Days a session that never moved money is kept after its end (`RETENTION_DAYS_UNPAID`).
+    pub retention_days_unpaid: u64,
+    /// Days a raw notification is kept (`RETENTION_DAYS_NOTIFICATIONS`).
+    pub retention_days_notifications: u64,
+}
+
+/// The oldest row of each kind still kept (Unix ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HealthOldest {
+    /// The oldest session's creation.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session: Option<u64>,
+    /// The oldest event's creation.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub event: Option<u64>,
+    /// The oldest raw notification's arrival.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub notification: Option<u64>,
+    /// The oldest idempotency record's creation.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub idempotency_record: Option<u64>,
+}

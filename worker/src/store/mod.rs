@@ -9,12 +9,14 @@ mod attempts;
 mod events;
 mod idempotency;
 mod refunds;
+mod retention;
 mod sessions;
 
 pub use attempts::NewAttempt;
 pub use events::{DeliveryOutcome, EventRow, NewEvent};
 pub use idempotency::SESSIONS_SCOPE;
 pub use refunds::NewRefund;
+pub use retention::Cutoffs;
 pub use sessions::{NewSession, PaidAttempt};
 
 use checkout_api::views::{AttemptView, RefundView, SessionView};

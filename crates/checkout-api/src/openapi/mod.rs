@@ -16,7 +16,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::events::{DeliveryStatus, DeliveryView, EventDetail, EventList, EventType};
 use crate::listing::SessionList;
 use crate::session::{ChargeRequest, CreateRefund, CreateSession, PayRequest};
-use crate::views::{CheckoutView, PayAnswer, RefundView, SessionView, StatusView, UnmatchedNotificationList};
+use crate::views::{
+    CheckoutView, HealthView, PayAnswer, RefundView, SessionView, StatusView, UnmatchedNotificationList,
+};
 
 pub use operations::{Auth, Operation, OPERATIONS};
 
@@ -95,8 +97,15 @@ pub fn document() -> Value {
 /// Every named schema: the contract's types, derived, plus the few shapes that only exist as
 /// JSON built in place (the error wrapper, the health answer).
 fn schemas() -> Map<String, Value> {
-    let mut schemas =
-        derived::<(SessionList, SessionView, EventList, EventDetail, CheckoutView, UnmatchedNotificationList)>(false);
+    let mut schemas = derived::<(
+        SessionList,
+        SessionView,
+        EventList,
+        EventDetail,
+        CheckoutView,
+        UnmatchedNotificationList,
+        HealthView,
+    )>(false);
     for (name, schema) in derived::<(PayAnswer, StatusView, RefundView, DeliveryView, ApiError)>(false) {
         schemas.insert(name, schema);
     }

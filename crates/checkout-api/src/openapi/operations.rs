@@ -365,6 +365,24 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         method: "GET",
+        path: "/v1/health",
+        id: "getHealth",
+        tag: "events",
+        summary: "What the worker keeps: sizes, counts and the oldest rows",
+        description: "D1 has a size cap and every write fails once it is reached, payments included. The settler \
+            forgets, every 10 minutes, what no promise needs: idempotency records after 24 hours, delivered \
+            events' earlier tries after 7 days, raw notifications and sessions that never moved money after \
+            their retention. Anything that moved money is kept.",
+        auth: Auth::Merchant,
+        id_description: "",
+        query: &[],
+        body: None,
+        idempotent: false,
+        ok: &[ok(200, "The footprint.", "HealthView")],
+        own_errors: &[],
+    },
+    Operation {
+        method: "GET",
         path: "/v1/notifications",
         id: "listUnmatchedNotifications",
         tag: "events",
