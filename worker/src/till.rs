@@ -131,7 +131,8 @@ async fn wait_for_outcome(app: &App<'_>, attempt: &AttemptRow) -> R<()> {
     Ok(())
 }
 
-/// The charge as it stands: `200` and the session when paid; `202` and the session while the
+/// The charge as it stands: `200` and the session when this charge paid it (`409
+/// already_paid` when another payment had); `202` and the session while the
 /// charge is still unconfirmed (poll `GET /v1/sessions/{id}`; the webhook tells the outcome);
 /// `402` when it ended unpaid (refused, reversed, closed); `409 payment_held` when the gateway
 /// reported another amount.
@@ -140,6 +141,22 @@ async fn answer(app: &App<'_>, id: &str, attempt_id: &str) -> R<(u16, String)> {
     let attempt = app.store.attempt(attempt_id).await.or_500()?.map(|a| a.status());
     let ended = |code: ErrorCode, what: &str| ApiError::new(code, format!("the charge ended {what}"));
     let status = match (row.status(), attempt) {
+        // Paid, but by another payment (the shopper paid a QR code meanwhile): this charge did
+        // not pay the sale. It was reversed, or, if it went through, is a second payment that is
+        // refunded automatically where the merchant has that on (`payment.duplicate`).
+        (SessionStatus::Paid, Some(status)) if row.paid_attempt_id.as_deref() != Some(attempt_id) => {
+            let what = if status == AttemptStatus::Paid {
+                "this charge is a second payment, refunded automatically unless AUTO_REFUND_DOUBLE_PAYMENTS=false (payment.duplicate)"
+            } else {
+                "this charge was not taken (it ended {status}); do not charge again"
+            };
+            let message = format!(
+                "the session was already paid by another payment: {}",
+                what.replace("{status}", status.as_str())
+            );
+            let e = ApiError::new(ErrorCode::AlreadyPaid, message);
+            return Ok((e.status, e.body()));
+        }
         (SessionStatus::Paid, _) => 200,
         (_, Some(AttemptStatus::Held)) => {
             let e = ended(ErrorCode::PaymentHeld, "held: the gateway reported another amount or currency");
