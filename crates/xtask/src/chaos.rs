@@ -33,9 +33,6 @@ pub fn run_abuser(quick: bool, strict: bool) -> Result<(), String> {
     if quick {
         cmd.arg("--quick");
     }
-    if strict {
-        cmd.arg("--strict");
-    }
     run(&mut cmd)
 }
 
