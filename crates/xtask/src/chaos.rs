@@ -19,7 +19,7 @@ pub fn all(quick: bool, abuser: bool, strict: bool) -> Result<(), String> {
     build::widget()?;
     build::worker()?;
     if abuser {
-        run_abuser(quick, strict)
+        run_abuser(quick)
     } else {
         run_only(quick, true, strict)
     }
@@ -27,7 +27,7 @@ pub fn all(quick: bool, abuser: bool, strict: bool) -> Result<(), String> {
 
 /// Runs the chaos binary's one-abuser scenario (`--abuser`; release, since the abuser's flood
 /// is the load).
-pub fn run_abuser(quick: bool, strict: bool) -> Result<(), String> {
+pub fn run_abuser(quick: bool) -> Result<(), String> {
     let mut cmd = cargo();
     cmd.args(["run", "-q", "-p", "e2e", "--bin", "qfpay-chaos", "--release", "--", "--abuser"]);
     if quick {
