@@ -27,8 +27,16 @@ pub const GOODS_NAME_MAX_CHARS: usize = 20;
 pub const REFERENCE_MAX_BYTES: usize = 64;
 /// How many pay types `pay_types` may list.
 pub const MAX_PAY_TYPES: usize = 36;
-/// `return_url`'s longest length, in bytes.
+/// `return_url`'s longest length, in bytes, once the session id is filled in.
 pub const RETURN_URL_MAX_BYTES: usize = 512;
+/// Written in a `return_url`, it becomes the session's id: the page the wallet sends the
+/// shopper back to learns which session to mount the widget for again.
+pub const SESSION_ID_PLACEHOLDER: &str = "{CHECKOUT_SESSION_ID}";
+
+/// `return_url` with every [`SESSION_ID_PLACEHOLDER`] replaced by the session's id.
+pub fn return_url_for(template: &str, session_id: &str) -> String {
+    template.replace(SESSION_ID_PLACEHOLDER, session_id)
+}
 /// How many keys `metadata` may hold.
 pub const METADATA_MAX_KEYS: usize = 20;
 /// A `metadata` key's longest length, in UTF-8 bytes.
@@ -70,7 +78,8 @@ pub struct CreateSession {
     #[cfg_attr(feature = "schema", schemars(range(min = MIN_EXPIRY_SECONDS, max = MAX_EXPIRY_SECONDS)))]
     pub expires_in_seconds: Option<u32>,
     /// Where wallet pages send the shopper back after a redirect payment: an absolute http(s)
-    /// URL without whitespace (its length limit counts bytes).
+    /// URL without whitespace (its length limit counts bytes). `{CHECKOUT_SESSION_ID}` in it
+    /// becomes the session's id.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = RETURN_URL_MAX_BYTES)))]
     pub return_url: Option<String>,
@@ -157,8 +166,10 @@ impl CreateSession {
             None => minutes * 60,
         };
         if let Some(url) = &self.return_url {
+            // Measured as it will be sent: with a session id (27 characters) in each placeholder.
+            let filled = return_url_for(url, "cs_000000000000000000000000");
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() <= RETURN_URL_MAX_BYTES
+                && filled.len() <= RETURN_URL_MAX_BYTES
                 && !url.contains(char::is_whitespace);
             if !ok {
                 return Err(ApiError::field(
@@ -353,6 +364,17 @@ mod tests {
         assert_eq!(
             field_of(CreateSession { return_url: Some("javascript:x".into()), ..base() }).as_deref(),
             Some("return_url")
+        );
+        // The placeholder counts as the id it becomes (6 bytes longer): 485 bytes are 491 sent,
+        // and a second placeholder makes 509 bytes, 521 sent.
+        let long = format!("https://shop.example/{}?s={SESSION_ID_PLACEHOLDER}", "a".repeat(440));
+        assert!(CreateSession { return_url: Some(long.clone()), ..base() }.validate(30).is_ok());
+        let too_long = format!("{long}&t={SESSION_ID_PLACEHOLDER}");
+        assert!(too_long.len() <= RETURN_URL_MAX_BYTES, "under the limit as written, over it as sent");
+        assert_eq!(field_of(CreateSession { return_url: Some(too_long), ..base() }).as_deref(), Some("return_url"));
+        assert_eq!(
+            return_url_for("https://shop.example/back?session={CHECKOUT_SESSION_ID}&x=1", "cs_abc"),
+            "https://shop.example/back?session=cs_abc&x=1"
         );
         assert_eq!(
             field_of(CreateSession { expires_in_seconds: Some(5), ..base() }).as_deref(),
