@@ -3,6 +3,8 @@
 //! logs it once with `console.error` and puts both on `qfpay:error`; the shopper sees only the
 //! error screen. Pure, so every case is tested natively.
 
+use checkout_api::ErrorCode;
+
 /// A failure the page is told of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -26,33 +28,34 @@ pub struct Context<'a> {
 /// A failed call: its HTTP status (0: no answer could be read), the worker's error code and
 /// message (empty when the answer was not the worker's JSON), and its `Request-Id`.
 pub fn call(status: u16, code: &str, server_message: &str, request_id: Option<&str>, at: &Context) -> Problem {
-    let (code, advice) = match (status, code) {
-        (0, _) => (
+    let is = |e: ErrorCode| code == e.code();
+    let (code, advice) = if status == 0 {
+        (
             "network",
             format!(
                 "no answer from the worker at {}: check `endpoint`, that the worker runs, and that it allows {}",
                 at.endpoint, at.origin
             ),
-        ),
-        (_, "unauthorized") => (
-            "unauthorized",
+        )
+    } else if is(ErrorCode::Unauthorized) {
+        (
+            code,
             format!("the worker refused `secret` for session {}: give the client_secret created with it", at.session),
-        ),
-        (_, "origin_not_allowed") => (
-            "origin_not_allowed",
+        )
+    } else if is(ErrorCode::OriginNotAllowed) {
+        (
+            code,
             format!(
                 "add {} to the worker's ALLOWED_ORIGINS (locally: cargo xtask dev --allow-origin {})",
                 at.origin, at.origin
             ),
-        ),
-        (_, "not_found") => {
-            ("not_found", format!("no session {} at {}: check `session` and `endpoint`", at.session, at.endpoint))
-        }
-        (_, "") => (
-            "not_the_worker",
-            format!("HTTP {status} from {} is not the worker's answer: check `endpoint`", at.endpoint),
-        ),
-        (_, code) => (code, format!("HTTP {status}: {server_message}")),
+        )
+    } else if is(ErrorCode::NotFound) {
+        (code, format!("no session {} at {}: check `session` and `endpoint`", at.session, at.endpoint))
+    } else if code.is_empty() {
+        ("not_the_worker", format!("HTTP {status} from {} is not the worker's answer: check `endpoint`", at.endpoint))
+    } else {
+        (code, format!("HTTP {status}: {server_message}"))
     };
     let message = match request_id {
         Some(id) => format!("{advice} (Request-Id {id})"),
@@ -79,10 +82,10 @@ mod tests {
 
     #[test]
     fn each_problem_names_what_to_check() {
-        let secret = call(401, "unauthorized", "the bearer key is wrong", Some("req_a"), &AT);
-        assert_eq!(secret.code, "unauthorized");
+        let secret = call(401, ErrorCode::Unauthorized.code(), "the bearer key is wrong", Some("req_a"), &AT);
+        assert_eq!(secret.code, ErrorCode::Unauthorized.code());
         assert!(secret.message.contains("`secret`") && secret.message.ends_with("(Request-Id req_a)"), "{secret:?}");
-        let origin = call(403, "origin_not_allowed", "", None, &AT);
+        let origin = call(403, ErrorCode::OriginNotAllowed.code(), "", None, &AT);
         assert!(
             origin.message.contains("ALLOWED_ORIGINS")
                 && origin.message.contains("--allow-origin http://localhost:3000")
@@ -93,9 +96,9 @@ mod tests {
         let html = call(404, "", "", None, &AT);
         assert_eq!(html.code, "not_the_worker");
         assert!(html.message.contains("`endpoint`"));
-        let missing = call(404, "not_found", "no such session", None, &AT);
+        let missing = call(404, ErrorCode::NotFound.code(), "no such session", None, &AT);
         assert!(missing.message.contains("`session`") && missing.message.contains("cs_1"));
-        let other = call(503, "gateway_unavailable", "the gateway did not answer", None, &AT);
+        let other = call(503, ErrorCode::GatewayUnavailable.code(), "the gateway did not answer", None, &AT);
         assert_eq!(
             (other.code.as_str(), other.message.as_str()),
             ("gateway_unavailable", "HTTP 503: the gateway did not answer")
