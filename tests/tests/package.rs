@@ -1,9 +1,9 @@
 //! The widget as the npm package `@qfpay-edge/checkout`, as a merchant's developer meets it:
 //! `cargo xtask pack` makes the tarball; a fresh folder installs it (with the pinned TypeScript,
 //! esbuild and React types, from the registry as a user would); `tsc --noEmit` typechecks the
-//! README's React and plain snippets (and refuses wrong ones); esbuild bundles the plain page's
+//! docs/widget.md's React and plain snippets (and refuses wrong ones); esbuild bundles the plain page's
 //! script; and that bundle, served from a second loopback origin (the shop), mounts the widget
-//! against the worker in headless Chromium with a quiet console. The README's snippets are the
+//! against the worker in headless Chromium with a quiet console. The snippets (docs/widget.md) are the
 //! files in `packages/checkout/examples/`, quoted verbatim (checked here).
 
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ fn example(name: &str) -> String {
 
 #[test]
 fn the_readmes_quote_every_example_verbatim() {
-    for readme in ["README.md", "packages/checkout/README.md"] {
+    for readme in ["docs/widget.md", "packages/checkout/README.md"] {
         let text = std::fs::read_to_string(root().join(readme)).expect("the README");
         for name in ["Checkout.tsx", "page.html", "checkout.ts"] {
             let snippet = example(name);
