@@ -265,7 +265,8 @@ async fn worker_api_against_the_simulator() {
     pay(&stack, &dbl_id, &dbl_secret, "800201", &mut seen).await;
     let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{dbl_id}"), None, None).await;
     let first_otn = view["attempts"][0]["out_trade_no"].as_str().unwrap().to_owned();
-    let second = pay(&stack, &dbl_id, &dbl_secret, "805801", &mut seen).await;
+    // Alipay MPM, which the gateway can end (reversal); PayMe MPM cannot be ended early.
+    let second = pay(&stack, &dbl_id, &dbl_secret, "801501", &mut seen).await;
     // The first attempt's payment reaches us as the gateway would report it (signed), as if it
     // had been paid at the very moment it was being closed.
     let body = format!(
