@@ -187,9 +187,16 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    // A signal during the installs and builds (which take minutes on a fresh machine) stops
+    // before anything is started, rather than starting the stack only to stop it.
+    let stopped =
+        || if stop.load(Ordering::SeqCst) { Err("stopped before the stack started".to_owned()) } else { Ok(()) };
     setup::dev()?;
+    stopped()?;
     build::widget()?;
+    stopped()?;
     build::worker()?;
+    stopped()?;
     step("dev: building the qfpay command (its simulator is the gateway here)");
     let qfpay = cargo_build(&["-p", "qfpay-cli", "--features", "sim"], "qfpay", "bin")?
         .executable
