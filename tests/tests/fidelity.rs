@@ -1,6 +1,7 @@
 //! Faithful to the guide where money is at stake, under `wrangler dev` against the simulator:
 //! a payment reported for another amount is held, never paid; pending codes are never a
-//! refusal; a till charges a scanned wallet code and an unconfirmed charge is reversed; a test
+//! refusal; a till charges a scanned wallet code (with QFPay's universal CPM type when it names
+//! none) and an unconfirmed charge is reversed; a test
 //! environment's payments are refunded at once; an answer whose signature does not verify is
 //! no answer.
 
@@ -116,6 +117,17 @@ async fn money_rules_hold_where_the_guide_says() {
         .await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("pay_type")), "a QR pay type is not CPM");
 
+    // No pay type: QFPay's universal CPM type reads the scanned code.
+    let (universal_id, _) = stack.session(tea("till-universal")).await;
+    let charge_body = json!({"auth_code": "134567890120000"});
+    let (status, paid, text) =
+        stack.merchant("POST", &format!("/v1/sessions/{universal_id}/charge"), Some(charge_body), None).await;
+    assert_eq!(
+        (status, paid["status"].as_str(), paid["attempts"][0]["pay_type"].as_str()),
+        (200, Some("paid"), Some("800008")),
+        "{text}"
+    );
+
     // A charge whose answer was lost but which went through is found by the settler's query
     // before any reversal: it is paid, never reversed blind.
     let mut short = tea("till-lost-answer");
@@ -148,7 +160,9 @@ async fn test_environment_payments_are_refunded_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_that_are_not_the_gateways_word_are_settled_by_query() {
-    let stack = Stack::start(Options::default()).await;
+    // The worker enforces the reading the simulator signs with (`log`, the default, only logs).
+    let options = Options { extra_settings: vec!["QFPAY_ANSWER_SIGNATURE=sorted-data".into()], ..Options::default() };
+    let stack = Stack::start(options).await;
 
     // An answer whose X-QF-SIGN does not verify is no answer: the attempt is not failed, the
     // widget hears "unavailable", and nothing is taken from the answer.
@@ -192,12 +206,15 @@ async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
     // The simulator's clock starts at 23:45 Hong Kong time, inside 23:30-00:30.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs() as i64;
     let hk_midnight = (now + 8 * 3600) / 86_400 * 86_400 - 8 * 3600;
+    let start = hk_midnight + 23 * 3600 + 45 * 60;
+    // The worker reads the window on its own clock: it stands where the gateway's does.
     let options = Options {
         sim_refund_blackout: true,
-        sim_start_unix: Some(hk_midnight + 23 * 3600 + 45 * 60),
+        sim_start_unix: Some(start),
+        extra_settings: vec![format!("CLOCK_OFFSET_SECONDS={}", start - now)],
         ..Options::default()
     };
-    let stack = Stack::start(options).await;
+    let mut stack = Stack::start(options).await;
     let (id, _) = stack.session(tea("blackout")).await;
     let (status, _, text) = charge(&stack, &id, "134567890120000").await;
     assert_eq!(status, 200, "{text}");
@@ -212,6 +229,7 @@ async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
     // The window ends on the gateway's clock; the worker sends it again after it.
     let (status, _) = stack.sim("POST", "/sim/clock/advance", Some(json!({"seconds": 3600}))).await;
     assert_eq!(status, 200);
+    stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", start - now + 3600)]).await;
     let settled = stack.wait_session(&id, Duration::from_secs(100), |s| s["refunds"][0]["status"] == "succeeded").await;
     assert_eq!(settled["refunds"][0]["status"], "succeeded", "sent again after the blackout: {settled}");
     assert_eq!(settled["amount_refunded"], 3800);
