@@ -66,13 +66,18 @@ declare global {
   interface HTMLElementTagNameMap {
     "qfpay-checkout": QfpayCheckoutElement;
   }
-  interface HTMLElementEventMap {
-    "qfpay:ready": CustomEvent<CheckoutEventDetail>;
-    "qfpay:select": CustomEvent<CheckoutEventDetail>;
-    "qfpay:qr": CustomEvent<CheckoutEventDetail>;
-    "qfpay:paid": CustomEvent<CheckoutEventDetail>;
-    "qfpay:failed": CustomEvent<CheckoutEventDetail>;
-    "qfpay:expired": CustomEvent<CheckoutEventDetail>;
-    "qfpay:error": CustomEvent<CheckoutErrorDetail>;
-  }
+  interface HTMLElementEventMap extends CheckoutEventMap {}
+  /** The events bubble out of the shadow root (composed), so the document hears them too. */
+  interface DocumentEventMap extends CheckoutEventMap {}
+  interface WindowEventMap extends CheckoutEventMap {}
+}
+/** The widget's events by name, for `addEventListener` on the element, the document or the window. */
+export interface CheckoutEventMap {
+  "qfpay:ready": CustomEvent<CheckoutEventDetail>;
+  "qfpay:select": CustomEvent<CheckoutEventDetail>;
+  "qfpay:qr": CustomEvent<CheckoutEventDetail>;
+  "qfpay:paid": CustomEvent<CheckoutEventDetail>;
+  "qfpay:failed": CustomEvent<CheckoutEventDetail>;
+  "qfpay:expired": CustomEvent<CheckoutEventDetail>;
+  "qfpay:error": CustomEvent<CheckoutErrorDetail>;
 }

@@ -122,20 +122,23 @@ fn typecheck(dir: &Path) {
         "import { mount, type CheckoutHandle, type CheckoutTextKey } from \"@qfpay-edge/checkout\";\n\
          export const texts: string | object | undefined = document.querySelector(\"qfpay-checkout\")?.texts;\n\
          export const handle: Promise<CheckoutHandle> = mount(document.body, { endpoint: \"https://pay.example.com\", session: \"cs_1\", secret: \"s\", wasmUrl: \"/w.wasm\" });\n\
-         export const key: CheckoutTextKey | undefined = undefined;\n",
+         export const key: CheckoutTextKey | undefined = undefined;\n\
+         document.addEventListener(\"qfpay:error\", (e) => console.log(e.detail.code, e.detail.message, e.detail.session));\n\
+         window.addEventListener(\"qfpay:paid\", (e) => console.log(e.detail.session));\n",
     );
     write(
         dir,
         "bad.ts",
         "import { mount } from \"@qfpay-edge/checkout\";\n\
          mount(document.body, { endpoint: \"https://pay.example.com\", session: \"cs_1\" });\n\
-         document.querySelector(\"qfpay-checkout\")?.addEventListener(\"qfpay:paid\", (e) => e.detail.sesion);\n",
+         document.querySelector(\"qfpay-checkout\")?.addEventListener(\"qfpay:paid\", (e) => e.detail.sesion);\n\
+         document.addEventListener(\"qfpay:error\", (e) => e.detail.cod);\n",
     );
     write(dir, "tsconfig.plain.json", &tsconfig(&["checkout.ts", "typed.ts"], Some(&[])));
     write(dir, "tsconfig.bad.json", &tsconfig(&["bad.ts"], Some(&[])));
     assert!(!dir.join("node_modules/@types/react").exists(), "the plain check must run without React's types");
     must(dir, "node_modules/.bin/tsc", &["-p", "tsconfig.plain.json"]);
-    tsc_refuses(dir, "tsconfig.bad.json", &["bad.ts", "'secret'", "'sesion'"]);
+    tsc_refuses(dir, "tsconfig.bad.json", &["bad.ts", "'secret'", "'sesion'", "'cod'"]);
 
     must(dir, "npm", &["install", "--no-audit", "--no-fund", "--prefer-offline", REACT_TYPES]);
     write(
