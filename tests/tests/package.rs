@@ -21,6 +21,7 @@ use serde_json::json;
 const TYPESCRIPT: &str = "typescript@5.9.3";
 const ESBUILD: &str = "esbuild@0.28.2";
 const REACT_TYPES: &str = "@types/react@19.3.0";
+const VITE: &str = "vite@8.4.1";
 const W: &str = "document.querySelector('qfpay-checkout')?.shadowRoot";
 
 fn examples() -> PathBuf {
@@ -261,7 +262,7 @@ async fn the_package_typechecks_bundles_and_mounts_the_widget_on_a_shop_origin()
         "index.html",
         &format!("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\n<body>\n{snippet}</body></html>\n"),
     );
-    let asked = serve(listener, public).await;
+    let asked = serve(listener, public.clone()).await;
 
     let b = Browser::start().await;
     b.client.goto(&format!("{shop}/")).await.expect("the shop loads");
@@ -312,9 +313,72 @@ async fn the_package_typechecks_bundles_and_mounts_the_widget_on_a_shop_origin()
     assert_eq!(empty, json!(true), "an element missing an attribute shows nothing");
 
     the_element_keeps_its_widget(&b, &stack).await;
+    vite_builds_a_page_that_mounts(&b, &stack, &dir, &shop, &asked).await;
     drop(b);
     drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The page's script as a Vite user writes it: the documented `?url` import of the wasm for one
+/// element, and none for another (a production build emits the wasm the loader finds beside
+/// itself by `import.meta.url`).
+const VITE_MAIN: &str = r#"import "@qfpay-edge/checkout";
+import wasm from "@qfpay-edge/checkout/qfpay_checkout_bg.wasm?url";
+
+for (const [id, url] of [["by-url", wasm], ["by-default", ""]]) {
+  const el = document.createElement("qfpay-checkout");
+  el.id = id;
+  el.setAttribute("endpoint", "WORKER");
+  el.setAttribute("session", "SESSION");
+  el.setAttribute("secret", "SECRET");
+  if (url) el.setAttribute("wasm", url);
+  document.body.append(el);
+}
+"#;
+
+/// The package through Vite's production build, served under the shop's origin at `/vite/`:
+/// both elements mount, with a quiet console.
+async fn vite_builds_a_page_that_mounts(
+    b: &Browser,
+    stack: &Stack,
+    dir: &Path,
+    shop: &str,
+    asked: &Mutex<Vec<String>>,
+) {
+    must(dir, "npm", &["install", "--no-audit", "--no-fund", "--prefer-offline", VITE]);
+    let (id, secret) = stack
+        .session(json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": "package-vite"}))
+        .await;
+    let app = dir.join("vite-app");
+    write(&app, "index.html", "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vite shop</title>\n<script type=\"module\" src=\"./main.js\"></script></head><body></body></html>\n");
+    let main = VITE_MAIN.replace("WORKER", &stack.worker_url).replace("SESSION", &id).replace("SECRET", &secret);
+    write(&app, "main.js", &main);
+    let out = dir.join("public/vite");
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    must(
+        dir,
+        "node_modules/.bin/vite",
+        &["build", "vite-app", "--base", "/vite/", "--outDir", out_arg, "--emptyOutDir", "--logLevel", "warn"],
+    );
+    b.client.goto(&format!("{shop}/vite/index.html")).await.expect("the Vite page loads");
+    for id in ["by-url", "by-default"] {
+        let wallets = b
+            .wait_js(
+                &format!(
+                    "return document.getElementById('{id}')?.shadowRoot?.querySelectorAll('[part=method]').length"
+                ),
+                &format!("the wallets of the Vite page's {id} element"),
+                LONG,
+            )
+            .await;
+        assert!(wallets.as_u64().unwrap_or(0) >= 2, "{id}: {wallets}");
+    }
+    b.assert_quiet_console("on the page Vite built").await;
+    let asked_for = asked.lock().expect("the log").clone();
+    assert!(
+        asked_for.iter().any(|p| p.starts_with("/vite/") && p.ends_with(".wasm")),
+        "the wasm Vite emitted was served: {asked_for:?}"
+    );
 }
 
 /// The script behind `L`: the loader test's element's shadow root.
