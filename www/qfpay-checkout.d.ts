@@ -35,6 +35,14 @@ export interface CheckoutEventDetail {
   /** The chosen wallet's code: "alipay", "wechat_pay", "payme", "fps", "octopus", "unionpay", ... */
   wallet?: string;
 }
+/** `qfpay:error`'s detail: what went wrong, for the developer (the shopper sees the error screen). */
+export interface CheckoutErrorDetail extends CheckoutEventDetail {
+  status: "error";
+  /** The worker's error code ("unauthorized", "origin_not_allowed", "not_found", ...) or the widget's ("network", "not_the_worker", "unreadable_answer", "bad_redirect"). */
+  code: string;
+  /** What to check (the secret, the page's origin, the endpoint), with the answer's Request-Id when there was one; also logged once with console.error. */
+  message: string;
+}
 /**
  * Mounts the widget into `element`. Rejects with an error naming a missing option, or saying
  * there is no DOM (called during server-side rendering: call it in an effect instead).
@@ -58,13 +66,18 @@ declare global {
   interface HTMLElementTagNameMap {
     "qfpay-checkout": QfpayCheckoutElement;
   }
-  interface HTMLElementEventMap {
-    "qfpay:ready": CustomEvent<CheckoutEventDetail>;
-    "qfpay:select": CustomEvent<CheckoutEventDetail>;
-    "qfpay:qr": CustomEvent<CheckoutEventDetail>;
-    "qfpay:paid": CustomEvent<CheckoutEventDetail>;
-    "qfpay:failed": CustomEvent<CheckoutEventDetail>;
-    "qfpay:expired": CustomEvent<CheckoutEventDetail>;
-    "qfpay:error": CustomEvent<CheckoutEventDetail>;
-  }
+  interface HTMLElementEventMap extends CheckoutEventMap {}
+  /** The events bubble out of the shadow root (composed), so the document hears them too. */
+  interface DocumentEventMap extends CheckoutEventMap {}
+  interface WindowEventMap extends CheckoutEventMap {}
+}
+/** The widget's events by name, for `addEventListener` on the element, the document or the window. */
+export interface CheckoutEventMap {
+  "qfpay:ready": CustomEvent<CheckoutEventDetail>;
+  "qfpay:select": CustomEvent<CheckoutEventDetail>;
+  "qfpay:qr": CustomEvent<CheckoutEventDetail>;
+  "qfpay:paid": CustomEvent<CheckoutEventDetail>;
+  "qfpay:failed": CustomEvent<CheckoutEventDetail>;
+  "qfpay:expired": CustomEvent<CheckoutEventDetail>;
+  "qfpay:error": CustomEvent<CheckoutErrorDetail>;
 }

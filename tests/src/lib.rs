@@ -4,6 +4,7 @@
 //! even when a test fails: `wrangler dev` runs in its own process group, ended by id.
 
 pub mod browser;
+pub mod program;
 pub mod receiver;
 pub mod shopper;
 

@@ -394,6 +394,28 @@ async fn the_cli_runs_a_merchants_day() {
         "{newest:?}"
     );
 
+    // The feed forwarded to a local receiver, signed with a local secret as the worker signs:
+    // the Standard Webhooks library verifies every delivery.
+    let receiver = e2e::receiver::Receiver::start().await;
+    let secret = e2e::receiver::WEBHOOK_SECRET;
+    let forward = ["events", "forward", "--to", &receiver.url, "--secret", secret, "--from-start", "--once"];
+    let forwarded = qfpay(&stack, &forward).await;
+    ok(&forwarded, "events forward");
+    assert!(
+        forwarded.stderr.lines().any(|l| l.contains("checkout.session.paid") && l.contains("-> 2")),
+        "{forwarded:?}"
+    );
+    let got = receiver.unique();
+    assert!(got.values().any(|r| r.kind == "checkout.session.paid" && r.session == id), "{got:?}");
+    assert!(got.values().any(|r| r.kind == "refund.succeeded"), "{got:?}");
+    assert_eq!(receiver.bad_signatures(), 0);
+    let no_secret = qfpay(&stack, &["events", "forward", "--to", &receiver.url, "--once"]).await;
+    assert_eq!(no_secret.code, Some(2), "no secret is a usage error: {no_secret:?}");
+    // This stack delivers no webhooks, so the worker refuses a resend, and says why.
+    let resend = qfpay(&stack, &["events", "resend", paid_id]).await;
+    assert_eq!(resend.code, Some(1), "{resend:?}");
+    assert!(resend.stderr.contains("webhooks_disabled"), "{resend:?}");
+
     // Refusals: a wrong key, a plain-http URL to another host (never contacted), no URL.
     let wrong =
         qfpay_with(&stack.worker_url, "sk_wrong_key_for_the_cli_test_0123456789", &["sessions", "get", &id]).await;

@@ -1,6 +1,7 @@
 //! Faithful to the guide where money is at stake, under `wrangler dev` against the simulator:
 //! a payment reported for another amount is held, never paid; pending codes are never a
-//! refusal; a till charges a scanned wallet code and an unconfirmed charge is reversed; a test
+//! refusal; a till charges a scanned wallet code (with QFPay's universal CPM type when it names
+//! none) and an unconfirmed charge is reversed; a test
 //! environment's payments are refunded at once; an answer whose signature does not verify is
 //! no answer.
 
@@ -116,6 +117,17 @@ async fn money_rules_hold_where_the_guide_says() {
         .await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("pay_type")), "a QR pay type is not CPM");
 
+    // No pay type: QFPay's universal CPM type reads the scanned code.
+    let (universal_id, _) = stack.session(tea("till-universal")).await;
+    let charge_body = json!({"auth_code": "134567890120000"});
+    let (status, paid, text) =
+        stack.merchant("POST", &format!("/v1/sessions/{universal_id}/charge"), Some(charge_body), None).await;
+    assert_eq!(
+        (status, paid["status"].as_str(), paid["attempts"][0]["pay_type"].as_str()),
+        (200, Some("paid"), Some("800008")),
+        "{text}"
+    );
+
     // A charge whose answer was lost but which went through is found by the settler's query
     // before any reversal: it is paid, never reversed blind.
     let mut short = tea("till-lost-answer");
@@ -148,7 +160,7 @@ async fn test_environment_payments_are_refunded_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_that_are_not_the_gateways_word_are_settled_by_query() {
-    // The reading the simulator signs by is enforced, as `qfpay gateway check` would advise.
+    // The worker enforces the reading the simulator signs with (`log`, the default, only logs).
     let options = Options { extra_settings: vec!["QFPAY_ANSWER_SIGNATURE=sorted-data".into()], ..Options::default() };
     let stack = Stack::start(options).await;
 
@@ -195,6 +207,7 @@ async fn a_refund_refused_in_the_blackout_is_sent_again_after_it() {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs() as i64;
     let hk_midnight = (now + 8 * 3600) / 86_400 * 86_400 - 8 * 3600;
     let start = hk_midnight + 23 * 3600 + 45 * 60;
+    // The worker reads the window on its own clock: it stands where the gateway's does.
     let options = Options {
         sim_refund_blackout: true,
         sim_start_unix: Some(start),

@@ -1,9 +1,9 @@
 //! The widget as the npm package `@qfpay-edge/checkout`, as a merchant's developer meets it:
 //! `cargo xtask pack` makes the tarball; a fresh folder installs it (with the pinned TypeScript,
 //! esbuild and React types, from the registry as a user would); `tsc --noEmit` typechecks the
-//! README's React and plain snippets (and refuses wrong ones); esbuild bundles the plain page's
+//! docs/widget.md's React and plain snippets (and refuses wrong ones); esbuild bundles the plain page's
 //! script; and that bundle, served from a second loopback origin (the shop), mounts the widget
-//! against the worker in headless Chromium with a quiet console. The README's snippets are the
+//! against the worker in headless Chromium with a quiet console. The snippets (docs/widget.md) are the
 //! files in `packages/checkout/examples/`, quoted verbatim (checked here).
 
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ use serde_json::json;
 const TYPESCRIPT: &str = "typescript@5.9.3";
 const ESBUILD: &str = "esbuild@0.28.2";
 const REACT_TYPES: &str = "@types/react@19.3.0";
+const VITE: &str = "vite@8.4.1";
 const W: &str = "document.querySelector('qfpay-checkout')?.shadowRoot";
 
 fn examples() -> PathBuf {
@@ -33,7 +34,7 @@ fn example(name: &str) -> String {
 
 #[test]
 fn the_readmes_quote_every_example_verbatim() {
-    for readme in ["README.md", "packages/checkout/README.md"] {
+    for readme in ["docs/widget.md", "packages/checkout/README.md"] {
         let text = std::fs::read_to_string(root().join(readme)).expect("the README");
         for name in ["Checkout.tsx", "page.html", "checkout.ts"] {
             let snippet = example(name);
@@ -122,20 +123,23 @@ fn typecheck(dir: &Path) {
         "import { mount, type CheckoutHandle, type CheckoutTextKey } from \"@qfpay-edge/checkout\";\n\
          export const texts: string | object | undefined = document.querySelector(\"qfpay-checkout\")?.texts;\n\
          export const handle: Promise<CheckoutHandle> = mount(document.body, { endpoint: \"https://pay.example.com\", session: \"cs_1\", secret: \"s\", wasmUrl: \"/w.wasm\" });\n\
-         export const key: CheckoutTextKey | undefined = undefined;\n",
+         export const key: CheckoutTextKey | undefined = undefined;\n\
+         document.addEventListener(\"qfpay:error\", (e) => console.log(e.detail.code, e.detail.message, e.detail.session));\n\
+         window.addEventListener(\"qfpay:paid\", (e) => console.log(e.detail.session));\n",
     );
     write(
         dir,
         "bad.ts",
         "import { mount } from \"@qfpay-edge/checkout\";\n\
          mount(document.body, { endpoint: \"https://pay.example.com\", session: \"cs_1\" });\n\
-         document.querySelector(\"qfpay-checkout\")?.addEventListener(\"qfpay:paid\", (e) => e.detail.sesion);\n",
+         document.querySelector(\"qfpay-checkout\")?.addEventListener(\"qfpay:paid\", (e) => e.detail.sesion);\n\
+         document.addEventListener(\"qfpay:error\", (e) => e.detail.cod);\n",
     );
     write(dir, "tsconfig.plain.json", &tsconfig(&["checkout.ts", "typed.ts"], Some(&[])));
     write(dir, "tsconfig.bad.json", &tsconfig(&["bad.ts"], Some(&[])));
     assert!(!dir.join("node_modules/@types/react").exists(), "the plain check must run without React's types");
     must(dir, "node_modules/.bin/tsc", &["-p", "tsconfig.plain.json"]);
-    tsc_refuses(dir, "tsconfig.bad.json", &["bad.ts", "'secret'", "'sesion'"]);
+    tsc_refuses(dir, "tsconfig.bad.json", &["bad.ts", "'secret'", "'sesion'", "'cod'"]);
 
     must(dir, "npm", &["install", "--no-audit", "--no-fund", "--prefer-offline", REACT_TYPES]);
     write(
@@ -258,7 +262,7 @@ async fn the_package_typechecks_bundles_and_mounts_the_widget_on_a_shop_origin()
         "index.html",
         &format!("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Shop</title></head>\n<body>\n{snippet}</body></html>\n"),
     );
-    let asked = serve(listener, public).await;
+    let asked = serve(listener, public.clone()).await;
 
     let b = Browser::start().await;
     b.client.goto(&format!("{shop}/")).await.expect("the shop loads");
@@ -309,9 +313,72 @@ async fn the_package_typechecks_bundles_and_mounts_the_widget_on_a_shop_origin()
     assert_eq!(empty, json!(true), "an element missing an attribute shows nothing");
 
     the_element_keeps_its_widget(&b, &stack).await;
+    vite_builds_a_page_that_mounts(&b, &stack, &dir, &shop, &asked).await;
     drop(b);
     drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The page's script as a Vite user writes it: the documented `?url` import of the wasm for one
+/// element, and none for another (a production build emits the wasm the loader finds beside
+/// itself by `import.meta.url`).
+const VITE_MAIN: &str = r#"import "@qfpay-edge/checkout";
+import wasm from "@qfpay-edge/checkout/qfpay_checkout_bg.wasm?url";
+
+for (const [id, url] of [["by-url", wasm], ["by-default", ""]]) {
+  const el = document.createElement("qfpay-checkout");
+  el.id = id;
+  el.setAttribute("endpoint", "WORKER");
+  el.setAttribute("session", "SESSION");
+  el.setAttribute("secret", "SECRET");
+  if (url) el.setAttribute("wasm", url);
+  document.body.append(el);
+}
+"#;
+
+/// The package through Vite's production build, served under the shop's origin at `/vite/`:
+/// both elements mount, with a quiet console.
+async fn vite_builds_a_page_that_mounts(
+    b: &Browser,
+    stack: &Stack,
+    dir: &Path,
+    shop: &str,
+    asked: &Mutex<Vec<String>>,
+) {
+    must(dir, "npm", &["install", "--no-audit", "--no-fund", "--prefer-offline", VITE]);
+    let (id, secret) = stack
+        .session(json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": "package-vite"}))
+        .await;
+    let app = dir.join("vite-app");
+    write(&app, "index.html", "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Vite shop</title>\n<script type=\"module\" src=\"./main.js\"></script></head><body></body></html>\n");
+    let main = VITE_MAIN.replace("WORKER", &stack.worker_url).replace("SESSION", &id).replace("SECRET", &secret);
+    write(&app, "main.js", &main);
+    let out = dir.join("public/vite");
+    let out_arg = out.to_str().expect("a UTF-8 path");
+    must(
+        dir,
+        "node_modules/.bin/vite",
+        &["build", "vite-app", "--base", "/vite/", "--outDir", out_arg, "--emptyOutDir", "--logLevel", "warn"],
+    );
+    b.client.goto(&format!("{shop}/vite/index.html")).await.expect("the Vite page loads");
+    for id in ["by-url", "by-default"] {
+        let wallets = b
+            .wait_js(
+                &format!(
+                    "return document.getElementById('{id}')?.shadowRoot?.querySelectorAll('[part=method]').length"
+                ),
+                &format!("the wallets of the Vite page's {id} element"),
+                LONG,
+            )
+            .await;
+        assert!(wallets.as_u64().unwrap_or(0) >= 2, "{id}: {wallets}");
+    }
+    b.assert_quiet_console("on the page Vite built").await;
+    let asked_for = asked.lock().expect("the log").clone();
+    assert!(
+        asked_for.iter().any(|p| p.starts_with("/vite/") && p.ends_with(".wasm")),
+        "the wasm Vite emitted was served: {asked_for:?}"
+    );
 }
 
 /// The script behind `L`: the loader test's element's shadow root.

@@ -317,7 +317,17 @@ async fn worker_api_against_the_simulator() {
         .await
         .unwrap();
     assert_eq!(foreign.status().as_u16(), 403);
-    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    // The refusal itself is readable there (the widget names it), and quotable by its id.
+    assert_eq!(foreign.headers()["access-control-allow-origin"], "https://evil.example");
+    let request_id = foreign.headers()["request-id"].to_str().unwrap().to_owned();
+    assert!(request_id.starts_with("req_"), "{request_id}");
+    let refusal: serde_json::Value = foreign.json().await.unwrap();
+    assert_eq!(refusal["error"]["code"], "origin_not_allowed");
+    assert_eq!(refusal["error"]["request_id"], request_id.as_str(), "the body repeats the Request-Id");
+    assert!(
+        stack.worker_log().contains(&format!("\"request_id\":\"{request_id}\"")),
+        "the log line records the Request-Id"
+    );
 
     // The client key is in no response, header or log line; client secrets are in no log line.
     for text in &seen.0 {

@@ -142,43 +142,8 @@ impl MerchantKeys {
     }
 }
 
-/// Domain separation: this HMAC is used for nothing else.
-const CLIENT_SECRET_LABEL: &str = "qfpay-checkout client_secret v1\n";
-
 fn derive_client_secret(key: &str, session_id: &str) -> String {
-    let mac = hmac_sha256(key.as_bytes(), format!("{CLIENT_SECRET_LABEL}{session_id}").as_bytes());
-    let mut bytes = [0u8; 30];
-    bytes.copy_from_slice(&mac[..30]);
-    checkout_api::ids::client_secret(&bytes)
-}
-
-/// HMAC-SHA256 (RFC 2104) over the SHA256 the protocol crate already carries, so the worker
-/// needs no other hash crate. Checked against the `hmac` crate while written (RFC 4231's
-/// inputs, keys of 64 and 65 bytes), and end to end: a replayed creation's secret must open
-/// its session (`tests/hostile.rs`).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&sha256(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let mut inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
-    inner.extend_from_slice(message);
-    let mut outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
-    outer.extend_from_slice(&sha256(&inner));
-    sha256(&outer)
-}
-
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let hex = qfpay::sign::sha256_hex(bytes);
-    let mut out = [0u8; 32];
-    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-        let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-        out[i] = digit(pair[0]) << 4 | digit(pair[1]);
-    }
-    out
+    checkout_api::client_secret::derive(key, session_id)
 }
 
 /// The merchant's webhook receiver.

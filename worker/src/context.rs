@@ -5,12 +5,18 @@ use std::cell::RefCell;
 /// Collected while a request is handled, printed once at its end.
 #[derive(Default)]
 pub struct Ctx {
+    request_id: String,
     session: RefCell<Option<String>>,
     upstream: RefCell<Vec<String>>,
     answer_signatures: RefCell<Vec<String>>,
 }
 
 impl Ctx {
+    /// The context of the request with this `Request-Id`.
+    pub fn new(request_id: &str) -> Self {
+        Ctx { request_id: request_id.to_owned(), ..Ctx::default() }
+    }
+
     /// Records the session the request is about.
     pub fn note_session(&self, id: &str) {
         *self.session.borrow_mut() = Some(id.to_owned());
@@ -32,10 +38,11 @@ impl Ctx {
         self.upstream.borrow().clone()
     }
 
-    /// The log line: method, path, status, session id, upstream codes, duration. No secrets,
-    /// no client secrets, no bodies.
+    /// The log line: request id, method, path, status, session id, upstream codes, duration.
+    /// No secrets, no client secrets, no bodies.
     pub fn log_line(&self, method: &str, path: &str, status: u16, duration_ms: u64) -> String {
         serde_json::json!({
+            "request_id": self.request_id,
             "method": method,
             "path": path,
             "status": status,

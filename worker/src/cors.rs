@@ -1,6 +1,8 @@
 //! CORS for the widget's API: only the merchant sites in `ALLOWED_ORIGINS` (and the worker's
 //! own origin, which serves the demo shop) may call `/v1/checkout/*` from a browser. A request
-//! from any other origin is refused before it can change anything.
+//! from any other origin is refused before it can change anything, with a `403
+//! origin_not_allowed` that still carries CORS headers: the refusal is all that origin can
+//! read, and it lets the widget on that page say what to fix instead of "network error".
 
 use checkout_api::{ApiError, ErrorCode};
 use worker::{Request, Response, Result};
@@ -23,21 +25,22 @@ pub fn check(req: &Request, settings: &Settings) -> std::result::Result<(), ApiE
     Err(ApiError::new(ErrorCode::OriginNotAllowed, "this origin is not in the worker's ALLOWED_ORIGINS"))
 }
 
-/// Adds the CORS headers to a widget API answer for an allowed origin.
-pub fn decorate(mut resp: Response, path: &str, origin: Option<&str>, allowed_origins: &[String]) -> Result<Response> {
+/// Adds the CORS headers to a widget API answer. Every origin gets them: an allowed one for its
+/// answers, any other for its preflight and its `403 origin_not_allowed` ([`check`] refuses it
+/// before anything else runs, so nothing else can reach it).
+pub fn decorate(mut resp: Response, path: &str, origin: Option<&str>) -> Result<Response> {
     let Some(origin) = origin else { return Ok(resp) };
     if !path.starts_with("/v1/checkout/") {
         return Ok(resp);
     }
-    if allowed_origins.iter().any(|o| o == origin) {
-        let headers = resp.headers_mut();
-        headers.set("Access-Control-Allow-Origin", origin)?;
-        headers.set("Vary", "Origin")?;
-        headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
-        headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type")?;
-        headers.set("Access-Control-Max-Age", "600")?;
-        // A limited widget may read how long to wait (`429` answers carry it).
-        headers.set("Access-Control-Expose-Headers", "Retry-After")?;
-    }
+    let headers = resp.headers_mut();
+    headers.set("Access-Control-Allow-Origin", origin)?;
+    headers.set("Vary", "Origin")?;
+    headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
+    headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type")?;
+    headers.set("Access-Control-Max-Age", "600")?;
+    // A limited widget may read how long to wait (`429` answers carry it), and any widget the
+    // id to quote.
+    headers.set("Access-Control-Expose-Headers", "Retry-After, Request-Id")?;
     Ok(resp)
 }

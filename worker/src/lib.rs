@@ -26,6 +26,7 @@ mod openapi;
 mod outbox;
 mod pay;
 mod random;
+mod request_id;
 mod settle;
 mod settler;
 mod store;
@@ -45,16 +46,16 @@ use store::Store;
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let started = clock::now_ms();
     let (method, path) = (req.method().to_string(), req.path());
-    let ctx = Ctx::default();
+    let request_id = request_id::draw();
+    let ctx = Ctx::new(&request_id);
     let origin = req.headers().get("Origin").ok().flatten();
-    // Settings are read once per request: routing uses them, and CORS needs the allowed origins.
     let settings = Settings::load(&env);
-    let allowed_origins = settings.as_ref().map(|s| s.allowed_origins.clone()).unwrap_or_default();
     let response = match route(req, &env, &ctx, settings).await {
         Ok(resp) => resp,
         Err(e) => http::error(&e)?,
     };
-    let response = cors::decorate(response, &path, origin.as_deref(), &allowed_origins)?;
+    let response = cors::decorate(response, &path, origin.as_deref())?;
+    let response = request_id::stamp(response, &request_id).await?;
     worker::console_log!(
         "{}",
         ctx.log_line(&method, &path, response.status_code(), clock::now_ms().saturating_sub(started))
@@ -79,10 +80,12 @@ async fn route(
     let settings = settings.map_err(|p| p.to_error())?;
     match segments.as_slice() {
         ["v1", "checkout", rest @ ..] => {
-            cors::check(&req, &settings)?;
+            // A preflight changes nothing and is answered for every origin, so that a refused
+            // one's request goes on to read its 403 (see `cors`).
             if req.method() == Method::Options {
                 return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
             }
+            cors::check(&req, &settings)?;
             limits::checkout(env, &req, rest.first().copied()).await?;
         }
         // Every merchant route checks the key again; this is where wrong keys are counted.

@@ -165,6 +165,9 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
     let now = clock::now_ms();
     let expires_at = now + u64::from(new.expires_in_seconds) * 1000;
     let metadata = request.metadata.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default());
+    // `{CHECKOUT_SESSION_ID}` becomes this session's id, so the page the wallet sends the
+    // shopper back to knows which session to show again.
+    let return_url = request.return_url.as_deref().map(|url| checkout_api::session::return_url_for(url, &id));
     let pay_types = serde_json::to_string(&offered).unwrap_or_default();
     record_session(
         app,
@@ -176,7 +179,7 @@ async fn create_session_inner(app: &App<'_>, body: &[u8]) -> Result<(u16, String
             goods_name: &request.goods_name,
             reference: &request.reference,
             pay_types_json: &pay_types,
-            return_url: request.return_url.as_deref(),
+            return_url: return_url.as_deref(),
             metadata_json: metadata.as_deref(),
             created_at: now,
             expires_at,

@@ -1,5 +1,5 @@
 //! In-store payments through the same worker: a shop's till scans the shopper's wallet code
-//! and calls `POST /v1/sessions/{id}/charge {auth_code, pay_type}` with the merchant key
+//! and calls `POST /v1/sessions/{id}/charge {auth_code, pay_type?}` with the merchant key
 //! (`Idempotency-Key` honoured). The worker signs the CPM payment and answers at once when it
 //! is final. While the shopper confirms in the wallet (`1143`/`1145`) it queries every few
 //! seconds, up to a limit, then answers `202` with the session to poll. An outcome still unknown
@@ -39,20 +39,19 @@ pub async fn charge(app: &App<'_>, mut req: Request, id: &str) -> Answer {
 async fn charge_inner(app: &App<'_>, id: &str, body: &[u8]) -> R<(u16, String)> {
     let request = parse_json::<ChargeRequest>(body)?;
     let session = load(app, id).await?;
-    request.validate(&session.currency, session.amount)?;
-    if app.settings.pay_types_set && !app.settings.pay_types.contains(&request.pay_type) {
-        return Err(ApiError::field(
-            "pay_type",
-            format!("{} is not enabled for this merchant (PAY_TYPES)", request.pay_type),
-        ));
+    let enabled = app.settings.pay_types_set.then_some(app.settings.pay_types.as_slice());
+    let pay_type = request.pay_type_for(enabled, &session.currency);
+    request.validate(&pay_type, &session.currency, session.amount)?;
+    if app.settings.pay_types_set && !app.settings.pay_types.contains(&pay_type) {
+        return Err(ApiError::field("pay_type", format!("{pay_type} is not enabled for this merchant (PAY_TYPES)")));
     }
     if !session.status().accepts_attempts() {
         return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));
     }
     crate::checkout::make_room(app, &session).await?;
-    let attempt = record_attempt(app, id, &request.pay_type).await?;
+    let attempt = record_attempt(app, id, &pay_type).await?;
     // From here on the charge exists: whatever happens is the answer stored under the key.
-    match send_and_wait(app, &attempt, &request, session.amount, &session.currency).await {
+    match send_and_wait(app, &attempt, (&request.auth_code, &pay_type), session.amount, &session.currency).await {
         Ok(()) => answer(app, id, &attempt.id).await,
         // Never sent: nothing changed at the gateway, so the key is freed for the till's retry.
         Err(e) if e.code == ErrorCode::UpstreamBusy.code() => Err(e),
@@ -80,15 +79,15 @@ async fn record_attempt(app: &App<'_>, session_id: &str, pay_type: &str) -> R<At
 async fn send_and_wait(
     app: &App<'_>,
     attempt: &AttemptRow,
-    request: &ChargeRequest,
+    (auth_code, pay_type): (&str, &str),
     amount: u64,
     currency: &str,
 ) -> R<()> {
     let payment = PaymentRequest {
         txamt: amount,
         txcurrcd: currency.to_owned(),
-        pay_type: request.pay_type.clone(),
-        auth_code: Some(request.auth_code.clone()),
+        pay_type: pay_type.to_owned(),
+        auth_code: Some(auth_code.to_owned()),
         notify_url: Some(format!("{}/v1/qfpay/notify", app.settings.public_url)),
         ..Default::default()
     };

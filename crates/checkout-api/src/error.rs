@@ -245,6 +245,10 @@ pub struct ApiError {
     /// Seconds after which a retry may succeed (the `Retry-After` header), when known.
     #[serde(skip)]
     pub retry_after_s: Option<u64>,
+    /// The answer's `Request-Id` header, repeated: quote it when asking for help; the worker's
+    /// log line for the request carries it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -263,6 +267,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after_s: None,
+            request_id: None,
         }
     }
 

@@ -24,6 +24,12 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// A request's id, for the `Request-Id` header, error bodies and the log line: `req_` + 16
+/// characters (80 bits: unique enough to find one line in a log).
+pub fn request_id(random: &[u8; 10]) -> String {
+    format!("req_{}", base32(random))
+}
+
 /// A session id: `cs_` + 24 characters.
 pub fn session_id(random: &[u8; 15]) -> String {
     format!("cs_{}", base32(random))

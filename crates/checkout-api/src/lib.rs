@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod budget;
+pub mod client_secret;
 pub mod error;
 pub mod events;
 pub mod ids;

@@ -27,8 +27,16 @@ pub const GOODS_NAME_MAX_CHARS: usize = 20;
 pub const REFERENCE_MAX_BYTES: usize = 64;
 /// How many pay types `pay_types` may list.
 pub const MAX_PAY_TYPES: usize = 36;
-/// `return_url`'s longest length, in bytes.
+/// `return_url`'s longest length, in bytes, once the session id is filled in.
 pub const RETURN_URL_MAX_BYTES: usize = 512;
+/// Written in a `return_url`, it becomes the session's id: the page the wallet sends the
+/// shopper back to learns which session to mount the widget for again.
+pub const SESSION_ID_PLACEHOLDER: &str = "{CHECKOUT_SESSION_ID}";
+
+/// `return_url` with every [`SESSION_ID_PLACEHOLDER`] replaced by the session's id.
+pub fn return_url_for(template: &str, session_id: &str) -> String {
+    template.replace(SESSION_ID_PLACEHOLDER, session_id)
+}
 /// How many keys `metadata` may hold.
 pub const METADATA_MAX_KEYS: usize = 20;
 /// A `metadata` key's longest length, in UTF-8 bytes.
@@ -70,7 +78,8 @@ pub struct CreateSession {
     #[cfg_attr(feature = "schema", schemars(range(min = MIN_EXPIRY_SECONDS, max = MAX_EXPIRY_SECONDS)))]
     pub expires_in_seconds: Option<u32>,
     /// Where wallet pages send the shopper back after a redirect payment: an absolute http(s)
-    /// URL without whitespace (its length limit counts bytes).
+    /// URL without whitespace (its length limit counts bytes). `{CHECKOUT_SESSION_ID}` in it
+    /// becomes the session's id.
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = RETURN_URL_MAX_BYTES)))]
     pub return_url: Option<String>,
@@ -157,8 +166,10 @@ impl CreateSession {
             None => minutes * 60,
         };
         if let Some(url) = &self.return_url {
+            // Measured as it will be sent: with a session id (27 characters) in each placeholder.
+            let filled = return_url_for(url, "cs_000000000000000000000000");
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() <= RETURN_URL_MAX_BYTES
+                && filled.len() <= RETURN_URL_MAX_BYTES
                 && !url.contains(char::is_whitespace);
             if !ok {
                 return Err(ApiError::field(
@@ -233,19 +244,61 @@ pub struct ChargeRequest {
     /// The code the till scanned from the shopper's wallet (1-128 letters or digits).
     pub auth_code: String,
     /// The wallet's CPM pay type, e.g. `800208` (WeChat Pay CPM); it must accept the session's
-    /// currency and amount.
-    pub pay_type: String,
+    /// currency and amount. Left out: QFPay's universal CPM type `800008` (WeChat Pay, Alipay,
+    /// UnionPay QuickPass, PayMe), or, where that is not enabled or does not fit, the CPM type
+    /// of the wallet the code's prefix names.
+    #[serde(default)]
+    pub pay_type: Option<String>,
+}
+
+/// QFPay's CPM type that reads any of the wallets' codes it names.
+pub const UNIVERSAL_CPM: &str = "800008";
+
+/// The CPM type of the wallet whose codes start so: WeChat Pay's are 18 digits from `10` to
+/// `15`, Alipay's 16 to 24 digits from `25` to `30`, UnionPay QuickPass's 19 digits from `62`.
+pub fn cpm_type_of_code(auth_code: &str) -> Option<&'static str> {
+    if !auth_code.bytes().all(|b| b.is_ascii_digit()) || auth_code.len() < 2 {
+        return None;
+    }
+    let prefix: u8 = auth_code[..2].parse().ok()?;
+    match (prefix, auth_code.len()) {
+        (10..=15, 18) => Some("800208"),
+        (25..=30, 16..=24) => Some("800108"),
+        (62, 19) => Some("800708"),
+        _ => None,
+    }
 }
 
 impl ChargeRequest {
-    /// Checks both fields against the session's currency and amount.
-    pub fn validate(&self, currency: &str, amount: u64) -> Result<(), ApiError> {
+    /// The pay type to charge: the one given; else the universal CPM type, or the one the
+    /// code's prefix names, whichever is enabled (`enabled`: the merchant's `PAY_TYPES`, when
+    /// set) and accepts `currency` first. When none fits, the universal type, which
+    /// [`ChargeRequest::validate`] then refuses naming why.
+    pub fn pay_type_for(&self, enabled: Option<&[String]>, currency: &str) -> String {
+        if let Some(given) = &self.pay_type {
+            return given.clone();
+        }
+        let fits = |code: &&str| {
+            enabled.is_none_or(|list| list.iter().any(|e| e == code))
+                && qfpay::tables::pay_type(code).is_some_and(|info| info.accepts_currency(currency))
+        };
+        [Some(UNIVERSAL_CPM), cpm_type_of_code(&self.auth_code)]
+            .into_iter()
+            .flatten()
+            .find(fits)
+            .unwrap_or(UNIVERSAL_CPM)
+            .to_owned()
+    }
+
+    /// Checks the code, and `pay_type` (from [`ChargeRequest::pay_type_for`]) against the
+    /// session's currency and amount.
+    pub fn validate(&self, pay_type: &str, currency: &str, amount: u64) -> Result<(), ApiError> {
         let code_ok =
             (1..=128).contains(&self.auth_code.len()) && self.auth_code.chars().all(|c| c.is_ascii_alphanumeric());
         if !code_ok {
             return Err(ApiError::field("auth_code", "must be the scanned wallet code: 1 to 128 letters or digits"));
         }
-        let Some(info) = qfpay::tables::pay_type(&self.pay_type) else {
+        let Some(info) = qfpay::tables::pay_type(pay_type) else {
             return Err(ApiError::field("pay_type", "is not a pay type of the guide's table"));
         };
         if info.mode != qfpay::tables::PayMode::Cpm {
@@ -354,6 +407,17 @@ mod tests {
             field_of(CreateSession { return_url: Some("javascript:x".into()), ..base() }).as_deref(),
             Some("return_url")
         );
+        // The placeholder counts as the id it becomes (6 bytes longer): 485 bytes are 491 sent,
+        // and a second placeholder makes 509 bytes, 521 sent.
+        let long = format!("https://shop.example/{}?s={SESSION_ID_PLACEHOLDER}", "a".repeat(440));
+        assert!(CreateSession { return_url: Some(long.clone()), ..base() }.validate(30).is_ok());
+        let too_long = format!("{long}&t={SESSION_ID_PLACEHOLDER}");
+        assert!(too_long.len() <= RETURN_URL_MAX_BYTES, "under the limit as written, over it as sent");
+        assert_eq!(field_of(CreateSession { return_url: Some(too_long), ..base() }).as_deref(), Some("return_url"));
+        assert_eq!(
+            return_url_for("https://shop.example/back?session={CHECKOUT_SESSION_ID}&x=1", "cs_abc"),
+            "https://shop.example/back?session=cs_abc&x=1"
+        );
         assert_eq!(
             field_of(CreateSession { expires_in_seconds: Some(5), ..base() }).as_deref(),
             Some("expires_in_seconds")
@@ -408,5 +472,23 @@ mod hostile {
                 let _ = r.validate(1000);
             }
         }
+    }
+
+    #[test]
+    fn a_charge_without_a_pay_type_takes_the_universal_one_or_the_codes_wallet() {
+        let charge = |code: &str| ChargeRequest { auth_code: code.into(), pay_type: None };
+        let wechat = charge("134567890123456789");
+        assert_eq!(wechat.pay_type_for(None, "HKD"), UNIVERSAL_CPM);
+        let enabled = ["800208".to_owned(), "800108".to_owned()];
+        assert_eq!(wechat.pay_type_for(Some(&enabled), "HKD"), "800208", "the universal type is not enabled");
+        assert_eq!(charge("2812345678901234").pay_type_for(Some(&enabled), "HKD"), "800108", "Alipay");
+        assert_eq!(charge("999").pay_type_for(Some(&enabled), "HKD"), UNIVERSAL_CPM, "no wallet named: refused later");
+        let given = ChargeRequest { auth_code: "134567890123456789".into(), pay_type: Some("805808".into()) };
+        assert_eq!(given.pay_type_for(None, "HKD"), "805808", "a given type is kept");
+        assert_eq!(cpm_type_of_code("6212345678901234567"), Some("800708"));
+        assert_eq!(cpm_type_of_code("16123456789012345678"), None);
+        let body: ChargeRequest = serde_json::from_str(r#"{"auth_code": "134567890123456789"}"#).unwrap();
+        assert_eq!(body.pay_type, None, "pay_type may be left out");
+        assert!(body.validate(UNIVERSAL_CPM, "HKD", 3800).is_ok());
     }
 }

@@ -1,4 +1,4 @@
-//! Each name exists once. The README's error table matches `ErrorCode` exactly, and no source
+//! Each name exists once. docs/api.md's error table matches `ErrorCode` exactly, and no source
 //! file writes a gateway status code or an API error code as a literal outside the tables
 //! that define them (`crates/qfpay/src/tables/respcd.rs`, `crates/checkout-api/src/error.rs`):
 //! everything else uses the names, so a reader and the compiler see the whole vocabulary.
@@ -14,7 +14,7 @@ fn root() -> PathBuf {
 
 #[test]
 fn the_readme_error_table_is_the_error_list() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(root().join("docs/api.md")).expect("docs/api.md");
     let rows: Vec<(u16, String)> = readme
         .lines()
         .filter_map(|line| {
@@ -25,7 +25,7 @@ fn the_readme_error_table_is_the_error_list() {
         })
         .collect();
     let expected: Vec<(u16, String)> = ErrorCode::ALL.iter().map(|e| (e.status(), e.code().to_owned())).collect();
-    assert_eq!(rows, expected, "README.md's error table must list ErrorCode::ALL, in order");
+    assert_eq!(rows, expected, "docs/api.md's error table must list ErrorCode::ALL, in order");
 }
 
 /// Non-test Rust sources of the crates that run in production, with their test modules cut.

@@ -5,11 +5,21 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestInit, Response};
 
-/// A failed call: the HTTP status (0 for network errors and timeouts) and the API's error code.
+/// A failed call: the HTTP status (0 for network errors and timeouts), the API's error code
+/// and message (empty when the answer was not the worker's error JSON), and the answer's
+/// `Request-Id`.
 #[derive(Debug, Clone)]
 pub struct CallError {
     pub status: u16,
     pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl CallError {
+    fn unanswered(code: &str) -> Self {
+        CallError { status: 0, code: code.into(), message: String::new(), request_id: None }
+    }
 }
 
 /// Sends one request and returns the JSON answer for 2xx.
@@ -20,7 +30,7 @@ pub async fn call(
     body: Option<String>,
     timeout_ms: u32,
 ) -> Result<JsValue, CallError> {
-    let net = |_| CallError { status: 0, code: "network".into() };
+    let net = |_| CallError::unanswered("network");
     let headers = Headers::new().map_err(net)?;
     headers.set("Authorization", &format!("Bearer {secret}")).map_err(net)?;
     let init = RequestInit::new();
@@ -33,13 +43,14 @@ pub async fn call(
     let controller = AbortController::new().map_err(net)?;
     init.set_signal(Some(&controller.signal()));
     let request = Request::new_with_str_and_init(url, &init).map_err(net)?;
-    let window = web_sys::window().ok_or(CallError { status: 0, code: "no_window".into() })?;
+    let window = web_sys::window().ok_or(CallError::unanswered("no_window"))?;
     // Dropping the timeout (when the answer comes first) cancels it.
     let abort = controller.clone();
     let _timeout = Timeout::new(timeout_ms, move || abort.abort());
     let response: Response =
         JsFuture::from(window.fetch_with_request(&request)).await.map_err(net)?.dyn_into().map_err(net)?;
     let status = response.status();
+    let request_id = response.headers().get("Request-Id").ok().flatten();
     let json = match response.json() {
         Ok(promise) => JsFuture::from(promise).await.unwrap_or(JsValue::NULL),
         Err(_) => JsValue::NULL,
@@ -47,11 +58,10 @@ pub async fn call(
     if (200..300).contains(&status) {
         Ok(json)
     } else {
-        let code = js_sys::Reflect::get(&json, &"error".into())
-            .and_then(|e| js_sys::Reflect::get(&e, &"code".into()))
-            .ok()
-            .and_then(|c| c.as_string())
-            .unwrap_or_default();
-        Err(CallError { status, code })
+        let error = js_sys::Reflect::get(&json, &"error".into()).unwrap_or(JsValue::NULL);
+        let field = |name: &str| {
+            js_sys::Reflect::get(&error, &name.into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+        };
+        Err(CallError { status, code: field("code"), message: field("message"), request_id })
     }
 }

@@ -5,7 +5,8 @@
 //! returned handle. The widget talks only to the worker, never to QFPay, and never sees a key.
 //!
 //! Pure parts, tested natively: [`choice`] (one choice per wallet, the product it starts on
-//! this device, the keys of the list), [`format`](mod@format) (amounts' exact decimals,
+//! this device, the keys of the list), [`explain`] (what a failure tells the developer to
+//! check), [`format`](mod@format) (amounts' exact decimals,
 //! countdowns), [`i18n`] (en, zh-HK, zh-CN, and the wallets' names), [`texts`] (the merchant's
 //! own words by key), [`marks`] (the wallets' badges), [`poll`] (when to ask for the status,
 //! and what its answer means), [`qr`] (the QR matrix with its quiet zone), [`read`] (the
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod choice;
+pub mod explain;
 pub mod format;
 pub mod i18n;
 pub mod marks;

@@ -101,13 +101,19 @@ pub fn pay_answer(v: &impl Json) -> Option<PayAnswer> {
     })
 }
 
-/// `GET /v1/checkout/{id}/status`.
+/// `GET /v1/checkout/{id}/status`. A session status this widget does not know (a worker newer
+/// than a copy of the widget cached on a page) is not final yet: it reads as `open` with no
+/// attempt, so [`crate::poll::decide`] keeps polling until the status is one it knows.
 pub fn status(v: &impl Json) -> Option<StatusView> {
+    let expires_at = number(v, "expires_at")?;
+    let Some(status) = SessionStatus::parse(&text(v, "status")?) else {
+        return Some(StatusView { status: SessionStatus::Open, attempt: None, paid_at: None, expires_at });
+    };
     Some(StatusView {
-        status: SessionStatus::parse(&text(v, "status")?)?,
+        status,
         attempt: v.field("attempt").as_ref().and_then(attempt),
         paid_at: number(v, "paid_at"),
-        expires_at: number(v, "expires_at")?,
+        expires_at,
     })
 }
 
@@ -309,7 +315,13 @@ mod tests {
         assert!(status(&good).is_some());
         let mut unknown = good.clone();
         unknown["status"] = json!("refunded");
-        assert_eq!(status(&unknown), None, "an unknown status");
+        let read = status(&unknown).expect("an unknown status reads");
+        assert_eq!((read.status, &read.attempt), (SessionStatus::Open, &None), "an unknown status is not final yet");
+        assert_eq!(
+            crate::poll::decide(Some(&read), false),
+            crate::poll::Decision::KeepPolling { answered: true },
+            "the widget keeps polling"
+        );
         let mut missing = good.clone();
         missing.as_object_mut().unwrap().remove("expires_at");
         assert_eq!(status(&missing), None, "no expires_at");

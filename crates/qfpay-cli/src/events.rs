@@ -1,7 +1,8 @@
 //! `qfpay events tail`: follow the merchant's event feed (`GET /v1/events?after=&limit=`),
 //! one line per event, or one JSON object per line with `--json` (NDJSON). It starts after the
 //! newest event (`latest=true&limit=1`: one read, however long the feed), after a given one,
-//! or from the start.
+//! or from the start. `events forward` follows it the same way and delivers each event to a
+//! local receiver (`forward.rs`); `events resend ID` has the worker deliver one again.
 
 use std::time::Duration;
 
@@ -19,10 +20,28 @@ const MAX_INTERVAL_SECONDS: u64 = 30;
 pub enum EventsCommand {
     /// Print new events as they happen, until Ctrl-C (or once, with --once).
     Tail(TailArgs),
+    /// Deliver new events to a local webhook receiver, signed with a local whsec_ secret, until Ctrl-C.
+    Forward(crate::forward::ForwardArgs),
+    /// Have the worker deliver one event to its WEBHOOK_URL again, now.
+    Resend {
+        /// The event's id (evt_...).
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct TailArgs {
+    /// Where to start, and how often to look.
+    #[command(flatten)]
+    pub feed: FeedArgs,
+    /// One JSON object a line (NDJSON), each event as the worker wrote it.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where following the feed starts, and its pace (shared by `tail` and `forward`).
+#[derive(Args, Debug)]
+pub struct FeedArgs {
     /// Start after this event (evt_...); by default after the newest one.
     #[arg(long, conflicts_with = "from_start")]
     pub after: Option<String>,
@@ -35,15 +54,35 @@ pub struct TailArgs {
     /// Seconds between polls; a quiet feed is polled less often, up to 30 s.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=MAX_INTERVAL_SECONDS))]
     pub interval: u64,
-    /// One JSON object a line (NDJSON), each event as the worker wrote it.
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn run(command: EventsCommand) -> Result<(), Failure> {
     let client = Client::from_env()?;
     match command {
-        EventsCommand::Tail(args) => tail(&client, &args),
+        EventsCommand::Tail(args) => {
+            let json = args.json;
+            follow(&client, &args.feed, |raw| output::print(&client.target, &render(raw, json)))
+        }
+        EventsCommand::Forward(args) => crate::forward::run(&client, &args),
+        EventsCommand::Resend { id } => resend(&client, &id),
+    }
+}
+
+/// `POST /v1/events/{id}/resend`: one delivery try now, printed as status and latency.
+fn resend(client: &Client, id: &str) -> Result<(), Failure> {
+    let reply = client.post(&format!("/v1/events/{}/resend", crate::api::path_segment(id.trim())), None, None)?;
+    if reply.status != 200 {
+        return Err(client.failure(&reply));
+    }
+    let tried = reply.json();
+    let status = tried["status"].as_u64().unwrap_or(0);
+    let latency = tried["latency_ms"].as_u64().unwrap_or(0);
+    let error = tried["error"].as_str().map(|e| format!(" ({e})")).unwrap_or_default();
+    output::print(&client.target, &format!("{} resent: HTTP {status} in {latency} ms{error}", id.trim()));
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(Failure::Remote(format!("the receiver answered {status}; the worker keeps its own retries")))
     }
 }
 
@@ -122,7 +161,9 @@ fn render(raw: &RawValue, json: bool) -> String {
     }
 }
 
-fn tail(client: &Client, args: &TailArgs) -> Result<(), Failure> {
+/// Reads the feed from where `args` says, handing each event to `each` in order, until Ctrl-C
+/// (or once through, with `--once`).
+pub fn follow(client: &Client, args: &FeedArgs, mut each: impl FnMut(&RawValue)) -> Result<(), Failure> {
     let mut cursor = match (&args.after, args.from_start) {
         (Some(id), _) => Some(id.trim().to_owned()),
         (None, true) => None,
@@ -134,7 +175,7 @@ fn tail(client: &Client, args: &TailArgs) -> Result<(), Failure> {
         match read_page(client, From::After(cursor.as_deref())) {
             Ok(page) => {
                 for raw in &page.data {
-                    output::print(&client.target, &render(raw, args.json));
+                    each(raw);
                     if let Some(id) = event_id(raw) {
                         cursor = Some(id);
                     }
@@ -174,6 +215,7 @@ mod tests {
         Cli::try_parse_from(std::iter::once("events").chain(args.iter().copied()))
             .map(|c| match c.command {
                 EventsCommand::Tail(t) => t,
+                other => panic!("not tail: {other:?}"),
             })
             .map_err(|e| e.to_string())
     }
@@ -181,9 +223,9 @@ mod tests {
     #[test]
     fn tail_starts_where_asked() {
         let t = parse(&["tail"]).unwrap();
-        assert!(t.after.is_none() && !t.from_start && !t.once && t.interval == 3);
+        assert!(t.feed.after.is_none() && !t.feed.from_start && !t.feed.once && t.feed.interval == 3);
         let t = parse(&["tail", "--after", "evt_1", "--once", "--json"]).unwrap();
-        assert_eq!((t.after.as_deref(), t.once, t.json), (Some("evt_1"), true, true));
+        assert_eq!((t.feed.after.as_deref(), t.feed.once, t.json), (Some("evt_1"), true, true));
         assert!(parse(&["tail", "--after", "evt_1", "--from-start"]).unwrap_err().contains("cannot be used with"));
         assert!(parse(&["tail", "--interval", "0"]).is_err());
     }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod api;
 mod commands;
 mod events;
+mod forward;
 mod gateway_check;
 mod output;
 mod progress;

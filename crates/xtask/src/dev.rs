@@ -1,5 +1,6 @@
 //! `cargo xtask dev`: the simulator, the worker under `wrangler dev` and the demo shop, on
-//! loopback, until Ctrl-C or SIGTERM. Each child runs in its own process group and is ended by
+//! loopback, until Ctrl-C, SIGTERM or SIGHUP. The widget may be embedded by the worker's own
+//! origin, the origins in `ALLOWED_ORIGINS` and each `--allow-origin URL`. Each child runs in its own process group and is ended by
 //! id. With `QFPAY_ENV=sandbox` (and `QFPAY_APPCODE`, `QFPAY_KEY`) it talks to QFPay's sandbox
 //! instead and starts no simulator.
 
@@ -12,19 +13,59 @@ use crate::run::{cargo_build, run, step};
 use crate::tools::{path_with_node, worker_dir};
 use crate::{build, setup};
 
+#[derive(Debug)]
 struct Ports {
     worker: u16,
     sim: u16,
 }
 
-fn ports(args: &[String]) -> Result<Ports, String> {
-    let value = |name: &str, default: u16| -> Result<u16, String> {
-        match args.iter().position(|a| a == name) {
-            None => Ok(default),
-            Some(i) => args.get(i + 1).and_then(|v| v.parse().ok()).ok_or(format!("{name} needs a port number")),
+/// What the command line asks for: the ports, and the merchant sites allowed to embed the
+/// widget (`--allow-origin URL`, repeatable). Anything else is an error naming it.
+#[derive(Debug)]
+struct DevArgs {
+    ports: Ports,
+    allow_origins: Vec<String>,
+}
+
+fn parse_args(args: &[String]) -> Result<DevArgs, String> {
+    let mut parsed = DevArgs { ports: Ports { worker: 8787, sim: 8788 }, allow_origins: Vec::new() };
+    let mut rest = args.iter();
+    while let Some(name) = rest.next() {
+        let value = rest.next().ok_or(format!("{name} needs a value"))?;
+        let port = || value.parse::<u16>().map_err(|_| format!("{name} needs a port number"));
+        match name.as_str() {
+            "--worker-port" => parsed.ports.worker = port()?,
+            "--sim-port" => parsed.ports.sim = port()?,
+            "--allow-origin" => parsed.allow_origins.push(origin(value)?),
+            _ => return Err(format!("unknown argument {name:?}")),
         }
-    };
-    Ok(Ports { worker: value("--worker-port", 8787)?, sim: value("--sim-port", 8788)? })
+    }
+    Ok(parsed)
+}
+
+/// An origin as browsers send it (`scheme://host[:port]`, no path, no trailing slash): the
+/// worker compares `Origin` headers with these exactly.
+fn origin(value: &str) -> Result<String, String> {
+    let trimmed = value.trim().trim_end_matches('/');
+    let after_scheme = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://"));
+    match after_scheme {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ', ',']) => Ok(trimmed.to_owned()),
+        _ => Err(format!("--allow-origin {value:?} is not an origin such as http://localhost:3000")),
+    }
+}
+
+/// The origins the worker allows: its own (the demo shop), then `ALLOWED_ORIGINS` from the
+/// environment (comma-separated), then each `--allow-origin`, without repeats.
+fn allowed_origins(worker_port: u16, from_env: Option<&str>, from_args: &[String]) -> Result<Vec<String>, String> {
+    let mut out = vec![format!("http://127.0.0.1:{worker_port}"), format!("http://localhost:{worker_port}")];
+    let env_origins = from_env.unwrap_or_default().split(',').filter(|o| !o.trim().is_empty());
+    for o in env_origins.map(|o| origin(o).map_err(|e| e.replace("--allow-origin", "ALLOWED_ORIGINS:"))) {
+        out.push(o?);
+    }
+    out.extend(from_args.iter().cloned());
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|o| seen.insert(o.clone()));
+    Ok(out)
 }
 
 /// A child in its own process group, ended with its group.
@@ -67,7 +108,7 @@ pub fn wrangler(args: &[&str]) -> Command {
 /// takes no key shorter than 32 characters. Never for a deployment.
 const DEV_MERCHANT_API_KEY: &str = "sk_dev_local_key_for_development_only";
 
-fn write_dev_vars(ports: &Ports, sandbox: bool) -> Result<(), String> {
+fn write_dev_vars(ports: &Ports, origins: &[String], sandbox: bool) -> Result<(), String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let merchant_key = env("MERCHANT_API_KEY").unwrap_or_else(|| DEV_MERCHANT_API_KEY.into());
     if merchant_key.chars().count() < 32 {
@@ -77,7 +118,7 @@ fn write_dev_vars(ports: &Ports, sandbox: bool) -> Result<(), String> {
     let mut vars = vec![
         format!("MERCHANT_API_KEY={merchant_key}"),
         format!("PUBLIC_URL={worker}"),
-        format!("ALLOWED_ORIGINS={worker},http://localhost:{}", ports.worker),
+        format!("ALLOWED_ORIGINS={}", origins.join(",")),
     ];
     if sandbox {
         let appcode = env("QFPAY_APPCODE").ok_or("QFPAY_ENV=sandbox needs QFPAY_APPCODE")?;
@@ -139,19 +180,28 @@ fn wait_for(url: &str, what: &str, stop: &AtomicBool) -> Result<(), String> {
 
 /// Runs the local stack until interrupted.
 pub fn run_dev(args: &[String]) -> Result<(), String> {
-    let ports = ports(args)?;
+    let DevArgs { ports, allow_origins } = parse_args(args)?;
+    let env_origins = std::env::var("ALLOWED_ORIGINS").ok();
+    let origins = allowed_origins(ports.worker, env_origins.as_deref(), &allow_origins)?;
     let sandbox = std::env::var("QFPAY_ENV").is_ok_and(|e| e == "sandbox");
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst)).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    // A signal during the installs and builds (which take minutes on a fresh machine) stops
+    // before anything is started, rather than starting the stack only to stop it.
+    let stopped =
+        || if stop.load(Ordering::SeqCst) { Err("stopped before the stack started".to_owned()) } else { Ok(()) };
     setup::dev()?;
+    stopped()?;
     build::widget()?;
+    stopped()?;
     build::worker()?;
+    stopped()?;
     step("dev: building the qfpay command (its simulator is the gateway here)");
     let qfpay = cargo_build(&["-p", "qfpay-cli", "--features", "sim"], "qfpay", "bin")?
         .executable
         .ok_or("cargo reported no qfpay executable")?;
-    write_dev_vars(&ports, sandbox)?;
+    write_dev_vars(&ports, &origins, sandbox)?;
     step("dev: applying the D1 migrations to the local database");
     run(wrangler(&["d1", "migrations", "apply", "DB", "--local"]).env("CI", "true"))?;
     let _sim = if sandbox {
@@ -183,6 +233,8 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
         println!("  Simulator wallets:  http://127.0.0.1:{}/sim/wallet/<token>  (ledger: /sim/orders)", ports.sim);
     }
     println!("  Merchant API key:   {DEV_MERCHANT_API_KEY} (or $MERCHANT_API_KEY)");
+    println!("  Allowed origins:    {}", origins.join(" "));
+    println!("                      (more: --allow-origin http://localhost:3000, or ALLOWED_ORIGINS=a,b)");
     match webhook() {
         Some((url, secret)) => {
             println!("  Webhooks:           {url}");
@@ -200,4 +252,34 @@ pub fn run_dev(args: &[String]) -> Result<(), String> {
     }
     step("dev: stopping the worker and the simulator");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn origins_come_from_the_worker_the_environment_and_the_flags() {
+        let parsed = parse_args(&args(&["--allow-origin", "http://localhost:3000/", "--worker-port", "9000"])).unwrap();
+        assert_eq!(parsed.ports.worker, 9000);
+        let all = allowed_origins(9000, Some("https://shop.example, http://localhost:3000"), &parsed.allow_origins);
+        assert_eq!(
+            all.unwrap(),
+            ["http://127.0.0.1:9000", "http://localhost:9000", "https://shop.example", "http://localhost:3000"]
+        );
+        assert_eq!(allowed_origins(8787, None, &[]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn what_is_not_an_origin_is_refused_by_name() {
+        assert!(parse_args(&args(&["--allow-origin", "localhost:3000"])).is_err());
+        assert!(parse_args(&args(&["--allow-origin", "http://shop.example/path"])).is_err());
+        assert!(parse_args(&args(&["--allow-origin"])).unwrap_err().contains("--allow-origin"));
+        assert!(parse_args(&args(&["--allow"])).is_err());
+        assert!(allowed_origins(8787, Some("shop.example"), &[]).unwrap_err().contains("ALLOWED_ORIGINS"));
+    }
 }

@@ -31,8 +31,9 @@ const USAGE: &str = "usage: cargo xtask <command> [flags]
           apt-get when root; else it says what to install; CHROME and CHROMEDRIVER name your
           own) and the tests' npm packages
   test    setup, then cargo fmt --check, clippy -D warnings, the wasm builds, every test
-  dev     [--worker-port 8787] [--sim-port 8788]: simulator + worker + demo shop until Ctrl-C
-          (installs only the dev tools; never needs root)
+  dev     [--worker-port 8787] [--sim-port 8788] [--allow-origin URL]...: simulator + worker +
+          demo shop until Ctrl-C; the widget may be embedded by the worker's origin, ALLOWED_ORIGINS
+          (comma-separated) and each --allow-origin (installs only the dev tools; never needs root)
   screenshots  run the browser test and copy its screenshots to docs/
   size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact
   widget  build the widget into www/pkg (cargo, wasm-bindgen, wasm-opt)

@@ -20,6 +20,7 @@ use super::{emit, now, Attempt, Inner, Shared};
 use crate::api::{self, CallError};
 use crate::choice::{self, Device, Plan};
 use crate::dom;
+use crate::explain::{self, Problem};
 use crate::i18n::Text;
 use crate::poll::{self, Action, Decision, Poller, TIMEOUT_MS};
 use crate::read;
@@ -64,9 +65,10 @@ fn is_current(shared: &Shared, generation: u64) -> bool {
 /// Loads the session and shows what fits its status.
 pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
     let Some((shared, result)) = ask(&weak, "GET", "", None).await else { return };
-    let Some(view) = result.ok().and_then(|v| read::checkout(&v)) else {
-        show_outcome(&shared, Outcome::LoadError);
-        return;
+    let view = match result.map(|v| read::checkout(&v)) {
+        Ok(Some(view)) => view,
+        Ok(None) => return fail(&shared, Outcome::LoadError, unreadable()),
+        Err(e) => return fail(&shared, Outcome::LoadError, problem_of(&shared, &e)),
     };
     let status = view.status;
     // Back from the wallet's page before the gateway confirmed the payment: watch that attempt
@@ -188,7 +190,7 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
     match result {
         Ok(value) => match read::pay_answer(&value) {
             Some(answer) => follow(&shared, answer),
-            None => show_outcome(&shared, Outcome::Error),
+            None => fail(&shared, Outcome::Error, unreadable()),
         },
         Err(CallError { status: 402, .. }) => show_outcome(&shared, Outcome::Failed),
         // Paid or over meanwhile (another tab, the merchant): ask the status to say which.
@@ -227,8 +229,28 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
             })
             .forget();
         }
-        Err(_) => show_outcome(&shared, Outcome::Error),
+        Err(e) => fail(&shared, Outcome::Error, problem_of(&shared, &e)),
     }
+}
+
+/// What a failed call tells the developer, with this widget's endpoint, session and page.
+fn problem_of(shared: &Shared, e: &CallError) -> Problem {
+    let inner = shared.borrow();
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let at = explain::Context { endpoint: &inner.options.endpoint, session: &inner.options.session, origin: &origin };
+    explain::call(e.status, &e.code, &e.message, e.request_id.as_deref(), &at)
+}
+
+fn unreadable() -> Problem {
+    explain::own("unreadable_answer", "the worker's answer could not be read: is `endpoint` a worker of this version?")
+}
+
+/// Shows an error outcome after logging what to check, once, for the developer; the
+/// `qfpay:error` it fires carries the same code and message.
+fn fail(shared: &Shared, outcome: Outcome, problem: Problem) {
+    super::texts::console_error(&explain::console_line(&problem));
+    shared.borrow_mut().problem = Some(problem);
+    show_outcome(shared, outcome);
 }
 
 /// When a refused-too-soon attempt is asked again (ms): the worker spaces attempts 1 s apart.
@@ -251,8 +273,8 @@ fn follow(shared: &Shared, answer: PayAnswer) {
         // The worker checks the gateway's URL too; this page checks again before it leaves,
         // because a `javascript:` (or `data:`) URL would run in the merchant's page.
         if !may_navigate(&redirect) {
-            show_outcome(shared, Outcome::Error);
-            return;
+            let why = "the wallet's page is not an https: URL; the widget does not follow it";
+            return fail(shared, Outcome::Error, explain::own("bad_redirect", why));
         }
         // A wallet's page may open in its app and leave this page where it is: polling finds
         // the payment when the shopper comes back.
@@ -275,7 +297,7 @@ fn follow(shared: &Shared, answer: PayAnswer) {
         mark("qfpay:qr-shown");
         emit(shared, "qfpay:qr", "pending");
     } else {
-        show_outcome(shared, Outcome::Error);
+        fail(shared, Outcome::Error, unreadable());
     }
 }
 
@@ -389,13 +411,14 @@ async fn check_status(weak: Weak<RefCell<Inner>>, generation: u64, final_check: 
     if !is_current(&shared, generation) {
         return;
     }
+    let failure = result.as_ref().err().map(|e| problem_of(&shared, e));
     let answer = result.ok().and_then(|v| read::status(&v));
     match poll::decide(answer.as_ref(), final_check) {
         Decision::Paid => show_outcome(&shared, Outcome::Paid),
         Decision::SessionOver => show_outcome(&shared, Outcome::SessionOver),
         Decision::Failed => show_outcome(&shared, Outcome::Failed),
         Decision::Expired => show_outcome(&shared, Outcome::Expired),
-        Decision::Error => show_outcome(&shared, Outcome::Error),
+        Decision::Error => fail(&shared, Outcome::Error, failure.unwrap_or_else(unreadable)),
         Decision::KeepPolling { answered } => step(&shared, |p| p.on_response(now(), answered)),
     }
 }

@@ -96,6 +96,8 @@ struct Inner {
     countdown: Option<Interval>,
     screen_listeners: Vec<EventListener>,
     visibility: Option<EventListener>,
+    /// What went wrong, for the next `qfpay:error`.
+    problem: Option<crate::explain::Problem>,
 }
 
 type Shared = Rc<RefCell<Inner>>;
@@ -153,6 +155,7 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
         countdown: None,
         screen_listeners: Vec::new(),
         visibility: None,
+        problem: None,
     }));
     flow::watch_visibility(&shared);
     screens::show_message(&shared, Text::Loading);
@@ -207,6 +210,7 @@ fn now() -> f64 {
 /// Fires a bubbling, composed `CustomEvent` on the host element.
 fn emit(shared: &Shared, name: &str, status: &str) {
     let (host, detail) = {
+        let problem = if name == "qfpay:error" { shared.borrow_mut().problem.take() } else { None };
         let inner = shared.borrow();
         let detail = js_sys::Object::new();
         let set = |k: &str, v: JsValue| {
@@ -218,6 +222,11 @@ fn emit(shared: &Shared, name: &str, status: &str) {
             set("attempt", a.id.as_str().into());
             set("pay_type", a.plan.pay_type.as_str().into());
             set("wallet", a.wallet_code.as_str().into());
+        }
+        if name == "qfpay:error" {
+            let problem = problem.unwrap_or_else(|| crate::explain::own("error", "the checkout could not go on"));
+            set("code", problem.code.as_str().into());
+            set("message", problem.message.as_str().into());
         }
         (inner.host.clone(), detail)
     };
