@@ -53,6 +53,21 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
             // Once per second payment, not once per session.
             event.once_key = kind.once_key(&attempt.id);
         }
+        // A second payment's automatic refund is owed from the moment it is recorded: written
+        // in the same transaction (never for a pay type that cannot be refunded, FPS).
+        let (refund_id, refund_number, txdtm) =
+            (ids::refund_id(&random::bytes()), ids::refund_out_trade_no(&random::bytes()), clock::txdtm_now());
+        let refundable = qfpay::tables::pay_type(&attempt.pay_type).is_none_or(|p| p.refundable);
+        let owed = NewRefund {
+            id: &refund_id,
+            session_id: &session.id,
+            attempt_id: &attempt.id,
+            out_trade_no: &refund_number,
+            amount: session.amount,
+            reason: Some(DUPLICATE_REFUND_REASON),
+            txdtm: &txdtm,
+            created_at: clock::now_ms(),
+        };
         let paid = PaidAttempt {
             attempt_id: &attempt.id,
             session_id: &session.id,
@@ -60,6 +75,7 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
             syssn,
             paid_at,
             duplicate,
+            refund: (duplicate && app.settings.auto_refund_double_payments && refundable).then_some(&owed),
         };
         let (_, won) = app.store.pay_session(&paid, &event).await.or_500()?;
         if won {
@@ -137,7 +153,7 @@ async fn refund_test_payment(app: &App<'_>, session_id: &str) -> R<()> {
     let Some(attempt) = app.store.attempt(attempt).await.or_500()? else { return Ok(()) };
     let amount = session.amount.saturating_sub(session.amount_refunded);
     if amount > 0 {
-        refund_now(app, &attempt, amount, TEST_REFUND_REASON, Kind::Reserved).await?;
+        refund_now(app, &attempt, amount, TEST_REFUND_REASON).await?;
     }
     Ok(())
 }
@@ -145,28 +161,25 @@ async fn refund_test_payment(app: &App<'_>, session_id: &str) -> R<()> {
 /// Why a test-environment payment was refunded.
 const TEST_REFUND_REASON: &str = "test environment: refunded at once (AUTO_REFUND_TEST_PAYMENTS)";
 
-/// A paid attempt that did not pay its session: refunded once, automatically, when configured.
+/// Why a second payment was refunded.
+const DUPLICATE_REFUND_REASON: &str = "second payment of a paid session";
+
+/// A paid attempt that did not pay its session: its automatic refund, recorded with the
+/// payment, is sent now (the settler sends it otherwise, 30 s later).
 async fn double_payment(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<()> {
     if session.paid_attempt_id.as_deref() == Some(attempt.id.as_str()) || !app.settings.auto_refund_double_payments {
         return Ok(());
     }
     let Some(paid) = app.store.attempt(&attempt.id).await.or_500()? else { return Ok(()) };
-    refund_now(app, &paid, session.amount, "second payment of a paid session", Kind::Automatic).await?;
+    if let Some(refund) = app.store.automatic_refund_of(&attempt.id).await.or_500()? {
+        send_refund(app, &refund, &paid).await?;
+    }
     Ok(())
 }
 
-/// How a refund the worker starts itself is recorded.
-enum Kind {
-    /// Its amount reserved on the session, like a merchant's refund (it refunds the payment
-    /// that paid the session).
-    Reserved,
-    /// Automatic: once per attempt, reserving nothing (it refunds a second payment).
-    Automatic,
-}
-
-/// Records a refund of `amount` of `attempt`'s payment and sends it, if it was recorded now
-/// (a reservation with no room, or an automatic refund that exists already, sends nothing).
-async fn refund_now(app: &App<'_>, attempt: &AttemptRow, amount: u64, reason: &str, kind: Kind) -> R<()> {
+/// Records a refund of `amount` of `attempt`'s payment, reserved on the session like a
+/// merchant's refund, and sends it, if it was recorded now (no room left sends nothing).
+async fn refund_now(app: &App<'_>, attempt: &AttemptRow, amount: u64, reason: &str) -> R<()> {
     let id = ids::refund_id(&random::bytes());
     let out_trade_no = ids::refund_out_trade_no(&random::bytes());
     let txdtm = clock::txdtm_now();
@@ -180,11 +193,7 @@ async fn refund_now(app: &App<'_>, attempt: &AttemptRow, amount: u64, reason: &s
         txdtm: &txdtm,
         created_at: clock::now_ms(),
     };
-    let recorded = match kind {
-        Kind::Reserved => app.store.reserve_refund(&new).await,
-        Kind::Automatic => app.store.insert_automatic_refund(&new).await,
-    };
-    if recorded.or_500()? {
+    if app.store.reserve_refund(&new).await.or_500()? {
         if let Some(refund) = app.store.refund(&id).await.or_500()? {
             send_refund(app, &refund, attempt).await?;
         }

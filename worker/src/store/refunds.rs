@@ -85,17 +85,33 @@ impl Store {
         Ok(self.batch(statements).await?[0] == 1)
     }
 
-    /// Records the automatic refund of a second payment, once per attempt (a unique index);
-    /// it reserves nothing on the session, which was paid by another attempt. True if new.
-    pub async fn insert_automatic_refund(&self, new: &NewRefund<'_>) -> Result<bool> {
-        let inserted = self
-            .run(
+    /// The automatic refund of a second payment as a statement of a larger batch: written only
+    /// when `condition` (its `?9`, `?10` bound to `cause_args`, as an event's) holds.
+    pub(super) fn automatic_refund_stmt(
+        &self,
+        new: &NewRefund<'_>,
+        condition: &str,
+        cause_args: &[JsValue],
+    ) -> Result<worker::D1PreparedStatement> {
+        let mut args: Vec<JsValue> = new.args().to_vec();
+        args.extend(cause_args.iter().cloned());
+        self.stmt(
+            &format!(
                 "INSERT OR IGNORE INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, released, created_at, next_try_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9, ?10)",
-                &new.args(),
-            )
-            .await?;
-        Ok(inserted == 1)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, 1, ?9, ?10 WHERE EXISTS ({})",
+                condition.replace("?9", "?11").replace("?10", "?12")
+            ),
+            &args,
+        )
+    }
+
+    /// The pending automatic refund of a second payment, if one was recorded.
+    pub async fn automatic_refund_of(&self, attempt_id: &str) -> Result<Option<RefundRow>> {
+        self.first(
+            "SELECT * FROM refunds WHERE attempt_id = ?1 AND automatic = 1 AND status = ?2",
+            &[s(attempt_id), s(RefundStatus::Pending.as_str())],
+        )
+        .await
     }
 
     /// Applies the gateway's final word on a refund with its event, in one transaction; a

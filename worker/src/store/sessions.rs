@@ -35,6 +35,10 @@ pub struct PaidAttempt<'a> {
     pub paid_at: u64,
     /// The session was paid by another attempt: this one is a second payment.
     pub duplicate: bool,
+    /// With `duplicate` and automatic refunds on: the second payment's refund, written in the
+    /// same transaction as the payment and its event, with its due time, so a crash between
+    /// them cannot leave a shopper charged twice with nothing owed.
+    pub refund: Option<&'a super::NewRefund<'a>>,
 }
 
 /// Where a page of `GET /v1/sessions` starts: after this session in `(created_at, id)` order.
@@ -80,7 +84,7 @@ impl Store {
     /// attempt, or (`duplicate`) this attempt paid after another. Returns whether the attempt
     /// changed and whether the session was paid by it.
     pub async fn pay_session(&self, paid: &PaidAttempt<'_>, event: &NewEvent) -> Result<(bool, bool)> {
-        let PaidAttempt { attempt_id, session_id, seen, syssn, paid_at, duplicate } = *paid;
+        let PaidAttempt { attempt_id, session_id, seen, syssn, paid_at, duplicate, refund } = *paid;
         let from = quoted(&AttemptStatus::sources(AttemptEvent::Paid), AttemptStatus::as_str);
         let paid_status = AttemptStatus::Paid.as_str();
         let cause = if duplicate {
@@ -88,7 +92,7 @@ impl Store {
         } else {
             "SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id = ?10".to_owned()
         };
-        let statements = vec![
+        let mut statements = vec![
             self.stmt(
                 &format!(
                     "UPDATE sessions SET status = ?1, paid_at = ?2, paid_attempt_id = ?3 WHERE id = ?4 AND paid_attempt_id IS NULL AND status = ?5 \
@@ -105,6 +109,9 @@ impl Store {
             )?,
             self.event_stmt(event, &cause, &[s(session_id), s(attempt_id)])?,
         ];
+        if let Some(refund) = refund.filter(|_| duplicate) {
+            statements.push(self.automatic_refund_stmt(refund, &cause, &[s(session_id), s(attempt_id)])?);
+        }
         let changed = self.batch(statements).await?;
         Ok((changed[1] == 1, changed[0] == 1))
     }
