@@ -49,6 +49,8 @@ pub struct Settings {
     pub retention_days_unpaid: u64,
     /// Days a raw notification is kept (`RETENTION_DAYS_NOTIFICATIONS`).
     pub retention_days_notifications: u64,
+    /// Where the worker dies on purpose, with what chance (`FAULT_POINTS`; local only).
+    pub fault_points: Vec<(String, f64)>,
 }
 
 /// `QFPAY_ANSWER_SIGNATURE`: what the gateway's `X-QF-SIGN` on answers is checked against. QFPay
@@ -86,6 +88,17 @@ fn clock_offset(env: &Env, environment: Environment) -> Result<i64, SettingProbl
         ));
     }
     text.trim().parse::<i64>().map_err(|_| problem("must be a whole number of seconds"))
+}
+
+/// `FAULT_POINTS`: crash points for the fault run; a configuration problem unless
+/// `QFPAY_ENV=local`, so no deployment can be made to die on purpose.
+fn fault_points(env: &Env, environment: Environment) -> Result<Vec<(String, f64)>, SettingProblem> {
+    let Some(text) = lookup(env, "FAULT_POINTS") else { return Ok(Vec::new()) };
+    let problem = |p: String| SettingProblem { setting: "FAULT_POINTS".into(), problem: p };
+    if environment != Environment::Local {
+        return Err(problem("must not be set unless QFPAY_ENV=local: it makes the worker die on purpose".into()));
+    }
+    crate::faults::parse(&text).map_err(problem)
 }
 
 fn end_order_overrides(env: &Env) -> Result<Vec<(String, qfpay::tables::EndOrder)>, SettingProblem> {
@@ -246,6 +259,7 @@ impl Settings {
             clock_offset_seconds: clock_offset(env, gateway_environment)?,
             retention_days_unpaid: number(env, "RETENTION_DAYS_UNPAID", 30, |d| (1..=3650).contains(d))?,
             retention_days_notifications: number(env, "RETENTION_DAYS_NOTIFICATIONS", 30, |d| (1..=3650).contains(d))?,
+            fault_points: fault_points(env, gateway_environment)?,
         })
     }
 

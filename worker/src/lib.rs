@@ -14,6 +14,7 @@ mod config;
 mod context;
 mod cors;
 mod demo;
+mod faults;
 mod feed;
 mod gate;
 mod gateway;

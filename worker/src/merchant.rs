@@ -278,6 +278,7 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
     if !reserved {
         return Err(ApiError::new(ErrorCode::RefundExceedsPayment, "amount: more than is left to refund"));
     }
+    crate::faults::crash_point(app, "after_refund_reserved");
     // From here on the refund exists: whatever happens is the answer stored under the key
     // (which is never freed), and a refund whose sending failed is finished by the settler.
     Ok(match send_reserved(app, &refund_id, &attempt).await {

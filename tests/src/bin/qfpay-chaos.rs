@@ -24,6 +24,11 @@ use tokio::task::JoinHandle;
 const FAULTS: &str = "5xx=0.1,transient=0.05,answer-drop=0.05,notify-drop=0.2,notify-repeat=0.2,notify-reorder=0.1,\
                       spike=0.02,spike-latency=800ms";
 
+/// Where the worker dies on purpose, right after a named write, and how often (its
+/// `FAULT_POINTS`): every money obligation must still be kept.
+const CRASH_POINTS: &str =
+    "after_attempt_recorded=0.05,after_payment_recorded=0.1,after_refund_reserved=0.15,after_order_ended=0.1";
+
 /// Report keys that must be 0; a missing or `null` one (a figure that could not be read) fails
 /// the run too.
 const MUST_BE_ZERO: [&str; 12] = [
@@ -321,7 +326,13 @@ async fn fault_run(quick: bool, strict: bool) {
         faults: FAULTS.into(),
         query_after_seconds: 5,
         webhook_url: Some(receiver.url.clone()),
-        extra_settings: if strict { vec!["QFPAY_ANSWER_SIGNATURE=raw-body".into()] } else { Vec::new() },
+        extra_settings: [
+            Some(format!("FAULT_POINTS={CRASH_POINTS}")),
+            strict.then(|| "QFPAY_ANSWER_SIGNATURE=raw-body".to_owned()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         ..Options::default()
     };
     let mut stack = Stack::start(options).await;
@@ -373,6 +384,7 @@ async fn fault_run(quick: bool, strict: bool) {
     // `wrangler dev` reloads when worker/build/ is rebuilt under it (by another build): a
     // redeploy as far as clients can tell, but the report then covers two builds.
     report["worker_reloads"] = json!(stack.worker_log().matches("Reloading local server").count());
+    report["crash_points_hit"] = crash_points_hit(&stack.worker_log());
     // Kept for whoever reads a broken report (the stack's folder goes with it).
     let dir = root().join("target/chaos");
     std::fs::create_dir_all(&dir).expect("target/chaos");
@@ -381,6 +393,12 @@ async fn fault_run(quick: bool, strict: bool) {
     drop(stack);
     drop(receiver);
     finish(&report);
+}
+
+/// How often the worker died at each crash point (its log says so each time).
+fn crash_points_hit(log: &str) -> Value {
+    let names = CRASH_POINTS.split(',').filter_map(|p| p.split_once('=').map(|(name, _)| name));
+    names.map(|name| (name.to_owned(), json!(log.matches(&format!("fault point {name}:")).count()))).collect()
 }
 
 /// What the worker's own tables say of its obligations at the end: sessions still `closing`,

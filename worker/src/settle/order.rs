@@ -209,7 +209,9 @@ async fn end_early(
                 (false, true) => AttemptEvent::Expired,
                 (false, false) => AttemptEvent::Closed,
             };
-            if !app.store.end_attempt(&attempt.id, event, None).await.or_500()? && how == EndOrder::Reversal {
+            let ended = app.store.end_attempt(&attempt.id, event, None).await.or_500()?;
+            crate::faults::crash_point(app, "after_order_ended");
+            if !ended && how == EndOrder::Reversal {
                 reversed_after_paid(app, session, attempt).await?;
             }
             Ok(CloseOutcome::Confirmed)
