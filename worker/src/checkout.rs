@@ -154,7 +154,19 @@ async fn live_order(app: &App<'_>, session: &SessionRow, pay_type: &str) -> Resu
             && app.settings.end_order(&a.pay_type) == qfpay::tables::EndOrder::None
             && (a.qrcode.is_some() || a.redirect_url.is_some())
     });
+    let wanted_refundable = qfpay::tables::pay_type(pay_type).is_none_or(|p| p.refundable);
     for attempt in live {
+        if !wanted_refundable && attempt.pay_type != pay_type {
+            // A payment that cannot be refunded must never be a session's second payment.
+            let name = qfpay::tables::pay_type(pay_type).map_or("this wallet", |p| p.wallet.display_name());
+            return Err(ApiError::new(
+                ErrorCode::PaymentPending,
+                format!(
+                    "another code of this session can be paid until it expires ({} s from now), and {name} payments cannot be refunded; pay that one, or wait",
+                    seconds_until(attempt.expires_at, now)
+                ),
+            ));
+        }
         if attempt.pay_type == pay_type {
             return Ok(Some(PayAnswer {
                 attempt_id: attempt.id.clone(),

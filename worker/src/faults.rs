@@ -1,8 +1,13 @@
 //! Crash points for the fault run: with `FAULT_POINTS=after_payment_recorded=0.1,...` (only with
 //! `QFPAY_ENV=local`; a configuration error anywhere else), the worker dies right after the
-//! named write, with that chance, as an isolate killed mid-request would. The chaos run sets
+//! named write, with that chance, as an isolate killed mid-request would: the request (or the
+//! settler's step) ends there with an error and nothing after the write runs. Not a panic: a
+//! panicking wasm instance stays broken under `wrangler dev`, where Cloudflare would start a
+//! fresh isolate, so a panic would test the local runtime rather than the worker. The chaos run sets
 //! them and checks that every money obligation is still kept: nothing lost, nothing stuck, every
 //! double payment refunded.
+
+use checkout_api::{ApiError, ErrorCode};
 
 use crate::app::App;
 
@@ -41,13 +46,21 @@ pub fn parse(text: &str) -> Result<Vec<(String, f64)>, String> {
         .collect()
 }
 
-/// Dies here, with the configured chance for `point` (never without `FAULT_POINTS`).
-pub fn crash_point(app: &App<'_>, point: &'static str) {
-    let Some((_, chance)) = app.settings.fault_points.iter().find(|(name, _)| name == point) else { return };
+/// Dies here, with the configured chance for `point` (never without `FAULT_POINTS`): an error
+/// that ends the request or the settler's step.
+pub fn crash_point(app: &App<'_>, point: &'static str) -> Result<(), ApiError> {
+    let Some((_, chance)) = app.settings.fault_points.iter().find(|(name, _)| name == point) else { return Ok(()) };
     if crate::random::unit() < *chance {
         worker::console_error!("fault point {point}: the worker dies here (FAULT_POINTS)");
-        panic!("fault point {point}");
+        return Err(ApiError::new(ErrorCode::InternalError, format!("fault point {point}")));
     }
+    Ok(())
+}
+
+/// Whether an error is a crash point's (then nothing that follows a real crash may run: an
+/// idempotency key stays taken, say).
+pub fn is_crash(e: &ApiError) -> bool {
+    e.message.starts_with("fault point ")
 }
 
 #[cfg(test)]

@@ -84,6 +84,8 @@ where
             app.store.finish_idempotent(scope, &key, status, &text).await.or_500()?;
             Ok((status, text, false))
         }
+        // A crash point leaves the key taken, as a worker that died here would.
+        Err(e) if crate::faults::is_crash(&e) => Err(e),
         Err(e) => {
             // A failure that changed nothing frees the key so the merchant can retry (work
             // that changed something answers Ok, with its error stored under the key).
@@ -278,7 +280,7 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
     if !reserved {
         return Err(ApiError::new(ErrorCode::RefundExceedsPayment, "amount: more than is left to refund"));
     }
-    crate::faults::crash_point(app, "after_refund_reserved");
+    crate::faults::crash_point(app, "after_refund_reserved")?;
     // From here on the refund exists: whatever happens is the answer stored under the key
     // (which is never freed), and a refund whose sending failed is finished by the settler.
     Ok(match send_reserved(app, &refund_id, &attempt).await {

@@ -45,7 +45,7 @@ pub async fn record(app: &App<'_>, plan: &Plan<'_>) -> R<Option<AttemptRow>> {
     if !app.store.insert_attempt(&new).await.or_500()? {
         return Ok(None);
     }
-    crate::faults::crash_point(app, "after_attempt_recorded");
+    crate::faults::crash_point(app, "after_attempt_recorded")?;
     app.wake_settler(plan.next_check_at.min(plan.expires_at)).await;
     app.store.attempt(&id).await.or_500()
 }

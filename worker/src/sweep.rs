@@ -48,7 +48,7 @@ const STEP_BUDGET_MS: u64 = 8_000;
 /// How long the reconciliation may read pages (ms): the last of the gateway's steps.
 const RECONCILE_BUDGET_MS: u64 = 25_000;
 /// How long a sweep delivers webhooks (ms).
-const WEBHOOK_BUDGET_MS: u64 = 20_000;
+const WEBHOOK_BUDGET_MS: u64 = 60_000;
 
 /// Runs every due obligation once. `reconcile`: also run the periodic time-window query;
 /// `purge`: also forget what no promise needs any more.
@@ -56,6 +56,7 @@ const WEBHOOK_BUDGET_MS: u64 = 20_000;
 /// never holds back a paid event; each gateway step has its own time budget.
 pub async fn run(app: &App<'_>, reconcile: bool, purge: bool) -> R<Report> {
     let now = clock::now_ms();
+    let gateway_running = std::cell::Cell::new(true);
     let gateway_steps = async {
         let mut report = Report::default();
         // Each step runs whatever the one before it did: one failing obligation must not hold
@@ -76,11 +77,13 @@ pub async fn run(app: &App<'_>, reconcile: bool, purge: bool) -> R<Report> {
             let until = clock::now_ms() + RECONCILE_BUDGET_MS;
             keep_going("reconciliation", reconcile_window(app, clock::now_ms(), until, &mut report).await);
         }
+        gateway_running.set(false);
         report
     };
     let deliveries = async {
         let mut report = Report::default();
-        keep_going("webhooks", webhooks::deliver_due(app, &mut report, now + WEBHOOK_BUDGET_MS).await);
+        let running = || gateway_running.get();
+        keep_going("webhooks", webhooks::deliver_due(app, &mut report, now + WEBHOOK_BUDGET_MS, &running).await);
         report
     };
     let (mut report, delivered) = futures_util::future::join(gateway_steps, deliveries).await;
@@ -165,12 +168,7 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     if !any_due_now {
         return Ok(());
     }
-    let made_at = |r: &RefundRow| {
-        r.txdtm
-            .as_deref()
-            .and_then(|t| Txdtm::parse("txdtm", t).ok())
-            .map_or(r.created_at, |t| t.to_unix(HONG_KONG_OFFSET_SECONDS).max(0) as u64 * 1000)
-    };
+    let made_at = refund_made_at;
     let wanted: Vec<settle::Wanted> = attempts
         .iter()
         .map(|a| settle::Wanted { out_trade_no: &a.out_trade_no, made_at: a.created_at })
@@ -209,6 +207,14 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     reschedule(app, &asked_now, now).await
 }
 
+/// When a refund's current send was made (its `txdtm`), for the month its query asks in.
+fn refund_made_at(r: &RefundRow) -> u64 {
+    r.txdtm
+        .as_deref()
+        .and_then(|t| Txdtm::parse("txdtm", t).ok())
+        .map_or(r.created_at, |t| t.to_unix(HONG_KONG_OFFSET_SECONDS).max(0) as u64 * 1000)
+}
+
 /// Plans each queried attempt's next query.
 async fn reschedule(app: &App<'_>, attempts: &[AttemptRow], now: u64) -> R<()> {
     for attempt in attempts {
@@ -243,7 +249,7 @@ async fn refunds_in_blackout(app: &App<'_>, now: u64, until: u64, report: &mut R
 /// A refund refused in the window whose number's earlier send got no answer: asked about first.
 /// A row settles it; none means that send was never taken, so it goes under a new number.
 async fn settle_unsure_refund(app: &App<'_>, refund: &RefundRow, now: u64) -> R<()> {
-    let wanted = [settle::Wanted { out_trade_no: &refund.out_trade_no, made_at: refund.created_at }];
+    let wanted = [settle::Wanted { out_trade_no: &refund.out_trade_no, made_at: refund_made_at(refund) }];
     let found = settle::query_orders(app, &wanted, CallClass::Query, 2).await?;
     if !found.unasked.is_empty() {
         let at = upstream::order_change_retry_at(now, refund.tries as u32);

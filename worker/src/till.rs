@@ -144,15 +144,13 @@ async fn answer(app: &App<'_>, id: &str, attempt_id: &str) -> R<(u16, String)> {
         // not pay the sale. It was reversed, or, if it went through, is a second payment that is
         // refunded automatically where the merchant has that on (`payment.duplicate`).
         (SessionStatus::Paid, Some(status)) if row.paid_attempt_id.as_deref() != Some(attempt_id) => {
-            let what = if status == AttemptStatus::Paid {
-                "this charge is a second payment, refunded automatically unless AUTO_REFUND_DOUBLE_PAYMENTS=false (payment.duplicate)"
-            } else {
-                "this charge was not taken (it ended {status}); do not charge again"
+            let what = match status {
+                AttemptStatus::Paid => "this charge is a second payment, refunded automatically unless AUTO_REFUND_DOUBLE_PAYMENTS=false or its wallet takes no refunds (payment.duplicate)".to_owned(),
+                AttemptStatus::Held => "this charge was taken for another amount and is held: check it with QFPay (payment.held)".to_owned(),
+                s if s.is_open() => "this charge is still being confirmed: it will be reversed, or, if the wallet completes it first, refunded as a second payment (payment.duplicate); do not charge again".to_owned(),
+                s => format!("this charge was not taken (it ended {}); do not charge again", s.as_str()),
             };
-            let message = format!(
-                "the session was already paid by another payment: {}",
-                what.replace("{status}", status.as_str())
-            );
+            let message = format!("the session was already paid by another payment: {what}");
             let e = ApiError::new(ErrorCode::AlreadyPaid, message);
             return Ok((e.status, e.body()));
         }

@@ -22,16 +22,30 @@ type R<T> = std::result::Result<T, ApiError>;
 /// store hands out only the oldest pending event of each session).
 const PER_SWEEP: u32 = 200;
 const IN_FLIGHT: usize = 10;
+/// How soon an empty queue is looked at again while the sweep's gateway steps run (ms).
+const LOOK_AGAIN_MS: u64 = 500;
 
 /// Delivers every event that is due, payments first, one session's events in order, up to
 /// [`IN_FLIGHT`] at once, until nothing is due, [`PER_SWEEP`] were sent, or `deadline` (ms) has
 /// passed.
-pub async fn deliver_due(app: &App<'_>, report: &mut Report, deadline: u64) -> R<()> {
+/// `others_running` says whether the sweep's gateway steps are still at work: while they are,
+/// an empty queue is looked at again shortly (they may create events, a notification elsewhere
+/// too), so no event waits for the whole sweep to end.
+pub async fn deliver_due(
+    app: &App<'_>,
+    report: &mut Report,
+    deadline: u64,
+    others_running: &dyn Fn() -> bool,
+) -> R<()> {
     let Some(webhook) = app.settings.webhook.as_ref() else { return Ok(()) };
     let mut sent = 0;
     while sent < PER_SWEEP && clock::now_ms() < deadline {
         let due = app.store.due_events(clock::now_ms(), IN_FLIGHT as u32).await.or_500()?;
         if due.is_empty() {
+            if others_running() {
+                crate::gateway::sleep(LOOK_AGAIN_MS).await;
+                continue;
+            }
             break;
         }
         let tries = futures_util::future::join_all(due.iter().map(|event| send(webhook, event))).await;

@@ -210,7 +210,7 @@ async fn end_early(
                 (false, false) => AttemptEvent::Closed,
             };
             let ended = app.store.end_attempt(&attempt.id, event, None).await.or_500()?;
-            crate::faults::crash_point(app, "after_order_ended");
+            crate::faults::crash_point(app, "after_order_ended")?;
             if !ended && how == EndOrder::Reversal {
                 reversed_after_paid(app, session, attempt).await?;
             }

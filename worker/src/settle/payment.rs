@@ -78,7 +78,7 @@ pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&st
             refund: (duplicate && app.settings.auto_refund_double_payments && refundable).then_some(&owed),
         };
         let (_, won) = app.store.pay_session(&paid, &event).await.or_500()?;
-        crate::faults::crash_point(app, "after_payment_recorded");
+        crate::faults::crash_point(app, "after_payment_recorded")?;
         if won {
             close_others(app, &attempt.id, &session.id).await?;
             if app.settings.refund_payments_at_once {

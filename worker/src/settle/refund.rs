@@ -133,14 +133,19 @@ pub async fn end_refund(
 /// `failed` (a refused request leaves no row, and its number's re-send is answered "exists"
 /// or with the same refusal for ever).
 const MAX_REFUND_TRIES: u64 = 12;
+/// ...and never sooner than this after it was recorded (ms): a gateway down for a while, or a
+/// budget used up, counts tries without sending anything.
+const NO_ROW_FINAL_AFTER_MS: u64 = 6 * 3_600_000;
 
 /// Applies a gateway query's row for a pending refund; `None` (the gateway never got it)
 /// means it is sent again, identically, up to [`MAX_REFUND_TRIES`].
 pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&QueryRow>) -> R<()> {
     let Some(row) = row else {
-        if refund.tries >= MAX_REFUND_TRIES {
-            // Asked and sent again this often with no row at the gateway: no refund was made
-            // under this number. Final, and the amount is free again.
+        let old_enough = clock::now_ms() >= refund.created_at + NO_ROW_FINAL_AFTER_MS;
+        if refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0 {
+            // Asked and sent again this often, for this long, with no row at the gateway, and
+            // every send answered: no refund was made under this number. Final, and the amount
+            // is free again. (A send with no answer keeps it going: the gateway may yet show it.)
             worker::console_error!(
                 "refund {}: no record at the gateway after {} tries; failed",
                 refund.out_trade_no,

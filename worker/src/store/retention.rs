@@ -104,16 +104,26 @@ impl Store {
         }
         let list = serde_json::to_string(&ids.iter().map(|i| i.id.as_str()).collect::<Vec<_>>()).unwrap_or_default();
         let mine = "(SELECT value FROM json_each(?1))";
+        // The sessions first, their conditions checked again (a late payment may have landed
+        // since the SELECT); then only what belonged to sessions that are gone.
+        let gone = format!("session_id IN {mine} AND session_id NOT IN (SELECT id FROM sessions)");
         let statements = vec![
             self.stmt(
-                &format!("DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE session_id IN {mine})"),
+                &format!(
+                    "DELETE FROM sessions WHERE id IN {mine} AND status IN ({over}) \
+                     AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.session_id = sessions.id AND a.status NOT IN ({quiet})) \
+                     AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.session_id = sessions.id)"
+                ),
                 &[s(&list)],
             )?,
-            self.stmt(&format!("DELETE FROM events WHERE session_id IN {mine}"), &[s(&list)])?,
-            self.stmt(&format!("DELETE FROM attempts WHERE session_id IN {mine}"), &[s(&list)])?,
-            self.stmt(&format!("DELETE FROM sessions WHERE id IN {mine}"), &[s(&list)])?,
+            self.stmt(
+                &format!("DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE {gone})"),
+                &[s(&list)],
+            )?,
+            self.stmt(&format!("DELETE FROM events WHERE {gone}"), &[s(&list)])?,
+            self.stmt(&format!("DELETE FROM attempts WHERE {gone}"), &[s(&list)])?,
         ];
-        Ok(*self.batch(statements).await?.last().unwrap_or(&0))
+        Ok(*self.batch(statements).await?.first().unwrap_or(&0))
     }
 
     /// What is kept, for `GET /v1/health`.

@@ -92,6 +92,8 @@ impl Store {
         } else {
             "SELECT 1 FROM sessions WHERE id = ?9 AND paid_attempt_id = ?10".to_owned()
         };
+        let paid_by =
+            if duplicate { "paid_attempt_id IS NOT NULL AND paid_attempt_id != ?4" } else { "paid_attempt_id = ?4" };
         let mut statements = vec![
             self.stmt(
                 &format!(
@@ -100,10 +102,14 @@ impl Store {
                 ),
                 &[s(SessionStatus::Paid.as_str()), num(paid_at), s(attempt_id), s(session_id), s(seen.as_str())],
             )?,
+            // Paid only together with its cause: the session paid by this attempt (the UPDATE
+            // above), or, as a second payment, paid by another. A first payment that lost a race
+            // to another attempt changes nothing here; the caller reads again and records it as
+            // a second payment, with its event and refund, in one batch.
             self.stmt(
                 &format!(
                     "UPDATE attempts SET status = ?1, paid_at = ?2, syssn = COALESCE(?3, syssn), respcd = '0000', next_check_at = NULL \
-                     WHERE id = ?4 AND status IN ({from}) AND EXISTS (SELECT 1 FROM sessions WHERE id = ?5 AND paid_attempt_id IS NOT NULL)"
+                     WHERE id = ?4 AND status IN ({from}) AND EXISTS (SELECT 1 FROM sessions WHERE id = ?5 AND {paid_by})"
                 ),
                 &[s(paid_status), num(paid_at), text(syssn), s(attempt_id), s(session_id)],
             )?,
