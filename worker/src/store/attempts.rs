@@ -106,7 +106,11 @@ impl Store {
             )?,
             self.event_stmt(event, "SELECT 1 FROM attempts WHERE id = ?9 AND status = ?10", &[s(id), s(held)])?,
         ];
-        Ok(self.batch(statements).await?[0] == 1)
+        let held = self.batch(statements).await?[0] == 1;
+        if held {
+            self.note_changed(&event.session_id);
+        }
+        Ok(held)
     }
 
     /// Forgets an attempt whose payment was never sent (the budget was used up): the gateway
@@ -140,10 +144,11 @@ impl Store {
         // say so); `Paid` is not one of them.
         let Some(to) = AttemptStatus::Pending.on(event) else { return Ok(false) };
         let sql = format!(
-            "UPDATE attempts SET status = ?1, respcd = COALESCE(?2, respcd), next_check_at = NULL WHERE id = ?3 AND status IN ({})",
+            "UPDATE attempts SET status = ?1, respcd = COALESCE(?2, respcd), next_check_at = NULL WHERE id = ?3 AND status IN ({}) \
+             RETURNING session_id",
             quoted(&from, AttemptStatus::as_str)
         );
-        Ok(self.run(&sql, &[s(to.as_str()), text(respcd), s(id)]).await? == 1)
+        Ok(self.run_noting_sessions(&sql, &[s(to.as_str()), text(respcd), s(id)]).await? == 1)
     }
 
     /// Open attempts whose query is due by `until`, soonest first.

@@ -106,6 +106,9 @@ impl Store {
             self.event_stmt(event, &cause, &[s(session_id), s(attempt_id)])?,
         ];
         let changed = self.batch(statements).await?;
+        if changed[1] == 1 {
+            self.note_changed(session_id);
+        }
         Ok((changed[1] == 1, changed[0] == 1))
     }
 
@@ -133,6 +136,9 @@ impl Store {
                 &[s(to.as_str()), s(reason.as_str()), s(id), s(from.as_str())],
             )
             .await?;
+        if changed == 1 {
+            self.note_changed(id);
+        }
         Ok(changed == 1)
     }
 
@@ -163,7 +169,11 @@ impl Store {
             )?,
             self.event_stmt(event, "SELECT 1 FROM sessions WHERE id = ?9 AND status = ?10", &[s(id), s(to.as_str())])?,
         ];
-        Ok(self.batch(statements).await?[0] == 1)
+        let finished = self.batch(statements).await?[0] == 1;
+        if finished {
+            self.note_changed(id);
+        }
+        Ok(finished)
     }
 
     /// The cursor a session id stands for, if the session exists (a primary-key read).
@@ -224,6 +234,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let ids = serde_json::to_string(&rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+        self.counted();
         let results = self
             .db
             .batch(vec![
