@@ -35,8 +35,9 @@ async fn authorize(app: &App<'_>, req: &Request, id: &str) -> Result<SessionRow,
     settle::refresh(app, row).await
 }
 
-/// `GET /v1/checkout/{id}`.
+/// `GET /v1/checkout/{id}`: one D1 round trip (the session and its attempts in one batch).
 pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
+    app.store.load_session(id).await.or_500()?;
     let session = authorize(app, &req, id).await?;
     let attempt = app.store.latest_attempt(id).await.or_500()?;
     let allowed = session.pay_type_list();
@@ -248,11 +249,13 @@ pub async fn status(app: &App<'_>, req: Request, id: &str) -> Answer {
     let prefer = req.headers().get("Prefer").ok().flatten();
     let wait = prefer.as_deref().and_then(checkout_api::wait::requested_seconds);
     let read_at = watch::read_started();
+    app.store.load_session(id).await.or_500()?;
     let session = authorize(app, &req, id).await?;
     let mut view = status_view(app, session).await?;
     let Some(seconds) = wait.filter(|_| view.awaits_change()) else { return ok_json(200, &view) };
     match watch::wait(app.env, id, read_at, seconds).await {
         Ok(Waited::Changed) => {
+            app.store.load_session(id).await.or_500()?;
             let session = app
                 .store
                 .session(id)

@@ -23,10 +23,17 @@ const CLOSE_CLAIM_MS: u64 = 45_000;
 
 impl Store {
     pub async fn attempts(&self, session_id: &str) -> Result<Vec<AttemptRow>> {
+        if let Some(rows) = self.cached_attempts(session_id) {
+            return Ok(rows);
+        }
         self.all("SELECT * FROM attempts WHERE session_id = ?1 ORDER BY created_at, id", &[s(session_id)]).await
     }
 
     pub async fn latest_attempt(&self, session_id: &str) -> Result<Option<AttemptRow>> {
+        // Loaded attempts are in (created_at, id) order: the latest is the last.
+        if let Some(rows) = self.cached_attempts(session_id) {
+            return Ok(rows.into_iter().last());
+        }
         self.first(
             "SELECT * FROM attempts WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
             &[s(session_id)],
@@ -35,6 +42,9 @@ impl Store {
     }
 
     pub async fn attempt(&self, id: &str) -> Result<Option<AttemptRow>> {
+        if let Some(row) = self.cached_attempt(id) {
+            return Ok(Some(row));
+        }
         self.first("SELECT * FROM attempts WHERE id = ?1", &[s(id)]).await
     }
 

@@ -6,6 +6,7 @@
 //! transaction) with its event, so neither can exist without the other.
 
 mod attempts;
+mod cache;
 mod events;
 mod idempotency;
 mod refunds;
@@ -190,6 +191,8 @@ pub struct Store {
     db: D1Database,
     queries: Cell<u32>,
     changed: RefCell<Vec<String>>,
+    /// Rows loaded in one batch, until the next write (`cache.rs`).
+    cache: RefCell<Option<cache::Cached>>,
 }
 
 /// A prepared statement with its arguments.
@@ -210,7 +213,7 @@ fn open_attempts() -> String {
 
 impl Store {
     pub fn new(db: D1Database) -> Self {
-        Store { db, queries: Cell::new(0), changed: RefCell::new(Vec::new()) }
+        Store { db, queries: Cell::new(0), changed: RefCell::new(Vec::new()), cache: RefCell::new(None) }
     }
 
     /// D1 round trips made so far (a batch is one).
@@ -243,6 +246,7 @@ impl Store {
         struct Changed {
             session_id: String,
         }
+        self.forget_loaded();
         let rows: Vec<Changed> = self.all(sql, args).await?;
         for row in &rows {
             self.note_changed(&row.session_id);
@@ -267,6 +271,7 @@ impl Store {
     /// Runs a statement and returns how many rows it changed.
     async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
         self.counted();
+        self.forget_loaded();
         let result = self.stmt(sql, args)?.run().await?;
         Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
     }
@@ -274,6 +279,7 @@ impl Store {
     /// Runs statements as one transaction; returns how many rows each changed.
     async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<usize>> {
         self.counted();
+        self.forget_loaded();
         let results = self.db.batch(statements).await?;
         results.iter().map(|r| Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0))).collect()
     }

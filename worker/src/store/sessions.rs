@@ -46,6 +46,9 @@ pub struct SessionCursor {
 
 impl Store {
     pub async fn session(&self, id: &str) -> Result<Option<SessionRow>> {
+        if let Some(row) = self.cached_session(id) {
+            return Ok(row);
+        }
         self.first("SELECT * FROM sessions WHERE id = ?1", &[s(id)]).await
     }
 
@@ -105,7 +108,9 @@ impl Store {
             )?,
             self.event_stmt(event, &cause, &[s(session_id), s(attempt_id)])?,
         ];
-        let changed = self.batch(statements).await?;
+        // The session's rows are read again in the same transaction: what follows a payment
+        // (closing the session's other attempts) sees the state it left, with no more reads.
+        let changed = self.batch_then_load(statements, session_id).await?;
         if changed[1] == 1 {
             self.note_changed(session_id);
         }
