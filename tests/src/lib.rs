@@ -5,7 +5,9 @@
 
 pub mod browser;
 pub mod program;
+pub mod proxy;
 pub mod receiver;
+pub mod shop;
 pub mod shopper;
 
 use std::path::{Path, PathBuf};

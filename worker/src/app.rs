@@ -35,6 +35,17 @@ impl App<'_> {
             worker::console_error!("could not wake the settler: {e}");
         }
     }
+
+    /// Wakes the widgets waiting on every session this request (or sweep) changed. Called
+    /// once the handler is done, so every change it made is in D1 when they read again. A
+    /// failure is only logged: a waiting widget reads the status when its wait runs out.
+    pub async fn announce_changes(&self) {
+        for session in self.store.take_changed() {
+            if let Err(e) = crate::watch::changed(self.env, &session).await {
+                worker::console_error!("could not wake the session's watch: {e}");
+            }
+        }
+    }
 }
 
 /// A handler's result: an answer, or an API error to send as one.

@@ -15,6 +15,7 @@ use crate::http;
 use crate::pay;
 use crate::settle;
 use crate::store::SessionRow;
+use crate::watch::{self, Waited};
 
 /// The session `id` if the bearer token is its client secret. A wrong secret and an unknown
 /// id get the same answer, so the API says nothing about which sessions exist.
@@ -34,8 +35,9 @@ async fn authorize(app: &App<'_>, req: &Request, id: &str) -> Result<SessionRow,
     settle::refresh(app, row).await
 }
 
-/// `GET /v1/checkout/{id}`.
+/// `GET /v1/checkout/{id}`: one D1 round trip (the session and its attempts in one batch).
 pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
+    app.store.load_session(id).await.or_500()?;
     let session = authorize(app, &req, id).await?;
     let attempt = app.store.latest_attempt(id).await.or_500()?;
     let allowed = session.pay_type_list();
@@ -252,18 +254,48 @@ fn session_over() -> ApiError {
 }
 
 /// `GET /v1/checkout/{id}/status`: answered from D1 only. The settler queries the gateway on
-/// the attempt's schedule whether or not anyone polls, so shoppers' polls never become
-/// upstream calls.
+/// the attempt's schedule whether or not anyone polls, so shoppers' requests never become
+/// upstream calls. With `Prefer: wait=N` an unsettled status is held up to N seconds by the
+/// session's watch (`crate::watch`) and read again the moment a change is announced.
 pub async fn status(app: &App<'_>, req: Request, id: &str) -> Answer {
+    let prefer = req.headers().get("Prefer").ok().flatten();
+    let wait = prefer.as_deref().and_then(checkout_api::wait::requested_seconds);
+    let read_at = watch::read_started();
+    app.store.load_session(id).await.or_500()?;
     let session = authorize(app, &req, id).await?;
-    let attempt = app.store.latest_attempt(id).await.or_500()?;
-    ok_json(
-        200,
-        &StatusView {
-            status: session.status(),
-            attempt: attempt.map(|a| a.view()),
-            paid_at: session.paid_at,
-            expires_at: session.expires_at,
-        },
-    )
+    let mut view = status_view(app, session).await?;
+    let Some(seconds) = wait.filter(|_| view.awaits_change()) else { return ok_json(200, &view) };
+    match watch::wait(app.env, id, read_at, seconds).await {
+        Ok(Waited::Changed) => {
+            app.store.load_session(id).await.or_500()?;
+            let session = app
+                .store
+                .session(id)
+                .await
+                .or_500()?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no session with this id"))?;
+            view = status_view(app, session).await?;
+        }
+        Ok(Waited::TimedOut) => {}
+        // The session holds its most waits: answered now, like a poll.
+        Ok(Waited::Busy) => return ok_json(200, &view),
+        // The watch is unreachable: answered now; the widget asks again.
+        Err(e) => {
+            worker::console_error!("session watch: {e}");
+            return ok_json(200, &view);
+        }
+    }
+    let mut answer = ok_json(200, &view)?;
+    let _ = answer.headers_mut().set("Preference-Applied", &format!("wait={seconds}"));
+    Ok(answer)
+}
+
+async fn status_view(app: &App<'_>, session: SessionRow) -> Result<StatusView, ApiError> {
+    let attempt = app.store.latest_attempt(&session.id).await.or_500()?;
+    Ok(StatusView {
+        status: session.status(),
+        attempt: attempt.map(|a| a.view()),
+        paid_at: session.paid_at,
+        expires_at: session.expires_at,
+    })
 }

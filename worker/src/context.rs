@@ -1,6 +1,6 @@
 //! Per-request facts for the one-line log: which session, which upstream codes.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 /// Collected while a request is handled, printed once at its end.
 #[derive(Default)]
@@ -9,6 +9,7 @@ pub struct Ctx {
     session: RefCell<Option<String>>,
     upstream: RefCell<Vec<String>>,
     answer_signatures: RefCell<Vec<String>>,
+    d1_queries: Cell<u32>,
 }
 
 impl Ctx {
@@ -33,12 +34,18 @@ impl Ctx {
         self.answer_signatures.borrow_mut().push(matched.to_owned());
     }
 
+    /// Records how many D1 round trips the request made.
+    pub fn note_d1_queries(&self, count: u32) {
+        self.d1_queries.set(count);
+    }
+
     /// The upstream codes seen so far.
     pub fn upstream_codes(&self) -> Vec<String> {
         self.upstream.borrow().clone()
     }
 
-    /// The log line: request id, method, path, status, session id, upstream codes, duration.
+    /// The log line: request id, method, path, status, session id, upstream codes, D1 round
+    /// trips, duration.
     /// No secrets, no client secrets, no bodies.
     pub fn log_line(&self, method: &str, path: &str, status: u16, duration_ms: u64) -> String {
         serde_json::json!({
@@ -49,6 +56,7 @@ impl Ctx {
             "session": *self.session.borrow(),
             "upstream_respcd": *self.upstream.borrow(),
             "answer_signature": *self.answer_signatures.borrow(),
+            "d1_queries": self.d1_queries.get(),
             "duration_ms": duration_ms,
         })
         .to_string()

@@ -37,7 +37,8 @@ pub fn decorate(mut resp: Response, path: &str, origin: Option<&str>) -> Result<
     headers.set("Access-Control-Allow-Origin", origin)?;
     headers.set("Vary", "Origin")?;
     headers.set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")?;
-    headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type")?;
+    // `Prefer`: the status request's `wait=N` (the widget's long wait for a change).
+    headers.set("Access-Control-Allow-Headers", "Authorization, Content-Type, Prefer")?;
     headers.set("Access-Control-Max-Age", "600")?;
     // A limited widget may read how long to wait (`429` answers carry it), and any widget the
     // id to quote.

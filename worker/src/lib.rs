@@ -33,10 +33,12 @@ mod settler;
 mod store;
 mod sweep;
 mod till;
+mod watch;
 mod webhooks;
 
 pub use gate::UpstreamGate;
 pub use settler::Settler;
+pub use watch::SessionWatch;
 
 use app::{Answer, App};
 use config::Settings;
@@ -97,23 +99,31 @@ async fn route(
     }
     let db = env.d1("DB").map_err(app::internal)?;
     let app = App { env, settings, store: Store::new(db), ctx, in_settler: false };
-    match (req.method(), segments.as_slice()) {
-        (Method::Post, ["v1", "sessions"]) => merchant::create_session(&app, req).await,
-        (Method::Get, ["v1", "sessions"]) => listing::list_sessions(&app, req).await,
-        (Method::Get, ["v1", "sessions", id]) => merchant::get_session(&app, req, id).await,
-        (Method::Post, ["v1", "sessions", id, "refunds"]) => merchant::create_refund(&app, req, id).await,
-        (Method::Post, ["v1", "sessions", id, "close"]) => merchant::close_session(&app, req, id).await,
-        (Method::Post, ["v1", "sessions", id, "charge"]) => till::charge(&app, req, id).await,
-        (Method::Get, ["v1", "events"]) => feed::list(&app, req).await,
-        (Method::Get, ["v1", "notifications"]) => feed::unmatched_notifications(&app, req).await,
-        (Method::Get, ["v1", "health"]) => feed::health(&app, req).await,
-        (Method::Get, ["v1", "events", id]) => feed::get(&app, req, id).await,
-        (Method::Post, ["v1", "events", id, "resend"]) => feed::resend(&app, req, id).await,
-        (Method::Get, ["v1", "checkout", id]) => checkout::get_checkout(&app, req, id).await,
-        (Method::Post, ["v1", "checkout", id, "pay"]) => checkout::pay(&app, req, id).await,
-        (Method::Get, ["v1", "checkout", id, "status"]) => checkout::status(&app, req, id).await,
-        (Method::Post, ["v1", "qfpay", "notify"]) => notify::receive(&app, req).await,
-        (Method::Post, ["demo", "sessions"]) if app.settings.demo_enabled() => demo::create_session(&app).await,
+    let answer = handle(&app, req, &segments, &path).await;
+    app.announce_changes().await;
+    ctx.note_d1_queries(app.store.queries());
+    answer
+}
+
+/// The route's handler.
+async fn handle(app: &App<'_>, req: Request, segments: &[&str], path: &str) -> Answer {
+    match (req.method(), segments) {
+        (Method::Post, ["v1", "sessions"]) => merchant::create_session(app, req).await,
+        (Method::Get, ["v1", "sessions"]) => listing::list_sessions(app, req).await,
+        (Method::Get, ["v1", "sessions", id]) => merchant::get_session(app, req, id).await,
+        (Method::Post, ["v1", "sessions", id, "refunds"]) => merchant::create_refund(app, req, id).await,
+        (Method::Post, ["v1", "sessions", id, "close"]) => merchant::close_session(app, req, id).await,
+        (Method::Post, ["v1", "sessions", id, "charge"]) => till::charge(app, req, id).await,
+        (Method::Get, ["v1", "events"]) => feed::list(app, req).await,
+        (Method::Get, ["v1", "notifications"]) => feed::unmatched_notifications(app, req).await,
+        (Method::Get, ["v1", "health"]) => feed::health(app, req).await,
+        (Method::Get, ["v1", "events", id]) => feed::get(app, req, id).await,
+        (Method::Post, ["v1", "events", id, "resend"]) => feed::resend(app, req, id).await,
+        (Method::Get, ["v1", "checkout", id]) => checkout::get_checkout(app, req, id).await,
+        (Method::Post, ["v1", "checkout", id, "pay"]) => checkout::pay(app, req, id).await,
+        (Method::Get, ["v1", "checkout", id, "status"]) => checkout::status(app, req, id).await,
+        (Method::Post, ["v1", "qfpay", "notify"]) => notify::receive(app, req).await,
+        (Method::Post, ["demo", "sessions"]) if app.settings.demo_enabled() => demo::create_session(app).await,
         _ => Err(ApiError::new(ErrorCode::NotFound, format!("no route for {} {path}", req.method()))),
     }
 }

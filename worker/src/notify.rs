@@ -10,6 +10,7 @@ use crate::app::{internal, App, OrInternal};
 use crate::clock;
 use crate::http;
 use crate::settle;
+use crate::store::AttemptRow;
 
 /// Handles one notification.
 pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiError> {
@@ -33,16 +34,17 @@ pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiErr
     if !note.is_success() {
         return Response::ok("SUCCESS").map_err(internal);
     }
-    app.store
-        .store_notification(
-            &note.syssn,
-            &note.notify_type,
-            &note.out_trade_no,
-            &String::from_utf8_lossy(&body),
-            clock::now_ms(),
-        )
-        .await
-        .or_500()?;
+    let text = String::from_utf8_lossy(&body);
+    // A payment's is stored in the same D1 round trip that reads its attempt and session.
+    let attempt = if note.notify_type == "payment" {
+        app.store.payment_notification(&note.syssn, &note.out_trade_no, &text, clock::now_ms()).await.or_500()?
+    } else {
+        app.store
+            .store_notification(&note.syssn, &note.notify_type, &note.out_trade_no, &text, clock::now_ms())
+            .await
+            .or_500()?;
+        None
+    };
     // Another merchant's under an agent's appcode: kept and acknowledged, never applied.
     let ours = app.settings.gateway.credentials.mchid.as_deref();
     if let (Some(ours), Some(theirs)) = (ours, note.mchid.as_deref()) {
@@ -54,15 +56,15 @@ pub async fn receive(app: &App<'_>, mut req: Request) -> Result<Response, ApiErr
     // Processing is idempotent, so a repeat (already stored) is processed again harmlessly:
     // that also finishes a first delivery that failed half way.
     match note.notify_type.as_str() {
-        "payment" => payment(app, &note).await?,
+        "payment" => payment(app, &note, attempt).await?,
         "refund" => refund(app, &note).await?,
         _ => {}
     }
     Response::ok("SUCCESS").map_err(internal)
 }
 
-async fn payment(app: &App<'_>, note: &Notification) -> Result<(), ApiError> {
-    let Some(attempt) = app.store.attempt_by_out_trade_no(&note.out_trade_no).await.or_500()? else {
+async fn payment(app: &App<'_>, note: &Notification, attempt: Option<AttemptRow>) -> Result<(), ApiError> {
+    let Some(attempt) = attempt else {
         // Not ours (QFPay sends every notification of the appcode here): acknowledged, stored,
         // listed at GET /v1/notifications.
         worker::console_log!("notification for an order this worker never made: {}", note.out_trade_no);

@@ -107,7 +107,11 @@ impl Settler {
         let last_purge: u64 = self.state.storage().get(PURGED_KEY).await.ok().flatten().unwrap_or(0);
         let purge = now >= last_purge + RECONCILE_EVERY_MS;
         let started = clock::now_ms();
-        let report = sweep::run(&app, reconcile, purge).await?;
+        let report = sweep::run(&app, reconcile, purge).await;
+        // Widgets waiting on a session the sweep changed (an attempt found paid or closed, a
+        // session over) hear of it now.
+        app.announce_changes().await;
+        let report = report?;
         if reconcile {
             let _ = self.state.storage().put(RECONCILED_KEY, now).await;
         }

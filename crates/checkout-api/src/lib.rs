@@ -17,6 +17,7 @@ pub mod session;
 pub mod states;
 pub mod upstream;
 pub mod views;
+pub mod wait;
 
 pub use error::{ApiError, ErrorCode};
 pub use pay_options::{fitting_pay_types, PayOption};

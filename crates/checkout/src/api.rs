@@ -22,17 +22,22 @@ impl CallError {
     }
 }
 
-/// Sends one request and returns the JSON answer for 2xx.
+/// Sends one request and returns the JSON answer for 2xx. `wait_seconds`: ask the worker to
+/// hold the answer until something changes (`Prefer: wait=N`, RFC 7240).
 pub async fn call(
     method: &str,
     url: &str,
     secret: &str,
     body: Option<String>,
     timeout_ms: u32,
+    wait_seconds: Option<u32>,
 ) -> Result<JsValue, CallError> {
     let net = |_| CallError::unanswered("network");
     let headers = Headers::new().map_err(net)?;
     headers.set("Authorization", &format!("Bearer {secret}")).map_err(net)?;
+    if let Some(seconds) = wait_seconds {
+        headers.set("Prefer", &format!("wait={seconds}")).map_err(net)?;
+    }
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(b) = &body {

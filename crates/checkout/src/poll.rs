@@ -1,10 +1,18 @@
-//! Polling the worker for the status, pure: when to ask ([`Poller`], a state machine, time in,
+//! Following the worker's status, pure: when to ask ([`Poller`], a state machine, time in,
 //! action out) and what an answer means ([`decide`], a status answer in, a [`Decision`] out).
 //!
-//! One request in flight at a time; the first check at once when the QR shows; then every
-//! 2 s for the first minute and every 10 s after; errors back off (4 s, 8 s, ... at most 30 s);
-//! nothing while the tab is hidden, and a check at once when it is visible again; nothing ever
-//! after a final state, expiry or removal.
+//! The widget waits rather than polls: each status request asks the worker to hold it until
+//! the status changes (`Prefer: wait=25`), and the next is sent as soon as one comes back. An
+//! answer that comes back sooner than [`FAST_MS`] without news (a worker that does not wait, or
+//! a session holding its most waits) spaces the next request to [`FAST_MS`] after the last was
+//! sent, so waiting never asks more often than polling. A wait that fails (a proxy that cuts
+//! long requests, a browser or worker that refuses the header) ends waiting for this attempt:
+//! then it polls, as before.
+//!
+//! Polling: one request in flight at a time; the first check at once when the QR shows; then
+//! every 2 s for the first minute and every 10 s after; errors back off (4 s, 8 s, ... at most
+//! 30 s). Either way nothing while the tab is hidden, and a check at once when it is visible
+//! again; nothing ever after a final state, expiry or removal.
 
 use checkout_api::views::StatusView;
 use checkout_api::{AttemptStatus, SessionStatus};
@@ -17,6 +25,10 @@ pub const SLOW_MS: f64 = 10_000.0;
 pub const FAST_PHASE_MS: f64 = 60_000.0;
 /// A request's timeout.
 pub const TIMEOUT_MS: f64 = 10_000.0;
+/// How long the worker is asked to hold a waiting request (s): its longest.
+pub const WAIT_SECONDS: u32 = 25;
+/// A waiting request's timeout: the wait and an ordinary request's time on top.
+pub const WAIT_TIMEOUT_MS: f64 = WAIT_SECONDS as f64 * 1_000.0 + TIMEOUT_MS;
 /// The longest back-off after errors.
 pub const MAX_BACKOFF_MS: f64 = 30_000.0;
 
@@ -37,6 +49,10 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Poller {
     started_at: f64,
+    /// When the request in flight (or the last one) was sent.
+    sent_at: f64,
+    /// Waiting (`Prefer: wait`) rather than polling.
+    waiting: bool,
     next_at: f64,
     in_flight: bool,
     hidden: bool,
@@ -47,7 +63,26 @@ pub struct Poller {
 impl Poller {
     /// Starts polling at `now` (the QR or the wallet page has just been shown).
     pub fn start(now: f64, hidden: bool) -> Poller {
-        Poller { started_at: now, next_at: now, in_flight: false, hidden, errors: 0, stopped: false }
+        Poller {
+            started_at: now,
+            sent_at: now,
+            waiting: false,
+            next_at: now,
+            in_flight: false,
+            hidden,
+            errors: 0,
+            stopped: false,
+        }
+    }
+
+    /// Starts waiting for changes at `now`; polls instead once a wait fails.
+    pub fn waiting(now: f64, hidden: bool) -> Poller {
+        Poller { waiting: true, ..Poller::start(now, hidden) }
+    }
+
+    /// Whether the next request asks the worker to wait for a change.
+    pub fn waits(&self) -> bool {
+        self.waiting
     }
 
     /// What to do at `now`.
@@ -60,6 +95,7 @@ impl Poller {
         }
         if now >= self.next_at {
             self.in_flight = true;
+            self.sent_at = now;
             return Action::Fetch;
         }
         Action::WaitMs(self.next_at - now)
@@ -68,6 +104,18 @@ impl Poller {
     /// A status answer arrived (`ok`), or the request failed or timed out (`!ok`).
     pub fn on_response(&mut self, now: f64, ok: bool) -> Action {
         self.in_flight = false;
+        if self.waiting {
+            if ok {
+                // Back with no news: wait again at once, but never sooner than a poll would ask.
+                self.next_at = now.max(self.sent_at + FAST_MS);
+            } else {
+                // The wait failed: poll from now on, the first check a poll's gap later.
+                self.waiting = false;
+                self.started_at = now;
+                self.next_at = now + FAST_MS;
+            }
+            return self.tick(now);
+        }
         if ok {
             self.errors = 0;
             let gap = if now - self.started_at < FAST_PHASE_MS { FAST_MS } else { SLOW_MS };
@@ -182,6 +230,27 @@ mod tests {
         assert_eq!(fast, 30, "every 2 s in the first minute");
         assert_eq!(times[fast], 60_000.0);
         assert_eq!(times[fast + 1], 70_000.0, "then every 10 s");
+    }
+
+    #[test]
+    fn waiting_asks_again_at_once_but_never_faster_than_polling() {
+        let mut p = Poller::waiting(0.0, false);
+        assert!(p.waits());
+        assert_eq!(p.tick(0.0), Action::Fetch, "waits at once");
+        assert_eq!(p.on_response(25_000.0, true), Action::Fetch, "a wait that ran its time: the next at once");
+        assert_eq!(p.on_response(25_300.0, true), Action::WaitMs(1_700.0), "back in 0.3 s with no news: 2 s apart");
+        assert_eq!(p.tick(27_000.0), Action::Fetch);
+        assert!(p.waits(), "still waiting");
+    }
+
+    #[test]
+    fn a_failed_wait_falls_back_to_polling() {
+        let mut p = Poller::waiting(0.0, false);
+        p.tick(0.0);
+        assert_eq!(p.on_response(3_000.0, false), Action::WaitMs(FAST_MS), "a cut wait: polls 2 s later");
+        assert!(!p.waits(), "and no longer waits");
+        assert_eq!(p.tick(5_000.0), Action::Fetch);
+        assert_eq!(p.on_response(5_100.0, true), Action::WaitMs(FAST_MS), "then every 2 s");
     }
 
     #[test]

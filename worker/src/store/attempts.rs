@@ -23,10 +23,17 @@ const CLOSE_CLAIM_MS: u64 = 45_000;
 
 impl Store {
     pub async fn attempts(&self, session_id: &str) -> Result<Vec<AttemptRow>> {
+        if let Some(rows) = self.cached_attempts(session_id) {
+            return Ok(rows);
+        }
         self.all("SELECT * FROM attempts WHERE session_id = ?1 ORDER BY created_at, id", &[s(session_id)]).await
     }
 
     pub async fn latest_attempt(&self, session_id: &str) -> Result<Option<AttemptRow>> {
+        // Loaded attempts are in (created_at, id) order: the latest is the last.
+        if let Some(rows) = self.cached_attempts(session_id) {
+            return Ok(rows.into_iter().last());
+        }
         self.first(
             "SELECT * FROM attempts WHERE session_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
             &[s(session_id)],
@@ -35,6 +42,9 @@ impl Store {
     }
 
     pub async fn attempt(&self, id: &str) -> Result<Option<AttemptRow>> {
+        if let Some(row) = self.cached_attempt(id) {
+            return Ok(Some(row));
+        }
         self.first("SELECT * FROM attempts WHERE id = ?1", &[s(id)]).await
     }
 
@@ -106,7 +116,11 @@ impl Store {
             )?,
             self.event_stmt(event, "SELECT 1 FROM attempts WHERE id = ?9 AND status = ?10", &[s(id), s(held)])?,
         ];
-        Ok(self.batch(statements).await?[0] == 1)
+        let held = self.batch(statements).await?[0] == 1;
+        if held {
+            self.note_changed(&event.session_id);
+        }
+        Ok(held)
     }
 
     /// Forgets an attempt whose payment was never sent (the budget was used up): the gateway
@@ -140,10 +154,11 @@ impl Store {
         // say so); `Paid` is not one of them.
         let Some(to) = AttemptStatus::Pending.on(event) else { return Ok(false) };
         let sql = format!(
-            "UPDATE attempts SET status = ?1, respcd = COALESCE(?2, respcd), next_check_at = NULL WHERE id = ?3 AND status IN ({})",
+            "UPDATE attempts SET status = ?1, respcd = COALESCE(?2, respcd), next_check_at = NULL WHERE id = ?3 AND status IN ({}) \
+             RETURNING session_id",
             quoted(&from, AttemptStatus::as_str)
         );
-        Ok(self.run(&sql, &[s(to.as_str()), text(respcd), s(id)]).await? == 1)
+        Ok(self.run_noting_sessions(&sql, &[s(to.as_str()), text(respcd), s(id)]).await? == 1)
     }
 
     /// Open attempts whose query is due by `until`, soonest first.

@@ -6,6 +6,7 @@
 //! transaction) with its event, so neither can exist without the other.
 
 mod attempts;
+mod cache;
 mod events;
 mod idempotency;
 mod refunds;
@@ -21,6 +22,8 @@ pub use sessions::{NewSession, PaidAttempt};
 
 use checkout_api::views::{AttemptView, RefundView, SessionView};
 use checkout_api::{AttemptStatus, CloseReason, RefundStatus, SessionStatus};
+use std::cell::{Cell, RefCell};
+
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
@@ -180,9 +183,16 @@ impl RefundRow {
     }
 }
 
-/// Typed access to the database.
+/// Typed access to the database. It also keeps two facts about the request (or sweep) it
+/// serves: how many D1 round trips it made (for the log line, and the bench's
+/// `d1_queries_per_notification`), and which sessions' state it changed (so that widgets
+/// waiting on them are woken: `crate::watch`).
 pub struct Store {
     db: D1Database,
+    queries: Cell<u32>,
+    changed: RefCell<Vec<String>>,
+    /// Rows loaded in one batch, until the next write (`cache.rs`).
+    cache: RefCell<Option<cache::Cached>>,
 }
 
 /// A prepared statement with its arguments.
@@ -203,7 +213,45 @@ fn open_attempts() -> String {
 
 impl Store {
     pub fn new(db: D1Database) -> Self {
-        Store { db }
+        Store { db, queries: Cell::new(0), changed: RefCell::new(Vec::new()), cache: RefCell::new(None) }
+    }
+
+    /// D1 round trips made so far (a batch is one).
+    pub fn queries(&self) -> u32 {
+        self.queries.get()
+    }
+
+    /// Counts one D1 round trip.
+    fn counted(&self) {
+        self.queries.set(self.queries.get() + 1);
+    }
+
+    /// Notes that `session_id`'s state (or its attempts') changed.
+    fn note_changed(&self, session_id: &str) {
+        let mut changed = self.changed.borrow_mut();
+        if !changed.iter().any(|c| c == session_id) {
+            changed.push(session_id.to_owned());
+        }
+    }
+
+    /// The sessions changed since the last call, each once.
+    pub fn take_changed(&self) -> Vec<String> {
+        std::mem::take(&mut *self.changed.borrow_mut())
+    }
+
+    /// Runs an `UPDATE ... RETURNING session_id`, notes each session it changed, and returns
+    /// how many rows changed.
+    async fn run_noting_sessions(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
+        #[derive(Deserialize)]
+        struct Changed {
+            session_id: String,
+        }
+        self.forget_loaded();
+        let rows: Vec<Changed> = self.all(sql, args).await?;
+        for row in &rows {
+            self.note_changed(&row.session_id);
+        }
+        Ok(rows.len())
     }
 
     fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
@@ -211,21 +259,27 @@ impl Store {
     }
 
     async fn first<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> Result<Option<T>> {
+        self.counted();
         self.stmt(sql, args)?.first::<T>(None).await
     }
 
     async fn all<T: for<'de> Deserialize<'de>>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        self.counted();
         self.stmt(sql, args)?.all().await?.results::<T>()
     }
 
     /// Runs a statement and returns how many rows it changed.
     async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
+        self.counted();
+        self.forget_loaded();
         let result = self.stmt(sql, args)?.run().await?;
         Ok(result.meta()?.and_then(|m| m.changes).unwrap_or(0))
     }
 
     /// Runs statements as one transaction; returns how many rows each changed.
     async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<usize>> {
+        self.counted();
+        self.forget_loaded();
         let results = self.db.batch(statements).await?;
         results.iter().map(|r| Ok(r.meta()?.and_then(|m| m.changes).unwrap_or(0))).collect()
     }

@@ -43,6 +43,9 @@ impl NewRefund<'_> {
 
 impl Store {
     pub async fn refunds(&self, session_id: &str) -> Result<Vec<RefundRow>> {
+        if let Some(rows) = self.cached_refunds(session_id) {
+            return Ok(rows);
+        }
         self.all("SELECT * FROM refunds WHERE session_id = ?1 ORDER BY created_at, id", &[s(session_id)]).await
     }
 

@@ -50,6 +50,9 @@ pub struct SessionCursor {
 
 impl Store {
     pub async fn session(&self, id: &str) -> Result<Option<SessionRow>> {
+        if let Some(row) = self.cached_session(id) {
+            return Ok(row);
+        }
         self.first("SELECT * FROM sessions WHERE id = ?1", &[s(id)]).await
     }
 
@@ -118,7 +121,12 @@ impl Store {
         if let Some(refund) = refund.filter(|_| duplicate) {
             statements.push(self.automatic_refund_stmt(refund, &cause, &[s(session_id), s(attempt_id)])?);
         }
-        let changed = self.batch(statements).await?;
+        // The session's rows are read again in the same transaction: what follows a payment
+        // (closing the session's other attempts) sees the state it left, with no more reads.
+        let changed = self.batch_then_load(statements, session_id).await?;
+        if changed[1] == 1 {
+            self.note_changed(session_id);
+        }
         Ok((changed[1] == 1, changed[0] == 1))
     }
 
@@ -146,6 +154,9 @@ impl Store {
                 &[s(to.as_str()), s(reason.as_str()), s(id), s(from.as_str())],
             )
             .await?;
+        if changed == 1 {
+            self.note_changed(id);
+        }
         Ok(changed == 1)
     }
 
@@ -176,7 +187,11 @@ impl Store {
             )?,
             self.event_stmt(event, "SELECT 1 FROM sessions WHERE id = ?9 AND status = ?10", &[s(id), s(to.as_str())])?,
         ];
-        Ok(self.batch(statements).await?[0] == 1)
+        let finished = self.batch(statements).await?[0] == 1;
+        if finished {
+            self.note_changed(id);
+        }
+        Ok(finished)
     }
 
     /// The cursor a session id stands for, if the session exists (a primary-key read).
@@ -237,6 +252,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let ids = serde_json::to_string(&rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>()).unwrap_or_default();
+        self.counted();
         let results = self
             .db
             .batch(vec![

@@ -254,6 +254,13 @@ fn operation(op: &Operation) -> Value {
             "schema": (p.schema)()
         }));
     }
+    for p in op.headers {
+        parameters.push(json!({
+            "name": p.name, "in": "header", "required": false,
+            "description": p.description,
+            "schema": (p.schema)()
+        }));
+    }
     if op.idempotent {
         parameters.push(json!({
             "name": "Idempotency-Key", "in": "header", "required": false,

@@ -72,6 +72,8 @@ pub struct Operation {
     pub id_description: &'static str,
     /// Query parameters.
     pub query: &'static [Param],
+    /// Request headers of its own (besides `Authorization` and `Idempotency-Key`).
+    pub headers: &'static [Param],
     /// The body it takes.
     pub body: Option<Body>,
     /// Whether `Idempotency-Key` is honoured.
@@ -123,6 +125,10 @@ fn limit_schema(default: u32) -> Value {
 
 fn time_schema() -> Value {
     json!({"type": "integer", "minimum": 0, "maximum": MAX_TIME_MS, "description": "Unix milliseconds"})
+}
+
+fn prefer_wait_schema() -> Value {
+    json!({"type": "string", "pattern": "^wait=[0-9]+$", "examples": ["wait=25"]})
 }
 
 fn text_schema() -> Value {
@@ -198,6 +204,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: "",
         query: &[],
+        headers: &[],
         body: json_body("CreateSession"),
         idempotent: true,
         ok: &[ok(201, "The session, with its client_secret.", "SessionCreated")],
@@ -218,6 +225,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: "",
         query: SESSION_QUERY,
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "A page of sessions.", "SessionList")],
@@ -233,6 +241,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: SESSION_ID,
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "The session.", "SessionView")],
@@ -249,6 +258,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: SESSION_ID,
         query: &[],
+        headers: &[],
         body: json_body("CreateRefund"),
         idempotent: true,
         ok: &[
@@ -278,6 +288,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: SESSION_ID,
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[
@@ -297,6 +308,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: SESSION_ID,
         query: &[],
+        headers: &[],
         body: json_body("ChargeRequest"),
         idempotent: true,
         ok: &[
@@ -328,6 +340,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: "",
         query: EVENT_QUERY,
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "A page of events.", "EventList")],
@@ -343,6 +356,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: EVENT_ID,
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "The event and its deliveries.", "EventDetail")],
@@ -358,6 +372,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: EVENT_ID,
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "The try.", "DeliveryView")],
@@ -376,6 +391,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: "",
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "The footprint.", "HealthView")],
@@ -393,6 +409,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Merchant,
         id_description: "",
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "The notifications, newest first.", "UnmatchedNotificationList")],
@@ -408,6 +425,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::ClientSecret,
         id_description: SESSION_ID,
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "The checkout.", "CheckoutView")],
@@ -423,6 +441,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::ClientSecret,
         id_description: SESSION_ID,
         query: &[],
+        headers: &[],
         body: json_body("PayRequest"),
         idempotent: false,
         ok: &[ok(201, "The attempt's QR code or wallet page.", "PayAnswer")],
@@ -444,10 +463,18 @@ pub const OPERATIONS: &[Operation] = &[
         id: "getCheckoutStatus",
         tag: "widget",
         summary: "The session's status and latest attempt (answered from D1: polling never reaches the gateway)",
-        description: "",
+        description: "With `Prefer: wait=N` (RFC 7240) the answer waits up to N seconds (at most 25) for the \
+            session or its latest attempt to change, and comes at once when either is already settled; an \
+            answer that waited carries `Preference-Applied: wait=N`. Without it, or when the session has too many \
+            waits open, the answer comes at once.",
         auth: Auth::ClientSecret,
         id_description: SESSION_ID,
         query: &[],
+        headers: &[Param {
+            name: "Prefer",
+            description: "`wait=N`: hold the answer up to N seconds (1 to 25) until the status changes.",
+            schema: prefer_wait_schema,
+        }],
         body: None,
         idempotent: false,
         ok: &[ok(200, "The status.", "StatusView")],
@@ -463,6 +490,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Gateway,
         id_description: "",
         query: &[],
+        headers: &[],
         body: Some(Body { media_type: JSON, schema: None }),
         idempotent: false,
         ok: &[Success { status: 200, description: "`SUCCESS`", media_type: "text/plain", schema: None }],
@@ -478,6 +506,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Public,
         id_description: "",
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[ok(200, "Configured.", "Health"), ok(503, "A setting is missing or invalid.", "Health")],
@@ -493,6 +522,7 @@ pub const OPERATIONS: &[Operation] = &[
         auth: Auth::Public,
         id_description: "",
         query: &[],
+        headers: &[],
         body: None,
         idempotent: false,
         ok: &[Success { status: 200, description: "The OpenAPI 3.1 document.", media_type: JSON, schema: None }],

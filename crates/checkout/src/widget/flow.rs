@@ -1,6 +1,7 @@
 //! The flow of a checkout: load the session, start an attempt when the shopper chooses a
 //! wallet (of the product [`choice::plan`] picks for this device), then poll its status until
-//! [`poll::decide`] settles it, and show each step's screen.
+//! [`poll::decide`] settles it (waiting on the worker for each change, polling when a wait
+//! fails: see [`poll`]), and show each step's screen.
 //!
 //! Requests do not hold the widget's state while they wait: the widget may be destroyed, or
 //! the shopper may choose again, before an answer comes. Each attempt has a generation number,
@@ -22,7 +23,7 @@ use crate::choice::{self, Device, Plan};
 use crate::dom;
 use crate::explain::{self, Problem};
 use crate::i18n::Text;
-use crate::poll::{self, Action, Decision, Poller, TIMEOUT_MS};
+use crate::poll::{self, Action, Decision, Poller, TIMEOUT_MS, WAIT_SECONDS, WAIT_TIMEOUT_MS};
 use crate::read;
 
 /// A User Timing mark, for the page's (and the benchmarks') performance measurements.
@@ -44,12 +45,24 @@ async fn ask(
     suffix: &str,
     body: Option<String>,
 ) -> Option<(Shared, Result<JsValue, CallError>)> {
+    ask_waiting(weak, method, suffix, body, false).await
+}
+
+/// [`ask`], asking the worker to hold the answer until the status changes when `wait`.
+async fn ask_waiting(
+    weak: &Weak<RefCell<Inner>>,
+    method: &str,
+    suffix: &str,
+    body: Option<String>,
+    wait: bool,
+) -> Option<(Shared, Result<JsValue, CallError>)> {
     let (address, secret) = {
         let shared = weak.upgrade()?;
         let inner = shared.borrow();
         (url(&inner, suffix), inner.options.secret.clone())
     };
-    let result = api::call(method, &address, &secret, body, TIMEOUT_MS as u32).await;
+    let (timeout, wait) = if wait { (WAIT_TIMEOUT_MS, Some(WAIT_SECONDS)) } else { (TIMEOUT_MS, None) };
+    let result = api::call(method, &address, &secret, body, timeout as u32, wait).await;
     let shared = weak.upgrade()?;
     if shared.borrow().destroyed {
         return None;
@@ -361,7 +374,7 @@ pub(super) fn watch_visibility(shared: &Shared) {
 fn start_polling(shared: &Shared) {
     let action = {
         let mut inner = shared.borrow_mut();
-        let mut poller = Poller::start(now(), dom::document().hidden());
+        let mut poller = Poller::waiting(now(), dom::document().hidden());
         let action = poller.tick(now());
         inner.poller = Some(poller);
         action
@@ -407,7 +420,10 @@ pub(super) fn refresh_once(shared: &Shared) {
 }
 
 async fn check_status(weak: Weak<RefCell<Inner>>, generation: u64, final_check: bool) {
-    let Some((shared, result)) = ask(&weak, "GET", "/status", None).await else { return };
+    // A scheduled check waits for a change while the poller says so; a final check never does.
+    let wait = !final_check
+        && weak.upgrade().is_some_and(|s| s.borrow().poller.as_ref().is_some_and(|p| p.waits() && p.in_flight()));
+    let Some((shared, result)) = ask_waiting(&weak, "GET", "/status", None, wait).await else { return };
     if !is_current(&shared, generation) {
         return;
     }
