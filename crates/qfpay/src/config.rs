@@ -123,13 +123,61 @@ fn local_base_url(value: Option<String>) -> Result<String, ConfigError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(ConfigError { setting: "QFPAY_BASE_URL".into(), problem: "must start with http:// or https://" });
     }
+    if !on_this_network(&url) {
+        // `local` allows what no real gateway may see (crash points, a moved clock, the demo
+        // shop): its gateway must be a simulator on this machine or a private network.
+        return Err(ConfigError {
+            setting: "QFPAY_BASE_URL".into(),
+            problem: "must be a loopback or private address with QFPAY_ENV=local (the simulator), never a QFPay host",
+        });
+    }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Whether a URL's host is this machine or a private network (`localhost`, loopback, RFC 1918,
+/// IPv6 unique-local).
+fn on_this_network(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback() || v4.is_private(),
+        Ok(std::net::IpAddr::V6(v6)) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn local_means_this_machine_or_a_private_network() {
+        for ok in [
+            "http://127.0.0.1:8788",
+            "http://localhost:1",
+            "http://[::1]:9/x",
+            "http://10.0.0.5",
+            "http://192.168.1.2:80",
+        ] {
+            assert!(on_this_network(ok), "{ok}");
+        }
+        for no in [
+            "https://openapi-hk.qfapi.com",
+            "https://test-openapi-hk.qfapi.com:443",
+            "http://8.8.8.8",
+            "http://127.0.0.1.evil.example",
+        ] {
+            assert!(!on_this_network(no), "{no}");
+        }
+    }
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
