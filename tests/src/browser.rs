@@ -136,6 +136,18 @@ impl Browser {
         assert!(loud.is_empty(), "the console is not quiet {when}: {loud:#?}");
     }
 
+    /// Runs a Chrome DevTools Protocol command (chromedriver's `goog/cdp/execute`), such as
+    /// `Network.emulateNetworkConditions`; returns its result. Panics when it fails: a figure
+    /// measured without the conditions asked for must not be reported as if it had them.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self.client.session_id().await.expect("a WebDriver session").expect("a session id");
+        let url = format!("http://127.0.0.1:{}/session/{session}/goog/cdp/execute", self.port);
+        let resp = reqwest::Client::new().post(url).json(&json!({"cmd": cmd, "params": params})).send().await;
+        let value: Value = resp.expect("chromedriver answers").json().await.expect("a JSON answer");
+        assert!(value["value"].get("error").is_none(), "{cmd} failed: {value}");
+        value["value"].clone()
+    }
+
     /// Saves a PNG screenshot.
     pub async fn screenshot(&self, path: &std::path::Path) {
         if let Ok(png) = self.client.screenshot().await {

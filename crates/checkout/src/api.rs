@@ -52,8 +52,15 @@ pub async fn call(
     // Dropping the timeout (when the answer comes first) cancels it.
     let abort = controller.clone();
     let _timeout = Timeout::new(timeout_ms, move || abort.abort());
-    let response: Response =
-        JsFuture::from(window.fetch_with_request(&request)).await.map_err(net)?.dyn_into().map_err(net)?;
+    answer(window.fetch_with_request(&request)).await
+}
+
+/// The JSON of a `fetch` under way (`pending`, a promise of a `Response`), for 2xx; else the
+/// error it answered. The loader starts the session's first request this way, before the wasm
+/// has compiled.
+pub async fn answer(pending: js_sys::Promise) -> Result<JsValue, CallError> {
+    let net = |_| CallError::unanswered("network");
+    let response: Response = JsFuture::from(pending).await.map_err(net)?.dyn_into().map_err(net)?;
     let status = response.status();
     let request_id = response.headers().get("Request-Id").ok().flatten();
     let json = match response.json() {

@@ -196,6 +196,16 @@ pub fn all(quick: bool) -> Result<(), String> {
         "",
         ""
     );
+    // The shopper's seconds (tests/src/bench/shopper_seconds.rs).
+    for (what, key) in [
+        ("paid to screen ms, p50 (wallet's Pay -> paid shown)", "paid_to_screen_ms_p50"),
+        ("paid to screen ms, p95", "paid_to_screen_ms_p95"),
+        ("widget requests per paid checkout", "widget_requests_per_checkout"),
+        ("ms to the wallets, phone at 150 ms RTT 1.6 Mbps", "ms_to_choices_mobile"),
+        ("D1 round trips per payment notification", "d1_queries_per_notification"),
+    ] {
+        println!("{:<48} {:>14.1} {:>14} {:>8}", what, f(key), "", "");
+    }
     print_capacity(&report);
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

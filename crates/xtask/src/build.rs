@@ -105,8 +105,10 @@ pub fn widget() -> Result<(), String> {
         .arg(&wasm))?;
     let wasm = out.join("qfpay_checkout_bg.wasm");
     // -Oz: the page downloads this file; the features are those every browser the widget
-    // supports has, and that rustc's wasm32 target emits.
-    run(Command::new(tools::wasm_opt())
+    // supports has, and that rustc's wasm32 target emits. The imports' and exports' names are
+    // shortened too, and the glue told (`names.rs`).
+    let opt = Command::new(tools::wasm_opt())
+        .arg("--minify-imports-and-exports-and-modules")
         .args([
             "-Oz",
             "--enable-bulk-memory",
@@ -117,7 +119,20 @@ pub fn widget() -> Result<(), String> {
         .arg(&wasm)
         .arg("-o")
         .arg(&wasm)
-        .env("PATH", tools::path_with_node()))?;
+        .env("PATH", tools::path_with_node())
+        .output()
+        .map_err(|e| format!("wasm-opt did not run: {e}"))?;
+    if !opt.status.success() {
+        return Err(format!("wasm-opt failed: {}", String::from_utf8_lossy(&opt.stderr)));
+    }
+    let mapping: serde_json::Value =
+        serde_json::from_slice(&opt.stdout).map_err(|e| format!("wasm-opt's name mapping is not JSON ({e})"))?;
+    let glue = out.join("qfpay_checkout.js");
+    let text = std::fs::read_to_string(&glue).map_err(|e| format!("cannot read {}: {e}", glue.display()))?;
+    let renamed = crate::names::rename_in_glue(&text, &mapping, "./qfpay_checkout_bg.js")?;
+    std::fs::write(&glue, renamed).map_err(|e| format!("cannot write {}: {e}", glue.display()))?;
+    // Lists the wasm's raw exports by their old names: no longer true, and nothing reads it.
+    let _ = std::fs::remove_file(out.join("qfpay_checkout_bg.wasm.d.ts"));
     // The page downloads the glue and the loader too: minified, they are 3.6 KB smaller
     // gzipped, which keeps everything the page downloads within 64 KiB gzip. The loader's
     // commented source is `crates/checkout/js/qfpay-checkout.js`; `www/qfpay-checkout.js` is

@@ -16,6 +16,7 @@ mod chrome;
 mod dev;
 mod fuzz;
 mod install;
+mod names;
 mod node;
 mod pack;
 mod run;

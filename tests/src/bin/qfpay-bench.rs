@@ -16,6 +16,9 @@ use e2e::{root, Options, Stack};
 use qfpay::{ClientKey, Credentials, GatewayRequest, PaymentRequest, QueryRequest};
 use serde_json::{json, Value};
 
+#[path = "../bench/shopper_seconds.rs"]
+mod shopper_seconds;
+
 struct Sizes {
     duration: Duration,
     concurrency: usize,
@@ -138,13 +141,24 @@ type Poll = Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = b
 
 #[tokio::main]
 async fn main() {
-    let mut quick = false;
+    let (mut quick, mut shopper_only) = (false, false);
     for arg in std::env::args().skip(1) {
-        if arg != "--quick" {
-            eprintln!("qfpay-bench: unknown argument {arg:?}\nusage: qfpay-bench [--quick]");
-            std::process::exit(2);
+        match arg.as_str() {
+            "--quick" => quick = true,
+            // Only the shopper's seconds (a few minutes): to compare two widget builds.
+            "--shopper" => shopper_only = true,
+            _ => {
+                eprintln!("qfpay-bench: unknown argument {arg:?}\nusage: qfpay-bench [--quick] [--shopper]");
+                std::process::exit(2);
+            }
         }
-        quick = true;
+    }
+    if shopper_only {
+        let stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
+        let report = shopper_seconds::measure(&stack, quick).await;
+        drop(stack);
+        write_report(report, "shopper.json");
+        return;
     }
     let sizes = if quick {
         Sizes {
@@ -275,6 +289,8 @@ async fn main() {
     report.insert("baseline_checkouts_paid".into(), json!(baseline_paid));
     report.insert("baseline_upstream_429".into(), json!(baseline_429));
 
+    report.extend(shopper_seconds::measure(&stack, quick).await);
+
     eprintln!("bench: the widget in headless Chromium ({} loads)", sizes.loads);
     let (interactive, qr) = widget_timings(&stack, sizes.loads).await;
     report.insert("widget_interactive_ms".into(), json!(interactive));
@@ -289,11 +305,16 @@ async fn main() {
 
     report.extend(capacity(quick).await);
 
+    write_report(report, "e2e.json");
+}
+
+/// Writes the figures to `target/bench/<name>`.
+fn write_report(report: serde_json::Map<String, Value>, name: &str) {
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).expect("target/bench");
-    std::fs::write(dir.join("e2e.json"), serde_json::to_string_pretty(&Value::Object(report)).unwrap())
-        .expect("write e2e.json");
-    eprintln!("bench: wrote target/bench/e2e.json");
+    std::fs::write(dir.join(name), serde_json::to_string_pretty(&Value::Object(report)).unwrap())
+        .unwrap_or_else(|e| panic!("write {name}: {e}"));
+    eprintln!("bench: wrote target/bench/{name}");
 }
 
 /// Sessions the status load spreads over, each polled from its own address: the worker limits

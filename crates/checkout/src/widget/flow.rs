@@ -63,6 +63,14 @@ async fn ask_waiting(
     };
     let (timeout, wait) = if wait { (WAIT_TIMEOUT_MS, Some(WAIT_SECONDS)) } else { (TIMEOUT_MS, None) };
     let result = api::call(method, &address, &secret, body, timeout as u32, wait).await;
+    back(weak, result)
+}
+
+/// The widget and an answer for it, unless it was dropped or destroyed meanwhile.
+fn back(
+    weak: &Weak<RefCell<Inner>>,
+    result: Result<JsValue, CallError>,
+) -> Option<(Shared, Result<JsValue, CallError>)> {
     let shared = weak.upgrade()?;
     if shared.borrow().destroyed {
         return None;
@@ -77,7 +85,13 @@ fn is_current(shared: &Shared, generation: u64) -> bool {
 
 /// Loads the session and shows what fits its status.
 pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
-    let Some((shared, result)) = ask(&weak, "GET", "", None).await else { return };
+    // The loader may have started this request while the wasm compiled: its answer, once.
+    let prefetched = weak.upgrade().and_then(|s| s.borrow_mut().options.prefetch.take());
+    let answered = match prefetched {
+        Some(pending) => back(&weak, api::answer(pending).await),
+        None => ask(&weak, "GET", "", None).await,
+    };
+    let Some((shared, result)) = answered else { return };
     let view = match result.map(|v| read::checkout(&v)) {
         Ok(Some(view)) => view,
         Ok(None) => return fail(&shared, Outcome::LoadError, unreadable()),

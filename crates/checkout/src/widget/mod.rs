@@ -37,6 +37,9 @@ struct Options {
     session: String,
     secret: String,
     locale: Option<String>,
+    /// The session's `GET` the loader started before the wasm was ready (`prefetch`, a
+    /// promise of its `Response`), used once by the first load.
+    prefetch: Option<js_sys::Promise>,
 }
 
 impl Options {
@@ -51,6 +54,7 @@ impl Options {
             session: required("session")?,
             secret: required("secret")?,
             locale: read::text(v, "locale"),
+            prefetch: js_sys::Reflect::get(v, &"prefetch".into()).ok().and_then(|p| p.dyn_into().ok()),
         })
     }
 
