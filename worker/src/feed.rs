@@ -31,7 +31,7 @@ pub async fn list(app: &App<'_>, req: Request) -> Answer {
     let limit = query.limit;
     if let Some(id) = query.after.as_deref() {
         if app.store.event(id).await.or_500()?.is_none() {
-            return Err(ApiError::field("after", "names no event (it must be an id from this feed, evt_...)"));
+            return Err(ApiError::field("after", "names no event: it must be an id from this feed (evt_...), and one still kept (events of sessions that never moved money are deleted after RETENTION_DAYS_UNPAID); start again with latest=true"));
         }
     }
     let (rows, has_more) = if query.latest {

@@ -159,6 +159,14 @@ async fn answer(app: &App<'_>, id: &str, attempt_id: &str) -> R<(u16, String)> {
             let e = ended(ErrorCode::PaymentHeld, "held: the gateway reported another amount or currency");
             return Ok((e.status, e.body()));
         }
+        // Reversed, even after the gateway first reported it paid: the money went back.
+        (_, Some(AttemptStatus::Reversed)) => {
+            let e = ended(
+                ErrorCode::PaymentRefused,
+                "reversed: any money taken went back to the shopper; do not hand over the goods",
+            );
+            return Ok((e.status, e.body()));
+        }
         (_, Some(s)) if !s.is_open() => {
             let e = ended(ErrorCode::PaymentRefused, s.as_str());
             return Ok((e.status, e.body()));

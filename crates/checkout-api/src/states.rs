@@ -4,7 +4,9 @@
 //! closes it. Then it is `closing` until the gateway has confirmed every attempt closed, and only
 //! then `expired` or `closed`. A payment that arrives late is still a payment: `closing`,
 //! `expired` and `closed` sessions become `paid` when the gateway says an attempt was paid, and
-//! the merchant hears of it ([`PaidHow::Late`] when they had closed it). `paid` is final.
+//! the merchant hears of it ([`PaidHow::Late`] when they had closed it). `paid` is final but for
+//! one fact: a reversal the gateway confirmed, which crossed the payment, makes it `reversed`
+//! (the money went back), written in the batch that ends the attempt.
 //!
 //! A refund is `pending` until the gateway's answer, a query or a notification says
 //! `succeeded` or `failed`; both are final.
@@ -12,7 +14,8 @@
 //! An attempt is `creating` (recorded, gateway call not answered yet), then `pending` (the QR or
 //! wallet page exists), then `paid`, `failed`, `closed` or `expired`. An attempt whose gateway
 //! call had no answer stays `creating` until a query settles it. `paid` is final for attempts
-//! too: no later news turns a payment into anything else.
+//! too: no later news turns a payment into anything else, except the one named above, the
+//! gateway's own word that a reversal of it went through ([`AttemptStatus::on_reversal_of_paid`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +35,10 @@ pub enum SessionStatus {
     Expired,
     /// Closed by the merchant; every attempt confirmed closed.
     Closed,
+    /// Was paid, but the paying charge was reversed at the gateway (a reversal that crossed
+    /// its payment): the money went back to the shopper. Final; hand over nothing. A payment
+    /// after this is a second payment, refunded automatically.
+    Reversed,
 }
 
 /// Why a session is `closing`, which says where it ends.
@@ -129,16 +136,18 @@ impl SessionStatus {
             SessionStatus::Closing => "closing",
             SessionStatus::Expired => "expired",
             SessionStatus::Closed => "closed",
+            SessionStatus::Reversed => "reversed",
         }
     }
 
     /// Every status.
-    pub const ALL: [SessionStatus; 5] = [
+    pub const ALL: [SessionStatus; 6] = [
         SessionStatus::Open,
         SessionStatus::Paid,
         SessionStatus::Closing,
         SessionStatus::Expired,
         SessionStatus::Closed,
+        SessionStatus::Reversed,
     ];
 
     /// Reads [`SessionStatus::as_str`].
@@ -151,7 +160,8 @@ impl SessionStatus {
     /// when it was paid already (by another attempt: that payment is a double one).
     pub fn on_attempt_paid(self, reason: Option<CloseReason>) -> Option<PaidHow> {
         match (self, reason) {
-            (SessionStatus::Paid, _) => None,
+            // A reversed session had its payment: any other is a second payment, refunded.
+            (SessionStatus::Paid | SessionStatus::Reversed, _) => None,
             (SessionStatus::Open, _) | (SessionStatus::Closing, Some(CloseReason::Expired)) => Some(PaidHow::InTime),
             (SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed, _) => Some(PaidHow::Late),
         }
@@ -168,7 +178,9 @@ impl SessionStatus {
         match self {
             SessionStatus::Paid => Err(SessionStatus::Paid),
             SessionStatus::Open => Ok(Some((SessionStatus::Closing, CloseReason::Closed))),
-            SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed => Ok(None),
+            SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed | SessionStatus::Reversed => {
+                Ok(None)
+            }
         }
     }
 
@@ -212,6 +224,13 @@ impl AttemptStatus {
     pub fn parse(text: &str) -> Option<Self> {
         use AttemptStatus::*;
         [Creating, Pending, Paid, Failed, Closed, Expired, Held, Reversed].into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The one way out of `paid`: the gateway confirmed a reversal that crossed the payment
+    /// (QFPay's reversal of a paid charge returns the money). Outside [`AttemptStatus::on`],
+    /// whose rules say that no news of the attempt's own unmakes a payment.
+    pub fn on_reversal_of_paid(self) -> Option<AttemptStatus> {
+        (self == AttemptStatus::Paid).then_some(AttemptStatus::Reversed)
     }
 
     /// The statuses in which an attempt is open.
@@ -324,6 +343,23 @@ mod tests {
             Just(AttemptEvent::Mismatch),
             Just(AttemptEvent::Reversed),
         ]
+    }
+
+    #[test]
+    fn only_a_paid_attempt_is_reversed_after_its_payment() {
+        assert_eq!(AttemptStatus::Paid.on_reversal_of_paid(), Some(AttemptStatus::Reversed));
+        for other in [AttemptStatus::Pending, AttemptStatus::Held, AttemptStatus::Reversed, AttemptStatus::Failed] {
+            assert_eq!(other.on_reversal_of_paid(), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_reversed_session_takes_no_payment_as_its_own() {
+        assert_eq!(SessionStatus::Reversed.on_attempt_paid(None), None);
+        assert_eq!(SessionStatus::Reversed.on_close(), Ok(None));
+        assert_eq!(SessionStatus::Reversed.on_expiry(), None);
+        assert!(!SessionStatus::Reversed.accepts_attempts());
+        assert_eq!(SessionStatus::parse("reversed"), Some(SessionStatus::Reversed));
     }
 
     #[test]

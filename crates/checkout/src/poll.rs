@@ -180,7 +180,8 @@ pub fn decide(answer: Option<&StatusView>, final_check: bool) -> Decision {
     let waiting = if final_check { Decision::Expired } else { Decision::KeepPolling { answered: true } };
     match (view.status, view.attempt.as_ref().map(|a| a.status)) {
         (SessionStatus::Paid, _) => Decision::Paid,
-        (SessionStatus::Expired | SessionStatus::Closed, _) => Decision::SessionOver,
+        // Reversed: the money went back, so for the shopper it is over unpaid.
+        (SessionStatus::Expired | SessionStatus::Closed | SessionStatus::Reversed, _) => Decision::SessionOver,
         // Closing: over, but a QR code shown before may still be paid until the gateway
         // confirms the attempt closed; so it is over only once the attempt is no longer open.
         (SessionStatus::Closing, Some(attempt)) if !attempt.is_open() => Decision::SessionOver,
@@ -359,7 +360,7 @@ mod tests {
 
     #[test]
     fn an_expired_or_closed_session_is_over_whatever_the_attempt() {
-        for session in [SessionStatus::Expired, SessionStatus::Closed] {
+        for session in [SessionStatus::Expired, SessionStatus::Closed, SessionStatus::Reversed] {
             for (attempt, final_check, decision) in decisions(session) {
                 assert_eq!(decision, Decision::SessionOver, "{session:?}, {attempt:?}, final {final_check}");
             }

@@ -20,6 +20,7 @@
 //! | `duplicate-exists` | `true`/`false` | an identical retry is answered `1102` (payment) or `2011` (refund) instead of the original answer |
 //! | `refund-pending` | seconds | a refund answers `1145` and stays in progress this long before `0000` |
 //! | `bad-pay-url` | `true`/`false` | a WAP/web payment's `pay_url` is a `javascript:` URL (clients must never follow it) |
+//! | `reversal-crosses-payment` | `true`/`false` | a reversal of an unpaid order first lets it be paid (its notification sent and acknowledged), then reverses it anyway (`0000`, `cancel` 1): the payment and the reversal crossed inside the gateway, and the money goes back |
 //!
 //! The same names, with `_` for `-`, are the JSON fields of `POST /sim/faults`. Some of these
 //! are not failures but things a real gateway may do that the default simulator does not
@@ -66,10 +67,15 @@ pub struct Faults {
     /// Answer WAP/web payments with a `javascript:` `pay_url`, as a compromised or buggy
     /// gateway might: a client must refuse to send a shopper there.
     pub bad_pay_url: bool,
+    /// A reversal of an order not yet paid pays it first (notification acknowledged), then
+    /// reverses it (`0000`). QFPay's documentation says a paid order is never reversed; this is
+    /// the race of a payment landing while the reversal is on its way, which a client that
+    /// recorded the payment must still survive.
+    pub reversal_crosses_payment: bool,
 }
 
 /// Every fault name `--faults` knows, for the error that meets an unknown one.
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 17] = [
     "latency",
     "spike",
     "spike-latency",
@@ -86,6 +92,7 @@ const NAMES: [&str; 16] = [
     "duplicate-exists",
     "refund-pending",
     "bad-pay-url",
+    "reversal-crosses-payment",
 ];
 
 impl Faults {
@@ -113,6 +120,7 @@ impl Faults {
                 "duplicate-exists" => f.duplicate_exists = switch(&name, value)?,
                 "refund-pending" => f.refund_pending = seconds(&name, value)?,
                 "bad-pay-url" => f.bad_pay_url = switch(&name, value)?,
+                "reversal-crosses-payment" => f.reversal_crosses_payment = switch(&name, value)?,
                 _ => return Err(format!("unknown fault {name:?}; known: {}", NAMES.join(", "))),
             }
         }

@@ -308,6 +308,18 @@ impl Ledger {
         Ok(())
     }
 
+    /// Pays an order still waiting or being confirmed, now (the `reversal-crosses-payment`
+    /// fault): whether it became paid.
+    pub fn complete_now(&mut self, id: OrderId, now: f64) -> bool {
+        let order = &mut self.orders[id];
+        if !matches!(order.state_at(now), OrderState::Created | OrderState::Processing(_)) {
+            return false;
+        }
+        order.state = OrderState::Paid;
+        order.paid_at = Some(now as i64);
+        true
+    }
+
     /// Moves orders whose processing time is over to paid; returns them (notifications due).
     pub fn tick(&mut self, now: f64) -> Vec<OrderId> {
         let mut done = Vec::new();

@@ -136,3 +136,24 @@ async fn the_end_order_switch_sets_the_call_per_pay_type() {
     set_switches(&app, json!({"end_order": {}})).await;
     assert_eq!(end(&app, CLOSE, "WECHAT").await["respcd"], "0000");
 }
+
+#[tokio::test]
+async fn the_crossing_fault_pays_an_order_then_reverses_it() {
+    let app = demo();
+    order(&app, "CROSSED", "800108").await;
+    let (status, _) = control(&app, "POST", "/sim/faults", Some(json!({"reversal_crosses_payment": true}))).await;
+    assert_eq!(status.as_u16(), 200);
+    let reversed = end(&app, REVERSAL, "CROSSED").await;
+    assert_eq!(reversed["respcd"], "0000", "the reversal went through: {reversed}");
+    let after = row(&app, "CROSSED").await;
+    assert_eq!(
+        (after["respcd"].as_str(), after["cancel"].as_str()),
+        (Some("0000"), Some("1")),
+        "paid, then reversed: {after}"
+    );
+    assert!(after["paydtm"].as_str().is_some_and(|d| !d.is_empty()), "it was paid first: {after}");
+    // An order paid before the reversal came is still never reversed, fault or not.
+    order(&app, "PAID-BEFORE", "800101").await;
+    control(&app, "POST", "/sim/orders/PAID-BEFORE/pay", None).await;
+    assert_eq!(end(&app, REVERSAL, "PAID-BEFORE").await["respcd"], "1260");
+}

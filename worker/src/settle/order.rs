@@ -209,11 +209,12 @@ async fn end_early(
                 (false, true) => AttemptEvent::Expired,
                 (false, false) => AttemptEvent::Closed,
             };
-            let ended = app.store.end_attempt(&attempt.id, event, None).await.or_500()?;
-            crate::faults::crash_point(app, "after_order_ended")?;
-            if !ended && how == EndOrder::Reversal {
-                reversed_after_paid(app, session, attempt).await?;
+            if how == EndOrder::Reversal {
+                end_by_reversal(app, attempt, event).await?;
+            } else {
+                app.store.end_attempt(&attempt.id, event, None).await.or_500()?;
             }
+            crate::faults::crash_point(app, "after_order_ended")?;
             Ok(CloseOutcome::Confirmed)
         }
         EndVerdict::InProgress => {
@@ -255,17 +256,30 @@ fn is_cpm(pay_type: &str) -> bool {
     qfpay::tables::pay_type(pay_type).is_some_and(|p| p.mode == qfpay::tables::PayMode::Cpm)
 }
 
-/// A reversal went through for a charge that had meanwhile been recorded paid (its payment
-/// and the reversal crossed): the money went back, so the merchant must hear of it.
-async fn reversed_after_paid(app: &App<'_>, session: &SessionRow, attempt: &AttemptRow) -> R<()> {
-    let paid = AttemptStatus::Paid.as_str();
-    worker::console_error!("charge {} was reversed after it was recorded paid", attempt.out_trade_no);
-    let view = app.store.session_view(session).await.or_500()?;
+/// A reversal went through: the attempt ends, in one batch with what it means if the gateway
+/// had meanwhile reported it paid (the payment and the reversal crossed). The money went back,
+/// so that payment is `reversed`, its session too if it paid it, and the merchant hears
+/// `payment.reversed`; a till polling the session is never told to hand over the goods.
+async fn end_by_reversal(app: &App<'_>, attempt: &AttemptRow, open_end: AttemptEvent) -> R<()> {
+    let session = app.store.session(&attempt.session_id).await.or_500()?.ok_or_else(super::gone)?;
+    let mut view = app.store.session_view(&session).await.or_500()?;
+    // As the batch leaves it, if the payment crossed: the event is written only then.
+    if session.paid_attempt_id.as_deref().is_none_or(|paid| paid == attempt.id) {
+        view.status = SessionStatus::Reversed;
+    }
+    for a in view.attempts.iter_mut().filter(|a| a.id == attempt.id) {
+        a.status = AttemptStatus::Reversed;
+    }
     let mut event = outbox::new_event(app, EventType::PaymentReversed, view, None);
     event.once_key = EventType::PaymentReversed.once_key(&attempt.id);
-    let condition = format!("SELECT 1 FROM attempts WHERE id = ?9 AND status = '{paid}'");
-    app.store.insert_event(&event, &condition, &[crate::store::s(&attempt.id)]).await.or_500()?;
-    app.wake_settler(clock::now_ms()).await;
+    let (_, was_paid) = app.store.end_attempt_by_reversal(&attempt.id, &session.id, open_end, &event).await.or_500()?;
+    if was_paid {
+        worker::console_error!(
+            "payment {} was reversed after it was recorded paid: the money went back",
+            attempt.out_trade_no
+        );
+        app.wake_settler(clock::now_ms()).await;
+    }
     Ok(())
 }
 

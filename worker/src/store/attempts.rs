@@ -161,6 +161,54 @@ impl Store {
         Ok(self.run_noting_sessions(&sql, &[s(to.as_str()), text(respcd), s(id)]).await? == 1)
     }
 
+    /// A reversal the gateway confirmed, in one transaction with what it means. An open
+    /// attempt ends as `open_end` says (`reversed` for a charge; `closed` or `expired` for a
+    /// QR code, which nobody paid). One the gateway reported paid meanwhile (the payment and the
+    /// reversal crossed) ends `reversed` too, since the money went back: if it had paid its
+    /// session, the session becomes `reversed`, and `event` (`payment.reversed`) is written in
+    /// the same batch, so a crash cannot leave the session `paid` for money returned. Returns
+    /// whether the attempt changed and whether it had been recorded paid.
+    pub async fn end_attempt_by_reversal(
+        &self,
+        id: &str,
+        session_id: &str,
+        open_end: AttemptEvent,
+        event: &super::NewEvent,
+    ) -> Result<(bool, bool)> {
+        let from = quoted(&AttemptStatus::sources(open_end), AttemptStatus::as_str);
+        let Some(open_to) = AttemptStatus::Pending.on(open_end) else { return Ok((false, false)) };
+        let (paid, reversed) = (AttemptStatus::Paid.as_str(), AttemptStatus::Reversed.as_str());
+        debug_assert_eq!(AttemptStatus::Paid.on_reversal_of_paid(), Some(AttemptStatus::Reversed));
+        let statements = vec![
+            self.stmt(
+                &format!("UPDATE attempts SET status = ?1, next_check_at = NULL WHERE id = ?2 AND status IN ({from})"),
+                &[s(open_to.as_str()), s(id)],
+            )?,
+            // Before the attempt's own change: it needs the attempt still `paid`.
+            self.stmt(
+                "UPDATE sessions SET status = ?1 WHERE id = ?2 AND status = ?3 AND paid_attempt_id = ?4 \
+                 AND EXISTS (SELECT 1 FROM attempts WHERE id = ?4 AND status = ?3)",
+                &[s(SessionStatus::Reversed.as_str()), s(session_id), s(paid), s(id)],
+            )?,
+            self.stmt(
+                "UPDATE attempts SET status = ?1, next_check_at = NULL WHERE id = ?2 AND status = ?3",
+                &[s(reversed), s(id), s(paid)],
+            )?,
+            // Only an attempt that had been paid has a `paid_at`.
+            self.event_stmt(
+                event,
+                "SELECT 1 FROM attempts WHERE id = ?9 AND status = ?10 AND paid_at IS NOT NULL",
+                &[s(id), s(reversed)],
+            )?,
+        ];
+        let changes = self.batch(statements).await?;
+        let (ended_open, ended_paid) = (changes[0] == 1, changes[2] == 1);
+        if ended_open || ended_paid {
+            self.note_changed(session_id);
+        }
+        Ok((ended_open || ended_paid, ended_paid))
+    }
+
     /// Open attempts whose query is due by `until`, soonest first.
     pub async fn attempts_due_for_query(&self, until: u64, limit: usize) -> Result<Vec<AttemptRow>> {
         self.all(

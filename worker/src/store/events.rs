@@ -88,11 +88,6 @@ impl Store {
         )
     }
 
-    /// Writes `event` alone, when `condition` holds (for news that changes no state of ours).
-    pub async fn insert_event(&self, event: &NewEvent, condition: &str, args: &[JsValue]) -> Result<bool> {
-        Ok(self.batch(vec![self.event_stmt(event, condition, args)?]).await?[0] == 1)
-    }
-
     /// Events after `after` (an event id; the start when `None`), oldest first.
     pub async fn events_after(&self, after: Option<&str>, limit: u32) -> Result<Vec<EventRow>> {
         self.all(

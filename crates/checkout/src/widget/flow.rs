@@ -127,7 +127,7 @@ pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
         SessionStatus::Paid => show_outcome(&shared, Outcome::Paid),
         // Closing: over, though a QR code shown before may still be paid; the merchant
         // hears of that payment by webhook.
-        SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed => {
+        SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed | SessionStatus::Reversed => {
             show_outcome(&shared, Outcome::SessionOver)
         }
     }

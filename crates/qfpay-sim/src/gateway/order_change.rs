@@ -8,6 +8,7 @@
 //! `cancel` 2 and `1142` after a close. Ending an order that already ended changes nothing.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -24,7 +25,7 @@ use crate::{lock, Sim};
 
 /// `POST` (or `GET`) `/trade/v1/close`.
 pub async fn close(State(sim): State<Arc<Sim>>, Admitted { merchant, request, .. }: Admitted<CloseForm>) -> Response {
-    end_order(&sim, &merchant.appcode, &request.0, EndOrder::Close)
+    end_order(&sim, &merchant.appcode, &request.0, EndOrder::Close, None)
 }
 
 /// `POST` (or `GET`) `/trade/v1/reversal`.
@@ -32,12 +33,41 @@ pub async fn reversal(
     State(sim): State<Arc<Sim>>,
     Admitted { merchant, request, .. }: Admitted<ReversalForm>,
 ) -> Response {
-    end_order(&sim, &merchant.appcode, &request.0, EndOrder::Reversal)
+    let crossed = if lock(&sim.faults).reversal_crosses_payment {
+        pay_before_reversal(&sim, &merchant.appcode, &request.0).await
+    } else {
+        None
+    };
+    end_order(&sim, &merchant.appcode, &request.0, EndOrder::Reversal, crossed)
+}
+
+/// How long the `reversal-crosses-payment` fault waits for the client to acknowledge the
+/// payment's notification before reversing it anyway.
+const CROSSING_WAIT: Duration = Duration::from_secs(5);
+
+/// The `reversal-crosses-payment` fault: the order the reversal names is paid now, if it was
+/// not, and its notification is delivered before the reversal goes on. Returns that order.
+async fn pay_before_reversal(sim: &Arc<Sim>, appcode: &str, target: &OrderRefForm) -> Option<OrderId> {
+    let now = sim.clock.now();
+    let id = {
+        let mut ledger = lock(&sim.ledger);
+        let id = target_order(&ledger, appcode, target).ok()?;
+        ledger.complete_now(id, now).then_some(id)?
+    };
+    lock(&sim.stats).fault("reversal_crosses_payment");
+    sim.notifier.schedule(sim, id, now);
+    let deadline = tokio::time::Instant::now() + CROSSING_WAIT;
+    while !lock(&sim.ledger).get(id).notification_acknowledged && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Some(id)
 }
 
 /// The shared body of close and reversal: find the order, check the call suits its pay type
 /// and its amount, then end it unless it is paid.
-fn end_order(sim: &Sim, appcode: &str, target: &OrderRefForm, call: EndOrder) -> Response {
+/// `crossed`: the order the `reversal-crosses-payment` fault paid a moment ago, which this
+/// reversal undoes.
+fn end_order(sim: &Sim, appcode: &str, target: &OrderRefForm, call: EndOrder, crossed: Option<OrderId>) -> Response {
     sim.tick();
     let now = sim.clock.now();
     let overrides = lock(&sim.switches).end_order.clone();
@@ -55,6 +85,7 @@ fn end_order(sim: &Sim, appcode: &str, target: &OrderRefForm, call: EndOrder) ->
     }
     let ended = if call == EndOrder::Close { OrderState::Closed } else { OrderState::Reversed };
     match order.state_at(now) {
+        OrderState::Paid if crossed == Some(id) => ledger.get_mut(id).state = ended,
         OrderState::Paid => {
             return error_answer(
                 RespCode::ALREADY_PAID,
