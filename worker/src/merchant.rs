@@ -4,7 +4,8 @@
 use checkout_api::session::parse_json;
 use checkout_api::views::SessionView;
 use checkout_api::{
-    fitting_pay_types, ids, ApiError, CloseReason, CreateRefund, CreateSession, ErrorCode, RefundStatus, SessionStatus,
+    fitting_pay_types, ids, ApiError, AttemptStatus, CloseReason, CreateRefund, CreateSession, ErrorCode, RefundStatus,
+    SessionStatus,
 };
 use worker::Request;
 
@@ -235,23 +236,14 @@ pub async fn create_refund(app: &App<'_>, mut req: Request, id: &str) -> Answer 
 async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u16, String), ApiError> {
     let request = parse_json::<CreateRefund>(body)?;
     let session = load(app, id).await?;
-    if session.status() != SessionStatus::Paid {
-        return Err(ApiError::new(ErrorCode::NotPaid, "only a paid session can be refunded"));
-    }
-    let attempt_id = session.paid_attempt_id.clone().unwrap_or_default();
-    let attempt = app
-        .store
-        .attempt(&attempt_id)
-        .await
-        .or_500()?
-        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "paid attempt missing"))?;
+    let (attempt, left) = payment_to_refund(app, &session, request.attempt_id.as_deref()).await?;
     if let Some(info) = qfpay::tables::pay_type(&attempt.pay_type).filter(|i| !i.refundable) {
         return Err(ApiError::new(
             ErrorCode::NotRefundable,
             format!("payments by {} ({}) cannot be refunded", info.code, info.name_en),
         ));
     }
-    request.validate(session.amount - session.amount_refunded.min(session.amount))?;
+    request.validate(left.amount)?;
     if attempt.syssn.is_none() {
         return Err(ApiError::new(
             ErrorCode::PaymentNotSettled,
@@ -263,21 +255,21 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
     let refund_id = ids::refund_id(&random::bytes());
     let out_trade_no = ids::refund_out_trade_no(&random::bytes());
     let txdtm = clock::txdtm_now();
-    let reserved = app
-        .store
-        .reserve_refund(&NewRefund {
-            id: &refund_id,
-            session_id: id,
-            attempt_id: &attempt.id,
-            out_trade_no: &out_trade_no,
-            amount: request.amount,
-            reason: request.reason.as_deref(),
-            txdtm: &txdtm,
-            created_at: clock::now_ms(),
-        })
-        .await
-        .or_500()?;
-    if !reserved {
+    let new = NewRefund {
+        id: &refund_id,
+        session_id: id,
+        attempt_id: &attempt.id,
+        out_trade_no: &out_trade_no,
+        amount: request.amount,
+        reason: request.reason.as_deref(),
+        txdtm: &txdtm,
+        created_at: clock::now_ms(),
+    };
+    let reserved = match left.paid_other {
+        None => app.store.reserve_refund(&new).await,
+        Some(paid) => app.store.reserve_payment_refund(&new, paid).await,
+    };
+    if !reserved.or_500()? {
         return Err(ApiError::new(ErrorCode::RefundExceedsPayment, "amount: more than is left to refund"));
     }
     crate::faults::crash_point(app, "after_refund_reserved")?;
@@ -290,6 +282,66 @@ async fn create_refund_inner(app: &App<'_>, id: &str, body: &[u8]) -> Result<(u1
         }
         Err(e) => (e.status, e.body()),
     })
+}
+
+/// What is left to refund of a payment.
+struct Left {
+    /// At most this much may be asked for now (the check before the reservation's own).
+    amount: u64,
+    /// For a payment that did not pay the session: what it took, against which its refunds
+    /// are counted (the session's `amount_refunded` counts only its own payment's).
+    paid_other: Option<u64>,
+}
+
+/// The payment a refund is for: the one that paid the session, or `attempt_id`, another
+/// payment of the session that took money (a second payment, a held one). The error names the
+/// field and the rule.
+async fn payment_to_refund(
+    app: &App<'_>,
+    session: &crate::store::SessionRow,
+    attempt_id: Option<&str>,
+) -> Result<(crate::store::AttemptRow, Left), ApiError> {
+    let paid_by = session.paid_attempt_id.as_deref().filter(|_| session.status() == SessionStatus::Paid);
+    let Some(wanted) = attempt_id.filter(|a| Some(*a) != paid_by) else {
+        let paid_by = paid_by.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotPaid,
+                "only a paid session can be refunded (or name another payment in attempt_id)",
+            )
+        })?;
+        let attempt = app.store.attempt(paid_by).await.or_500()?;
+        let attempt = attempt.ok_or_else(|| ApiError::new(ErrorCode::InternalError, "paid attempt missing"))?;
+        let left = session.amount - session.amount_refunded.min(session.amount);
+        return Ok((attempt, Left { amount: left, paid_other: None }));
+    };
+    let attempt = app.store.attempt(wanted).await.or_500()?.filter(|a| a.session_id == session.id);
+    let attempt = attempt
+        .ok_or_else(|| ApiError::field("attempt_id", "names no payment of this session (att_... from its attempts)"))?;
+    let paid = match attempt.status() {
+        AttemptStatus::Paid => session.amount,
+        AttemptStatus::Held => attempt.held_txamt.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotRefundable,
+                "attempt_id: the amount this held payment took is not known; refund it at QFPay's portal",
+            )
+        })?,
+        other => {
+            return Err(ApiError::new(
+                ErrorCode::NotPaid,
+                format!("attempt_id: this payment took no money (it is {}); nothing to refund", other.as_str()),
+            ))
+        }
+    };
+    let refunded: u64 = app
+        .store
+        .refunds(&session.id)
+        .await
+        .or_500()?
+        .iter()
+        .filter(|r| r.attempt_id == attempt.id && r.status() != RefundStatus::Failed)
+        .map(|r| r.amount)
+        .sum();
+    Ok((attempt, Left { amount: paid.saturating_sub(refunded), paid_other: Some(paid) }))
 }
 
 /// Sends a refund just reserved; if that fails on our side, the refund as it stands (pending,

@@ -33,8 +33,12 @@ pub fn new_event(app: &App<'_>, kind: EventType, session: SessionView, refund: O
 
 /// `view` as it is once `attempt_id` has paid it.
 pub fn paid(mut view: SessionView, attempt_id: &str, syssn: Option<&str>, paid_at: u64) -> SessionView {
-    view.status = SessionStatus::Paid;
-    view.paid_at = Some(paid_at);
+    // A second payment's event shows the session as the first one left it.
+    if view.paid_attempt_id.is_none() {
+        view.status = SessionStatus::Paid;
+        view.paid_at = Some(paid_at);
+        view.paid_attempt_id = Some(attempt_id.to_owned());
+    }
     for attempt in view.attempts.iter_mut().filter(|a| a.id == attempt_id) {
         attempt.status = AttemptStatus::Paid;
         attempt.paid_at = Some(paid_at);

@@ -330,6 +330,12 @@ pub struct CreateRefund {
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = REFUND_REASON_MAX_BYTES)))]
     pub reason: Option<String>,
+    /// The payment to refund (`att_...`, from the session's `attempts`): one that did not pay
+    /// the session, such as a second payment (when automatic refunds are off, or the automatic
+    /// one failed) or one held for another amount. Without it, the payment that paid the
+    /// session.
+    #[serde(default)]
+    pub attempt_id: Option<String>,
 }
 
 impl CreateRefund {
@@ -447,10 +453,10 @@ mod tests {
 
     #[test]
     fn refunds_stay_within_the_payment() {
-        assert!(CreateRefund { amount: 500, reason: None }.validate(500).is_ok());
-        assert_eq!(CreateRefund { amount: 501, reason: None }.validate(500).unwrap_err().status, 409);
+        assert!(CreateRefund { amount: 500, reason: None, attempt_id: None }.validate(500).is_ok());
+        assert_eq!(CreateRefund { amount: 501, reason: None, attempt_id: None }.validate(500).unwrap_err().status, 409);
         assert_eq!(
-            CreateRefund { amount: 0, reason: None }.validate(500).unwrap_err().field.as_deref(),
+            CreateRefund { amount: 0, reason: None, attempt_id: None }.validate(500).unwrap_err().field.as_deref(),
             Some("amount")
         );
     }

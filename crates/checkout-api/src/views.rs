@@ -98,7 +98,12 @@ pub struct SessionView {
     /// Unix ms.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub paid_at: Option<u64>,
-    /// Refunded so far, minor units.
+    /// The attempt whose payment paid the session (`att_...`): a refund without `attempt_id`
+    /// refunds it. Any other attempt that took money (a second payment, a held one) is refunded
+    /// by naming it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub paid_attempt_id: Option<String>,
+    /// Refunded so far of the payment that paid the session, minor units.
     pub amount_refunded: u64,
     /// Every attempt, oldest first.
     pub attempts: Vec<AttemptView>,

@@ -25,6 +25,10 @@ pub struct CreateArgs {
     /// Why, kept with the refund.
     #[arg(long)]
     pub reason: Option<String>,
+    /// Another payment of the session to refund (att_..., from `sessions show`): a second
+    /// payment or a held one. Default: the payment that paid the session.
+    #[arg(long)]
+    pub attempt: Option<String>,
     /// The Idempotency-Key to send (default: a fresh one). To retry a refund whose outcome was
     /// not known, give the key the CLI printed: the worker then refunds at most once.
     #[arg(long)]
@@ -46,6 +50,9 @@ pub fn body(args: &CreateArgs) -> Value {
     let mut body = json!({"amount": args.amount});
     if let Some(reason) = &args.reason {
         body["reason"] = json!(reason);
+    }
+    if let Some(attempt) = &args.attempt {
+        body["attempt_id"] = json!(attempt.trim());
     }
     body
 }

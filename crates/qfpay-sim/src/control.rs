@@ -41,23 +41,25 @@ pub async fn orders(State(sim): State<Arc<Sim>>) -> Json<Value> {
     Json(json!({"now": now, "orders": rows}))
 }
 
-/// `?appcode=` to pick a merchant, `?respcd=` for a decline's code.
+/// `?appcode=` to pick a merchant, `?respcd=` for a decline's code, `?txamt=` for a payment
+/// of another amount than the order's (the wallet took that much).
 #[derive(Debug, Deserialize, Default)]
 pub struct OrderQuery {
     appcode: Option<String>,
     respcd: Option<String>,
+    txamt: Option<u64>,
 }
 
 /// `POST /sim/orders/{out_trade_no}/pay`.
 pub async fn pay(State(sim): State<Arc<Sim>>, Path(otn): Path<String>, Query(q): Query<OrderQuery>) -> Response {
     sim.tick();
-    wallet::act_on_out_trade_no(&sim, q.appcode.as_deref(), &otn, true, None)
+    wallet::act_on_out_trade_no(&sim, q.appcode.as_deref(), &otn, true, None, q.txamt)
 }
 
 /// `POST /sim/orders/{out_trade_no}/decline`.
 pub async fn decline(State(sim): State<Arc<Sim>>, Path(otn): Path<String>, Query(q): Query<OrderQuery>) -> Response {
     sim.tick();
-    wallet::act_on_out_trade_no(&sim, q.appcode.as_deref(), &otn, false, q.respcd)
+    wallet::act_on_out_trade_no(&sim, q.appcode.as_deref(), &otn, false, q.respcd, None)
 }
 
 /// `{"seconds": N}`.

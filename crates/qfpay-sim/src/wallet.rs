@@ -199,6 +199,7 @@ pub fn act_on_out_trade_no(
     out_trade_no: &str,
     pay: bool,
     respcd: Option<String>,
+    took: Option<u64>,
 ) -> Response {
     let found: Vec<OrderId> = {
         let ledger = lock(&sim.ledger);
@@ -223,6 +224,11 @@ pub fn act_on_out_trade_no(
         }
     };
     let action = if pay { Action::Pay } else { Action::Decline(respcd.unwrap_or_else(|| DECLINE_RESPCD.into())) };
+    // The wallet took another amount than the order asked (a test of clients' "held" path):
+    // the gateway then reports, and refunds against, what was taken.
+    if let Some(took) = took.filter(|_| pay) {
+        lock(&sim.ledger).get_mut(id).txamt = took;
+    }
     let result = act(sim, id, &action);
     let mut json_headers = HeaderMap::new();
     json_headers.insert(header::ACCEPT, header::HeaderValue::from_static("application/json"));

@@ -127,7 +127,7 @@ pub async fn payment_reported(app: &App<'_>, attempt: &AttemptRow, reported: &Re
     }
     let mut event = outbox::new_event(app, EventType::PaymentHeld, view, None);
     event.once_key = EventType::PaymentHeld.once_key(&attempt.id);
-    if app.store.hold_attempt(&attempt.id, reported.syssn, &event).await.or_500()? {
+    if app.store.hold_attempt(&attempt.id, reported.syssn, reported.txamt, &event).await.or_500()? {
         app.wake_settler(clock::now_ms()).await;
     }
     Ok(())

@@ -104,15 +104,22 @@ impl Store {
 
     /// Holds an attempt the gateway reported paid for another amount or currency, with its
     /// event, in one transaction. True if this call held it.
-    pub async fn hold_attempt(&self, id: &str, syssn: Option<&str>, event: &super::NewEvent) -> Result<bool> {
+    pub async fn hold_attempt(
+        &self,
+        id: &str,
+        syssn: Option<&str>,
+        txamt: Option<u64>,
+        event: &super::NewEvent,
+    ) -> Result<bool> {
         let from = quoted(&AttemptStatus::sources(AttemptEvent::Mismatch), AttemptStatus::as_str);
         let held = AttemptStatus::Held.as_str();
         let statements = vec![
             self.stmt(
                 &format!(
-                    "UPDATE attempts SET status = ?1, syssn = COALESCE(?2, syssn), next_check_at = NULL WHERE id = ?3 AND status IN ({from})"
+                    "UPDATE attempts SET status = ?1, syssn = COALESCE(?2, syssn), held_txamt = ?3, next_check_at = NULL \
+                     WHERE id = ?4 AND status IN ({from})"
                 ),
-                &[s(held), text(syssn), s(id)],
+                &[s(held), text(syssn), txamt.map_or(worker::wasm_bindgen::JsValue::NULL, num), s(id)],
             )?,
             self.event_stmt(event, "SELECT 1 FROM attempts WHERE id = ?9 AND status = ?10", &[s(id), s(held)])?,
         ];

@@ -93,6 +93,7 @@ impl SessionRow {
             created_at: self.created_at,
             expires_at: self.expires_at,
             paid_at: self.paid_at,
+            paid_attempt_id: self.paid_attempt_id.clone(),
             amount_refunded: self.amount_refunded,
             attempts,
             refunds,
@@ -117,6 +118,9 @@ pub struct AttemptRow {
     pub paid_at: Option<u64>,
     pub close_tries: u64,
     pub next_check_at: Option<u64>,
+    /// The amount the gateway reported for a held payment (another than the session's).
+    #[serde(default)]
+    pub held_txamt: Option<u64>,
 }
 
 impl AttemptRow {

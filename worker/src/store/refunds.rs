@@ -88,6 +88,26 @@ impl Store {
         Ok(self.batch(statements).await?[0] == 1)
     }
 
+    /// Records a merchant refund of a payment that did not pay its session (a second payment,
+    /// a held one), only if that payment has `amount` left to refund out of `paid`: its other
+    /// refunds, pending or done, automatic or not, count against it, so a failed one frees its
+    /// amount for a retry. Nothing is reserved on the session, whose `amount_refunded` is its
+    /// own payment's. False when there was not that much left.
+    pub async fn reserve_payment_refund(&self, new: &NewRefund<'_>, paid: u64) -> Result<bool> {
+        let mut args = new.args().to_vec();
+        args.push(num(paid));
+        args.push(s(RefundStatus::Failed.as_str()));
+        let inserted = self
+            .run(
+                "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, released, created_at, next_try_at) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 1, ?9, ?10 \
+                 WHERE (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE attempt_id = ?3 AND status != ?12) + ?5 <= ?11",
+                &args,
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
     /// The automatic refund of a second payment as a statement of a larger batch: written only
     /// when `condition` (its `?9`, `?10` bound to `cause_args`, as an event's) holds.
     pub(super) fn automatic_refund_stmt(

@@ -435,6 +435,9 @@ mod tests {
         let late = CreateSession { expires_in_minutes: Some(MAX_EXPIRY_MINUTES + 1), ..base };
         assert_eq!(late.validate(30).unwrap_err().field.as_deref(), Some("expires_in_minutes"));
         let reason = Some("x".repeat(REFUND_REASON_MAX_BYTES + 1));
-        assert_eq!(CreateRefund { amount: 1, reason }.validate(1).unwrap_err().field.as_deref(), Some("reason"));
+        assert_eq!(
+            CreateRefund { amount: 1, reason, attempt_id: None }.validate(1).unwrap_err().field.as_deref(),
+            Some("reason")
+        );
     }
 }
