@@ -74,7 +74,9 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     }
     // Before any gateway call (even a close): one client, through one session or many, must
     // not spend the budget.
-    crate::limits::pay_attempt(app.env, &req).await?;
+    if let Some(client) = crate::limits::pay_attempt(app.env, &req).await? {
+        app.ctx.note_pay_client(client);
+    }
     make_room(app, &session).await?;
     let now = clock::now_ms();
     let info = qfpay::tables::pay_type(&option.pay_type).ok_or_else(|| ApiError::field("pay_type", "unknown"))?;

@@ -10,6 +10,7 @@ pub struct Ctx {
     upstream: RefCell<Vec<String>>,
     answer_signatures: RefCell<Vec<String>>,
     d1_queries: Cell<u32>,
+    pay_client: RefCell<Option<String>>,
 }
 
 impl Ctx {
@@ -21,6 +22,17 @@ impl Ctx {
     /// Records the session the request is about.
     pub fn note_session(&self, id: &str) {
         *self.session.borrow_mut() = Some(id.to_owned());
+    }
+
+    /// Records the client (a fingerprint of its network) a payment is made for, so the
+    /// upstream gate can keep that client to its share.
+    pub fn note_pay_client(&self, key: String) {
+        *self.pay_client.borrow_mut() = Some(key);
+    }
+
+    /// The client noted by [`Ctx::note_pay_client`].
+    pub fn pay_client(&self) -> Option<String> {
+        self.pay_client.borrow().clone()
     }
 
     /// Records a gateway answer's respcd (or HTTP status).

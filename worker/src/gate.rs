@@ -2,7 +2,9 @@
 //! the gateway (`https://gate/acquire?class=pay|close|refund|query`). It is a scheduler with
 //! priorities: `checkout_api::budget` keeps a reserved share of each minute per class under
 //! QFPay's limits, so the worker itself never causes a 429 and no class of call (nor one client
-//! flooding one class) can starve another. It answers at once: granted, or how long to wait.
+//! flooding one class) can starve another, and a payment made for a shopper's client
+//! (`&client=`, a fingerprint of its network) counts against that client's share of the
+//! payments. It answers at once: granted, or how long to wait.
 //!
 //! The arithmetic is pure and natively tested in `checkout_api::budget` (over
 //! `qfpay::ratelimit`'s windows); this object feeds it the time and keeps the grants in
@@ -48,8 +50,9 @@ impl DurableObject for UpstreamGate {
         let url = req.url()?;
         let class = url.query_pairs().find(|(k, _)| k == "class").and_then(|(_, v)| CallClass::parse(&v));
         let class = class.unwrap_or(CallClass::Query);
+        let client = url.query_pairs().find(|(k, _)| k == "client").map(|(_, v)| v.into_owned());
         let now = crate::clock::now_ms();
-        let wait = self.budget.borrow_mut().acquire(class, now);
+        let wait = self.budget.borrow_mut().acquire_for(class, client.as_deref(), now);
         if wait == 0 {
             let snapshot: Vec<(String, u64)> =
                 self.budget.borrow().saved().into_iter().map(|(c, t)| (c.as_str().to_owned(), t)).collect();

@@ -161,7 +161,12 @@ impl Gateway<'_> {
             .id_from_name(&self.settings.gateway.credentials.appcode)
             .and_then(|id| id.get_stub())
             .map_err(gate)?;
-        let url = format!("https://gate/acquire?class={}", class.as_str());
+        // A payment for a shopper's client counts against that client's share too.
+        let client = self.ctx.pay_client().filter(|_| class == CallClass::Pay);
+        let url = match client {
+            Some(client) => format!("https://gate/acquire?class={}&client={client}", class.as_str()),
+            None => format!("https://gate/acquire?class={}", class.as_str()),
+        };
         let mut waited = 0;
         loop {
             let mut resp = stub.fetch_with_str(&url).await.map_err(gate)?;

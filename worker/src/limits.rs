@@ -95,18 +95,20 @@ pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Res
 /// creates sessions through a shop's public Buy button cannot spend the merchant's payment
 /// budget. Refused at once, before any gateway call. A request that did not come through
 /// Cloudflare's edge (no `CF-Connecting-IP`, or a loopback one under `wrangler dev`) is not
-/// counted here, as no client can be told apart.
-pub async fn pay_attempt(env: &Env, req: &Request) -> Result<(), ApiError> {
+/// counted here, as no client can be told apart. Returns the client's key (a fingerprint, never
+/// the address), which the upstream gate also holds to its share (`budget::CLIENT_PAY_SHARE`).
+pub async fn pay_attempt(env: &Env, req: &Request) -> Result<Option<String>, ApiError> {
     let Some(ip) = req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty()) else {
-        return Ok(());
+        return Ok(None);
     };
     // `wrangler dev` gives every local request a loopback address, which no client reaching
     // Cloudflare's edge has: a developer's own machine is not counted.
     if ip.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()) {
-        return Ok(());
+        return Ok(None);
     }
-    if within(env, PAY_CLIENT_LIMITER, fingerprint("pay", &client_network(&ip))).await? {
-        return Ok(());
+    let key = fingerprint("pay", &client_network(&ip));
+    if within(env, PAY_CLIENT_LIMITER, key.clone()).await? {
+        return Ok(Some(key));
     }
     Err(ApiError::new(
         ErrorCode::RateLimited,

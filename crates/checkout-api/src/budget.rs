@@ -9,7 +9,7 @@
 //! up to 360 calls a minute. The arithmetic is pure (time is an argument); the worker's gate (a Durable Object)
 //! feeds it the clock and keeps the grants in storage.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use qfpay::ratelimit::{Limits, SlidingWindows, MINUTE_MS};
 
@@ -91,11 +91,21 @@ pub fn may_start_attempt(count: u64, last_created_at: Option<u64>, now: u64) -> 
     }
 }
 
-/// The grants of the last minute, in total and by class.
+/// Payment calls one client (a shopper's network, `limits::client_network`) may be granted a
+/// minute: its fair share of the payment class, so a flood from one client never takes the
+/// honest shoppers' payments. The per-client limiter in front of the gate allows 10 a minute and
+/// is approximate (counted per Cloudflare location); this is the exact line behind it. An honest
+/// shopper starts a few.
+pub const CLIENT_PAY_SHARE: usize = 20;
+
+/// The grants of the last minute, in total, by class and (payments) by client.
 #[derive(Debug, Clone, Default)]
 pub struct Budget {
     total: SlidingWindows,
     by_class: [VecDeque<u64>; 4],
+    /// Payment grants by client key. Not saved: after a restart a client may get its share
+    /// again once, which the limiter in front still bounds.
+    by_client: HashMap<String, VecDeque<u64>>,
 }
 
 impl Budget {
@@ -119,10 +129,24 @@ impl Budget {
     /// Grants a call of `class` at `now` and records it (0), or says how many ms until one
     /// could be granted, recording nothing.
     pub fn acquire(&mut self, class: CallClass, now: u64) -> u64 {
-        for grants in &mut self.by_class {
+        self.acquire_for(class, None, now)
+    }
+
+    /// As [`Budget::acquire`], for a payment on behalf of `client` (`None`: the merchant's own
+    /// calls, a till's or the settler's): a client past [`CLIENT_PAY_SHARE`] in the last minute
+    /// waits until its oldest grant leaves the window, whatever room is left.
+    pub fn acquire_for(&mut self, class: CallClass, client: Option<&str>, now: u64) -> u64 {
+        let expired = |grants: &mut VecDeque<u64>| {
             while grants.front().is_some_and(|&t| now.saturating_sub(t) >= MINUTE_MS) {
                 grants.pop_front();
             }
+        };
+        self.by_class.iter_mut().for_each(expired);
+        self.by_client.values_mut().for_each(expired);
+        self.by_client.retain(|_, grants| !grants.is_empty());
+        let client = client.filter(|_| class == CallClass::Pay);
+        if let Some(grants) = client.and_then(|c| self.by_client.get(c)).filter(|g| g.len() >= CLIENT_PAY_SHARE) {
+            return grants.front().map_or(1, |&t| (t + MINUTE_MS).saturating_sub(now).max(1));
         }
         if let Some(wait) = self.beyond_share_wait(class, now) {
             return wait;
@@ -130,6 +154,9 @@ impl Budget {
         let wait = self.total.acquire(LIMITS, now);
         if wait == 0 {
             self.by_class[class.index()].push_back(now);
+            if let Some(client) = client {
+                self.by_client.entry(client.to_owned()).or_default().push_back(now);
+            }
         }
         wait
     }
@@ -212,6 +239,22 @@ mod tests {
         assert_eq!(may_start_attempt(1, Some(10_000), 10_400), Err(AttemptRefusal::TooSoon(600)));
         assert_eq!(may_start_attempt(1, Some(10_000), 11_000), Ok(()));
         assert_eq!(may_start_attempt(10, Some(0), 1_000_000), Err(AttemptRefusal::TooMany));
+    }
+
+    #[test]
+    fn one_client_gets_its_share_of_payments_and_no_more() {
+        let mut budget = Budget::default();
+        let flood = (0..200).filter(|i| budget.acquire_for(CallClass::Pay, Some("flood"), *i * 10) == 0).count();
+        assert_eq!(flood, CLIENT_PAY_SHARE);
+        let honest = (0..100)
+            .filter(|i| budget.acquire_for(CallClass::Pay, Some(&format!("shopper-{i}")), 5_000 + i * 100) == 0)
+            .count();
+        assert_eq!(honest, 100, "every other client still pays");
+        let wait = budget.acquire_for(CallClass::Pay, Some("flood"), 20_000);
+        assert_eq!(wait, MINUTE_MS - 20_000, "until its oldest grant leaves the minute");
+        assert_eq!(budget.acquire_for(CallClass::Pay, Some("flood"), MINUTE_MS), 0, "then one more");
+        assert_eq!(budget.acquire_for(CallClass::Query, Some("flood"), MINUTE_MS), 0, "only payments are shared out");
+        assert_eq!(budget.acquire(CallClass::Pay, MINUTE_MS), 0, "the merchant's own calls are not a client's");
     }
 
     #[test]
