@@ -9,6 +9,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod shop;
 pub mod shopper;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -20,6 +20,7 @@
 //! | `duplicate-exists` | `true`/`false` | an identical retry is answered `1102` (payment) or `2011` (refund) instead of the original answer |
 //! | `refund-pending` | seconds | a refund answers `1145` and stays in progress this long before `0000` |
 //! | `bad-pay-url` | `true`/`false` | a WAP/web payment's `pay_url` is a `javascript:` URL (clients must never follow it) |
+//! | `close-latency` | ms | added to every close and reversal only (a gateway slow to end orders) |
 //! | `reversal-crosses-payment` | `true`/`false` | a reversal of an unpaid order first lets it be paid (its notification sent and acknowledged), then reverses it anyway (`0000`, `cancel` 1): the payment and the reversal crossed inside the gateway, and the money goes back |
 //!
 //! The same names, with `_` for `-`, are the JSON fields of `POST /sim/faults`. Some of these
@@ -72,10 +73,12 @@ pub struct Faults {
     /// the race of a payment landing while the reversal is on its way, which a client that
     /// recorded the payment must still survive.
     pub reversal_crosses_payment: bool,
+    /// Milliseconds added to every close and reversal, on top of `latency`.
+    pub close_latency: u64,
 }
 
 /// Every fault name `--faults` knows, for the error that meets an unknown one.
-const NAMES: [&str; 17] = [
+const NAMES: [&str; 18] = [
     "latency",
     "spike",
     "spike-latency",
@@ -93,6 +96,7 @@ const NAMES: [&str; 17] = [
     "refund-pending",
     "bad-pay-url",
     "reversal-crosses-payment",
+    "close-latency",
 ];
 
 impl Faults {
@@ -121,6 +125,7 @@ impl Faults {
                 "refund-pending" => f.refund_pending = seconds(&name, value)?,
                 "bad-pay-url" => f.bad_pay_url = switch(&name, value)?,
                 "reversal-crosses-payment" => f.reversal_crosses_payment = switch(&name, value)?,
+                "close-latency" => f.close_latency = millis(&name, value)?,
                 _ => return Err(format!("unknown fault {name:?}; known: {}", NAMES.join(", "))),
             }
         }

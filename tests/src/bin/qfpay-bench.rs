@@ -19,6 +19,9 @@ use serde_json::{json, Value};
 #[path = "../bench/shopper_seconds.rs"]
 mod shopper_seconds;
 
+#[path = "../bench/merchant_side.rs"]
+mod merchant_side;
+
 struct Sizes {
     duration: Duration,
     concurrency: usize,
@@ -141,17 +144,23 @@ type Poll = Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = b
 
 #[tokio::main]
 async fn main() {
-    let (mut quick, mut shopper_only) = (false, false);
+    let (mut quick, mut shopper_only, mut merchant_only) = (false, false, false);
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quick" => quick = true,
             // Only the shopper's seconds (a few minutes): to compare two widget builds.
             "--shopper" => shopper_only = true,
+            // Only the merchant's side (webhook latency, D1 bytes a checkout).
+            "--merchant" => merchant_only = true,
             _ => {
-                eprintln!("qfpay-bench: unknown argument {arg:?}\nusage: qfpay-bench [--quick] [--shopper]");
+                eprintln!("qfpay-bench: unknown argument {arg:?}\nusage: qfpay-bench [--quick] [--shopper] [--merchant]");
                 std::process::exit(2);
             }
         }
+    }
+    if merchant_only {
+        write_report(merchant_side::measure(quick).await, "merchant.json");
+        return;
     }
     if shopper_only {
         let stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
@@ -304,6 +313,7 @@ async fn main() {
     drop(stack);
 
     report.extend(capacity(quick).await);
+    report.extend(merchant_side::measure(quick).await);
 
     write_report(report, "e2e.json");
 }

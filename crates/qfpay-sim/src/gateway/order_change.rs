@@ -25,6 +25,7 @@ use crate::{lock, Sim};
 
 /// `POST` (or `GET`) `/trade/v1/close`.
 pub async fn close(State(sim): State<Arc<Sim>>, Admitted { merchant, request, .. }: Admitted<CloseForm>) -> Response {
+    slow_to_end(&sim).await;
     end_order(&sim, &merchant.appcode, &request.0, EndOrder::Close, None)
 }
 
@@ -33,12 +34,22 @@ pub async fn reversal(
     State(sim): State<Arc<Sim>>,
     Admitted { merchant, request, .. }: Admitted<ReversalForm>,
 ) -> Response {
+    slow_to_end(&sim).await;
     let crossed = if lock(&sim.faults).reversal_crosses_payment {
         pay_before_reversal(&sim, &merchant.appcode, &request.0).await
     } else {
         None
     };
     end_order(&sim, &merchant.appcode, &request.0, EndOrder::Reversal, crossed)
+}
+
+/// The `close-latency` fault: a gateway slow to end orders, whatever else it does.
+async fn slow_to_end(sim: &Sim) {
+    let wait = lock(&sim.faults).close_latency;
+    if wait > 0 {
+        lock(&sim.stats).fault("close_latency");
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
 }
 
 /// How long the `reversal-crosses-payment` fault waits for the client to acknowledge the
