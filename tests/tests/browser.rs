@@ -65,6 +65,11 @@ async fn shoppers_pay_in_a_real_browser() {
         );
         if i == 0 {
             b.screenshot(&shots.join("qr.png")).await;
+            // The worker's expiry (Unix seconds) counts down on the page's clock: the order
+            // lives about half an hour (the session's 30 minutes, in whole minutes).
+            let left = b.js(&format!("return {W}.querySelector('[part=countdown]').textContent")).await;
+            let minutes = left.as_str().and_then(|l| l.split(':').next()?.parse::<u32>().ok());
+            assert!(minutes.is_some_and(|m| (25..=30).contains(&m)), "{wallet}: the QR's countdown shows {left}");
         }
         scan(&b, &qrcode, "pay").await;
         outcome(&b, "paid").await;

@@ -119,6 +119,9 @@ async fn the_documented_gateway_under_its_defaults() {
         (ours[0]["syssn"].as_str(), ours[0]["out_trade_no"].as_str()),
         (Some("20261205990001"), Some("TILL-ELSEWHERE-1"))
     );
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let received = ours[0]["received_at"].as_u64().expect("received_at");
+    assert!(received.abs_diff(now) < 300, "received_at is Unix seconds, this minute: {received}");
 }
 
 /// Unix seconds of the last second of the current Hong Kong month.

@@ -1,5 +1,6 @@
 //! `GET /v1/sessions` under `wrangler dev`: each filter alone and combined, pages over more than
-//! one page with no duplicate and no gap (oldest first by created_at, then id), and each bad
+//! one page with no duplicate and no gap (oldest first, by the time of creation kept to the
+//! millisecond, then id), the created-time range in Unix seconds, and each bad
 //! parameter answered 400 naming it. Then `GET /v1/events?latest=true`: the feed's newest end in
 //! one read, oldest first, and the rules both lists share.
 
@@ -55,9 +56,14 @@ async fn the_session_list_filters_and_pages() {
     assert_eq!(list(&stack, "").await, (Vec::new(), false), "no session yet");
     assert_eq!(events(&stack, "?latest=true&limit=1").await, (Vec::new(), false), "an empty feed's newest end");
 
-    // Eleven sessions: eight for one reference, three for another; one of them closed.
+    // Eleven sessions: eight for one reference, three for another; one of them closed. The
+    // fourth and the ninth start a new second, so a range in whole seconds has sessions on both
+    // sides of each bound.
     let mut created = Vec::new();
     for i in 0..11u64 {
+        if i == 3 || i == 8 {
+            next_second().await;
+        }
         let reference = if i % 3 == 2 { "recon-b" } else { "recon-a" };
         let (id, _) = stack.session(order(reference, 1000 + i)).await;
         let (_, session, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
@@ -66,11 +72,15 @@ async fn the_session_list_filters_and_pages() {
     let closed = created[4].0.clone();
     let (status, _, text) = stack.merchant("POST", &format!("/v1/sessions/{closed}/close"), None, None).await;
     assert!(status == 200 || status == 202, "{text}");
-    let mut expected = created.clone();
-    expected.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    // Oldest first is the order they were created in (one after another, each a few ms at
+    // least): created_at, in whole seconds, never goes back.
+    let expected = created.clone();
+    assert!(expected.windows(2).all(|w| w[0].2 <= w[1].2), "created_at is Unix seconds, in order");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(expected.iter().all(|c| c.2.abs_diff(now) < 600), "created_at is Unix seconds, not ms");
     let expected_ids: Vec<String> = expected.iter().map(|c| c.0.clone()).collect();
 
-    // Every page size walks every session once, in (created_at, id) order.
+    // Every page size walks every session once, oldest first.
     for limit in [1, 3, 4, 11, 100] {
         let walked = walk(&stack, "", limit).await;
         assert_eq!(walked, expected_ids, "limit {limit}: no duplicate, no gap, oldest first");
@@ -104,10 +114,11 @@ async fn the_session_list_filters_and_pages() {
     let (both, _) = list(&stack, &format!("?reference={ref_of_closed}&status=open")).await;
     assert_eq!(both, open_of_that_reference, "reference AND status, oldest first");
 
-    // The created-time range: [gte, lt).
+    // The created-time range in Unix seconds: [gte, lt), the sessions shown in those seconds.
     let (t3, t8) = (expected[3].2, expected[8].2);
+    assert!(expected[2].2 < t3 && t3 < t8 && expected[7].2 < t8, "the fourth and ninth start a second");
     let in_range: Vec<String> = expected.iter().filter(|c| c.2 >= t3 && c.2 < t8).map(|c| c.0.clone()).collect();
-    assert!(!in_range.is_empty());
+    assert_eq!(in_range, expected_ids[3..8]);
     assert_eq!(walk(&stack, &format!("&created_gte={t3}&created_lt={t8}"), 2).await, in_range);
     let after_all = expected.last().unwrap().2 + 1;
     assert!(list(&stack, &format!("?created_gte={after_all}")).await.0.is_empty());
@@ -133,9 +144,10 @@ async fn the_session_list_filters_and_pages() {
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("created_lt")), "{text}");
     assert!(text.contains("created_gte <= created_at < created_lt"), "{text}");
     assert_eq!(field_of_error(&stack, &format!("?created_gte={t3}&created_lt={t3}")).await, "created_lt");
-    // Times stop at 2^53 ms, which the message names.
-    let (_, err, _) = stack.merchant("GET", "/v1/sessions?created_gte=9007199254740993", None, None).await;
-    assert!(err["error"]["message"].as_str().unwrap().contains("9007199254740992"), "{err}");
+    // A time in milliseconds is refused, not read as a time thousands of years away.
+    let (_, err, _) = stack.merchant("GET", &format!("/v1/sessions?created_gte={}", t3 * 1000), None, None).await;
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("created_gte: must be Unix seconds") && message.contains("milliseconds"), "{err}");
     let (_, err, _) = stack.merchant("GET", "/v1/sessions?sort=desc", None, None).await;
     let message = err["error"]["message"].as_str().unwrap();
     assert!(message.contains("reference, status, created_gte, created_lt, limit, after"), "{message}");
@@ -147,6 +159,12 @@ async fn the_session_list_filters_and_pages() {
 
     let to_close: Vec<String> = expected_ids.iter().filter(|i| **i != closed).skip(5).cloned().collect();
     the_feed_reads_its_newest_end(&stack, &to_close).await;
+}
+
+/// Sleeps until just past the start of the next second of the clock.
+async fn next_second() {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1050 - u64::from(now.subsec_millis()))).await;
 }
 
 async fn events(stack: &Stack, query: &str) -> (Vec<String>, bool) {

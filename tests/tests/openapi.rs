@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use e2e::receiver::Receiver;
 use e2e::{root, Options, Stack, CLIENT_KEY};
@@ -140,6 +140,48 @@ fn the_router_serves_exactly_the_documented_routes() {
     );
 }
 
+/// Every time in `body` (a field named `*_at`, `created` or `at`, and `oldest`'s) that is not
+/// Unix seconds within a day of now, as `path: value`. A time in milliseconds is 1000 times too
+/// large, so it is always among them.
+fn times_not_in_seconds(body: &Value) -> Vec<String> {
+    fn walk(value: &Value, path: &str, now: u64, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let here = format!("{path}.{key}");
+                    let is_time = key.ends_with("_at") || key == "created" || key == "at" || path.ends_with(".oldest");
+                    match item {
+                        Value::Null => {}
+                        _ if is_time && item.as_u64().is_none_or(|t| t.abs_diff(now) > 86_400) => {
+                            out.push(format!("{here}: {item}"));
+                        }
+                        _ => walk(item, &here, now, out),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), now, out))
+            }
+            _ => {}
+        }
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let mut out = Vec::new();
+    walk(body, "", now, &mut out);
+    out
+}
+
+#[test]
+fn a_time_in_milliseconds_is_caught() {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let (s, ms) = (now.as_secs(), now.as_millis() as u64);
+    let good =
+        json!({"created_at": s, "paid_at": null, "attempts": [{"expires_at": s + 1800}], "oldest": {"event": s}});
+    assert_eq!(times_not_in_seconds(&good), Vec::<String>::new());
+    let bad = json!({"data": [{"created": s, "tries": [{"at": ms, "latency_ms": 3}]}], "oldest": {"session": ms}});
+    assert_eq!(times_not_in_seconds(&bad), [format!(".data[0].tries[0].at: {ms}"), format!(".oldest.session: {ms}")]);
+}
+
 /// Checks answers against the document and records which operations were called.
 struct Contract {
     doc: Value,
@@ -177,6 +219,9 @@ impl Contract {
             let errors: Vec<String> =
                 validator.iter_errors(body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
             assert!(errors.is_empty(), "{method} {template} {status}: the body breaks its schema: {errors:?}\n{body}");
+            // The document itself names time fields as schemas, not as times.
+            let wrong = if template == "/openapi.json" { Vec::new() } else { times_not_in_seconds(body) };
+            assert!(wrong.is_empty(), "{method} {template} {status}: times not in Unix seconds: {wrong:?}\n{body}");
             if let Some(codes) = answer["x-error-codes"].as_array() {
                 let code = &body["error"]["code"];
                 assert!(codes.contains(code), "{method} {template} {status}: {code} is not documented there");
@@ -385,6 +430,7 @@ async fn every_documented_endpoint_answers_as_documented() {
     let schema = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "components": {"schemas": c.strict}, "allOf": [webhook]});
     let validator = jsonschema::validator_for(&schema).unwrap();
     assert!(validator.is_valid(&body), "the {kind} webhook breaks its schema: {body}");
+    assert_eq!(times_not_in_seconds(&body), Vec::<String>::new(), "the {kind} webhook's times are Unix seconds");
 
     // Every documented operation was called; the error answers were among them.
     let called: BTreeSet<(String, String)> = c.called.iter().map(|(m, p, _)| (m.clone(), p.clone())).collect();

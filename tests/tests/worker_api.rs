@@ -2,7 +2,7 @@
 //! sequence on one stack (starting workerd once keeps the suite fast). Each step says which
 //! flow failed.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use e2e::{Options, Stack, CLIENT_KEY, MERCHANT_API_KEY};
 use serde_json::{json, Value};
@@ -38,6 +38,20 @@ async fn pay(stack: &Stack, id: &str, secret: &str, pay_type: &str, seen: &mut S
     panic!("pay {pay_type}: still refused after waiting");
 }
 
+/// Now in Unix seconds, the unit of every time the API answers.
+fn now_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// `field` of `v` as a Unix time in seconds within `range` seconds of now (a time in
+/// milliseconds is a thousand times too large to be).
+fn seconds_near_now(v: &Value, field: &str, range: std::ops::RangeInclusive<i64>) -> u64 {
+    let t = v[field].as_u64().unwrap_or_else(|| panic!("{field} is a whole number: {v}"));
+    let offset = t as i64 - now_seconds() as i64;
+    assert!(range.contains(&offset), "{field} is {t}, {offset} s from now in Unix seconds: not seconds? {v}");
+    t
+}
+
 async fn wallet(stack: &Stack, url: &str, action: &str) -> (u16, Value) {
     let resp = stack
         .http
@@ -65,6 +79,10 @@ async fn worker_api_against_the_simulator() {
     assert_eq!(status, 201, "{text}");
     assert!(created["id"].as_str().unwrap().starts_with("cs_"));
     assert_eq!((created["status"].as_str(), created["amount"].as_u64()), (Some("open"), Some(3800)));
+    // Times are Unix seconds: created now, expiring SESSION_TTL_MINUTES (30) later.
+    let created_at = seconds_near_now(&created, "created_at", -300..=300);
+    let expires_at = seconds_near_now(&created, "expires_at", 1500..=2100);
+    assert!((1799..=1801).contains(&(expires_at - created_at)), "30 minutes apart: {created}");
     let (status, again, _) = stack.merchant("POST", "/v1/sessions", Some(tea("order-1")), Some("idem-1")).await;
     assert_eq!((status, &again["id"]), (201, &created["id"]), "same key, same body: same answer");
     let (status, conflict, _) = stack.merchant("POST", "/v1/sessions", Some(tea("order-2")), Some("idem-1")).await;
@@ -115,10 +133,12 @@ async fn worker_api_against_the_simulator() {
     let (status, checkout, text) = stack.widget("GET", &format!("/v1/checkout/{id}"), &secret, None).await;
     seen.add(&text);
     assert_eq!(status, 200, "{text}");
+    assert_eq!(checkout["expires_at"].as_u64(), Some(expires_at), "the widget reads the same expiry: {checkout}");
     let offered: Vec<&str> =
         checkout["pay_types"].as_array().unwrap().iter().map(|p| p["pay_type"].as_str().unwrap()).collect();
     assert!(offered.contains(&"800201") && offered.contains(&"801512") && !offered.contains(&"800208"), "{offered:?}");
     let answer = pay(&stack, &id, &secret, "800201", &mut seen).await;
+    seconds_near_now(&answer, "expires_at", 240..=2100);
     let qrcode = answer["qrcode"].as_str().expect("an MPM answer has a qrcode").to_owned();
     assert!(qrcode.starts_with(&format!("{}/sim/wallet/", stack.sim_url)), "{qrcode}");
     let (status, paid) = wallet(&stack, &qrcode, "pay").await;
@@ -126,9 +146,15 @@ async fn worker_api_against_the_simulator() {
     let status_view = stack.wait_status(&id, &secret, Duration::from_secs(20), |v| v["status"] == "paid").await;
     assert_eq!(status_view["status"], "paid", "MPM: the notification settles it: {status_view}");
     assert_eq!(status_view["attempt"]["status"], "paid");
+    seconds_near_now(&status_view, "paid_at", -300..=5);
+    assert_eq!(status_view["expires_at"].as_u64(), Some(expires_at));
     let (_, session, text) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
     seen.add(&text);
     assert_eq!((session["status"].as_str(), session["attempts"][0]["status"].as_str()), (Some("paid"), Some("paid")));
+    let paid_at = seconds_near_now(&session, "paid_at", -300..=5);
+    assert_eq!(session["attempts"][0]["paid_at"].as_u64(), Some(paid_at), "{session}");
+    seconds_near_now(&session["attempts"][0], "created_at", -300..=5);
+    seconds_near_now(&session["attempts"][0], "expires_at", 0..=2100);
     let (status, again, _) =
         stack.widget("POST", &format!("/v1/checkout/{id}/pay"), &secret, Some(json!({"pay_type": "800201"}))).await;
     assert_eq!(
@@ -167,6 +193,24 @@ async fn worker_api_against_the_simulator() {
         .map(|o| o["txamt"].as_u64().unwrap())
         .sum();
     assert_eq!(refunded, 3800, "the gateway's ledger agrees");
+    seconds_near_now(&session["refunds"][0], "created_at", -300..=5);
+
+    // The session list takes its time range in seconds too; milliseconds are refused by name.
+    let (status, page, text) =
+        stack.merchant("GET", &format!("/v1/sessions?created_gte={created_at}&limit=100"), None, None).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        page["data"].as_array().unwrap().iter().any(|s| s["id"] == created["id"]),
+        "created_gte in seconds: {text}"
+    );
+    let ms = created_at * 1000;
+    let (status, err, text) = stack.merchant("GET", &format!("/v1/sessions?created_gte={ms}"), None, None).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (400, Some("created_gte")), "{text}");
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("created_gte: must be Unix seconds") && message.contains("milliseconds"), "{message}");
+    let (_, events, _) = stack.merchant("GET", "/v1/events?latest=true&limit=1", None, None).await;
+    seconds_near_now(&events["data"][0], "created", -300..=5);
+    seconds_near_now(&events["data"][0]["data"]["session"], "created_at", -600..=5);
 
     // A wrong secret, and another session's secret, open nothing.
     let (other_id, other_secret) = stack.session(tea("order-3")).await;

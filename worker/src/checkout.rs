@@ -4,7 +4,7 @@
 
 use checkout_api::budget::AttemptRefusal;
 use checkout_api::session::parse_json;
-use checkout_api::views::{CheckoutView, PayAnswer, StatusView};
+use checkout_api::views::{CheckoutView, PayAnswer, StatusView, UnixSeconds};
 use checkout_api::{fitting_pay_types, ApiError, ErrorCode, PayRequest};
 use qfpay::PaymentRequest;
 use worker::Request;
@@ -49,7 +49,7 @@ pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
         currency_exponent: qfpay::tables::currency(&session.currency).map_or(2, |c| c.exponent),
         goods_name: session.goods_name.clone(),
         merchant_name: app.settings.merchant_name.clone(),
-        expires_at: session.expires_at,
+        expires_at: UnixSeconds::from_ms(session.expires_at),
         pay_types: fitting_pay_types(&session.currency, session.amount, Some(&allowed)),
         attempt: attempt.map(|a| a.view()),
     };
@@ -116,7 +116,7 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
                 pay_type: option.pay_type.clone(),
                 qrcode: answer.qrcode,
                 redirect_url: answer.pay_url,
-                expires_at,
+                expires_at: UnixSeconds::from_ms(expires_at),
             },
         ),
         // A QR or page payment is never paid by its creation; should a gateway say so, the
@@ -177,7 +177,7 @@ async fn live_order(app: &App<'_>, session: &SessionRow, pay_type: &str) -> Resu
                 pay_type: attempt.pay_type.clone(),
                 qrcode: attempt.qrcode.clone(),
                 redirect_url: attempt.redirect_url.clone(),
-                expires_at: attempt.expires_at,
+                expires_at: UnixSeconds::from_ms(attempt.expires_at),
             }));
         }
         let info = qfpay::tables::pay_type(&attempt.pay_type);
@@ -297,7 +297,7 @@ async fn status_view(app: &App<'_>, session: SessionRow) -> Result<StatusView, A
     Ok(StatusView {
         status: session.status(),
         attempt: attempt.map(|a| a.view()),
-        paid_at: session.paid_at,
-        expires_at: session.expires_at,
+        paid_at: session.paid_at.map(UnixSeconds::from_ms),
+        expires_at: UnixSeconds::from_ms(session.expires_at),
     })
 }

@@ -7,6 +7,7 @@
 
 use checkout_api::events::{EventDetail, EventList, EventView};
 use checkout_api::listing::EventQuery;
+use checkout_api::views::{stored_body_in_seconds, UnixSeconds};
 use checkout_api::{ApiError, ErrorCode};
 use worker::Request;
 
@@ -16,8 +17,10 @@ use crate::merchant::authorize;
 use crate::store::EventRow;
 use crate::webhooks;
 
+/// The event as stored, with the times of one stored before they were seconds converted.
 fn view(row: &EventRow) -> Result<EventView, ApiError> {
-    serde_json::from_str(&row.payload)
+    let converted = stored_body_in_seconds(&row.payload);
+    serde_json::from_str(converted.as_deref().unwrap_or(&row.payload))
         .map_err(|_| ApiError::new(ErrorCode::InternalError, "an event could not be read"))
 }
 
@@ -58,8 +61,9 @@ async fn load(app: &App<'_>, id: &str) -> Result<EventRow, ApiError> {
 pub async fn get(app: &App<'_>, req: Request, id: &str) -> Answer {
     authorize(app, &req)?;
     let row = load(app, id).await?;
-    let tries = app.store.deliveries(id).await.or_500()?;
-    ok_json(200, &EventDetail { event: view(&row)?, delivery: row.delivery(), next_try_at: row.next_try_at, tries })
+    let tries = app.store.deliveries(id).await.or_500()?.iter().map(|t| t.view()).collect();
+    let next_try_at = row.next_try_at.map(UnixSeconds::from_ms);
+    ok_json(200, &EventDetail { event: view(&row)?, delivery: row.delivery(), next_try_at, tries })
 }
 
 /// `POST /v1/events/{id}/resend`: one delivery now; the answer is that try.
@@ -67,7 +71,7 @@ pub async fn resend(app: &App<'_>, req: Request, id: &str) -> Answer {
     authorize(app, &req)?;
     let row = load(app, id).await?;
     let try_ = webhooks::resend(app, &row).await?;
-    ok_json(200, &try_)
+    ok_json(200, &try_.view())
 }
 
 /// `GET /v1/notifications`: the newest 100 notifications for orders no attempt or refund of
@@ -81,7 +85,7 @@ pub async fn unmatched_notifications(app: &App<'_>, req: Request) -> Answer {
             syssn: r.syssn,
             notify_type: r.notify_type,
             out_trade_no: r.out_trade_no,
-            received_at: r.received_at,
+            received_at: UnixSeconds::from_ms(r.received_at),
         })
         .collect();
     ok_json(200, &checkout_api::views::UnmatchedNotificationList { data })
@@ -91,7 +95,7 @@ pub async fn unmatched_notifications(app: &App<'_>, req: Request) -> Answer {
 pub async fn health(app: &App<'_>, req: Request) -> Answer {
     authorize(app, &req)?;
     let f = app.store.footprint().await.or_500()?;
-    let ms = |v: Option<f64>| v.map(|t| t as u64);
+    let time = |ms: Option<f64>| ms.map(|t| UnixSeconds::from_ms(t as u64));
     ok_json(
         200,
         &checkout_api::views::HealthView {
@@ -100,10 +104,10 @@ pub async fn health(app: &App<'_>, req: Request) -> Answer {
             events: f.events as u64,
             notifications: f.notifications as u64,
             oldest: checkout_api::views::HealthOldest {
-                session: ms(f.oldest_session),
-                event: ms(f.oldest_event),
-                notification: ms(f.oldest_notification),
-                idempotency_record: ms(f.oldest_idempotency),
+                session: time(f.oldest_session),
+                event: time(f.oldest_event),
+                notification: time(f.oldest_notification),
+                idempotency_record: time(f.oldest_idempotency),
             },
             retention_days_unpaid: app.settings.retention_days_unpaid,
             retention_days_notifications: app.settings.retention_days_notifications,

@@ -1,6 +1,6 @@
 //! `GET /v1/sessions` (Bearer `MERCHANT_API_KEY`): the merchant's sessions for reconciliation,
-//! filtered by `reference`, `status` and a created-time range, oldest first by
-//! `(created_at, id)`, a page at a time (`limit`, cursor `after`). The query string follows
+//! filtered by `reference`, `status` and a created-time range, oldest first (by the time of
+//! creation as stored, to the millisecond, then `id`), a page at a time (`limit`, cursor `after`). The query string follows
 //! `GET /v1/events`' rules (`checkout_api::listing`). A page costs one indexed query for the
 //! sessions and one batch for their attempts and refunds, however many sessions it holds.
 //!

@@ -78,7 +78,11 @@ where
                 "a request with this Idempotency-Key is still being processed; retry shortly",
             ))
         }
-        Some(record) => return Ok((record.status as u16, record.response, true)),
+        // Stored within the last 24 hours, perhaps by a worker whose times were milliseconds.
+        Some(record) => {
+            let response = checkout_api::views::stored_body_in_seconds(&record.response).unwrap_or(record.response);
+            return Ok((record.status as u16, response, true));
+        }
     }
     match work().await {
         Ok((status, text)) => {

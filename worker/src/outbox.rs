@@ -2,7 +2,7 @@
 //! one in the same D1 batch as that change; the settler delivers it; `GET /v1/events` lists it.
 
 use checkout_api::events::{EventData, EventType, EventView};
-use checkout_api::views::{RefundView, SessionView};
+use checkout_api::views::{RefundView, SessionView, UnixSeconds};
 use checkout_api::{ids, AttemptStatus, RefundStatus, SessionStatus};
 
 use crate::app::App;
@@ -17,7 +17,7 @@ pub fn new_event(app: &App<'_>, kind: EventType, session: SessionView, refund: O
     let view = EventView {
         id: ids::event_id(&random::bytes()),
         kind,
-        created: now / 1000,
+        created: UnixSeconds::from_ms(now),
         data: EventData { session, refund },
     };
     NewEvent {
@@ -31,8 +31,9 @@ pub fn new_event(app: &App<'_>, kind: EventType, session: SessionView, refund: O
     }
 }
 
-/// `view` as it is once `attempt_id` has paid it.
-pub fn paid(mut view: SessionView, attempt_id: &str, syssn: Option<&str>, paid_at: u64) -> SessionView {
+/// `view` as it is once `attempt_id` has paid it, at `paid_at_ms`.
+pub fn paid(mut view: SessionView, attempt_id: &str, syssn: Option<&str>, paid_at_ms: u64) -> SessionView {
+    let paid_at = UnixSeconds::from_ms(paid_at_ms);
     // A second payment's event shows the session as the first one left it.
     if view.paid_attempt_id.is_none() {
         view.status = SessionStatus::Paid;

@@ -5,14 +5,15 @@
 //! back-off for 3 days; every try is recorded. Deliveries run concurrently, bounded, payments
 //! first.
 
-use checkout_api::events::{next_delivery_at, DeliveryStatus, DeliveryView, DELIVERY_TIMEOUT_MS};
+use checkout_api::events::{next_delivery_at, DeliveryStatus, DELIVERY_TIMEOUT_MS};
+use checkout_api::views::stored_body_in_seconds;
 use checkout_api::{ApiError, ErrorCode};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
 use crate::config::Webhook;
 use crate::http;
-use crate::store::{DeliveryOutcome, EventRow};
+use crate::store::{DeliveryOutcome, DeliveryTry, EventRow};
 use crate::sweep::Report;
 
 type R<T> = std::result::Result<T, ApiError>;
@@ -80,7 +81,7 @@ pub async fn deliver_due(
 
 /// Sends an event once more, whatever its state (`POST /v1/events/{id}/resend`). A pending or
 /// failed event that gets through is delivered; a delivered one stays delivered either way.
-pub async fn resend(app: &App<'_>, event: &EventRow) -> R<DeliveryView> {
+pub async fn resend(app: &App<'_>, event: &EventRow) -> R<DeliveryTry> {
     let webhook = app.settings.webhook.as_ref().ok_or_else(|| {
         ApiError::new(ErrorCode::WebhooksDisabled, "WEBHOOK_URL is not set; read the events at GET /v1/events instead")
     })?;
@@ -96,11 +97,14 @@ pub async fn resend(app: &App<'_>, event: &EventRow) -> R<DeliveryView> {
     Ok(try_)
 }
 
-/// One signed POST of the event's stored body.
-async fn send(webhook: &Webhook, event: &EventRow) -> DeliveryView {
+/// One signed POST of the event's stored body (its times in seconds if it was stored before
+/// they were: `stored_body_in_seconds`).
+async fn send(webhook: &Webhook, event: &EventRow) -> DeliveryTry {
     let at = clock::now_ms();
     let timestamp = at / 1000;
-    let signature = webhook.secret.signature(&event.id, timestamp, &event.payload);
+    let converted = stored_body_in_seconds(&event.payload);
+    let body = converted.as_deref().unwrap_or(&event.payload);
+    let signature = webhook.secret.signature(&event.id, timestamp, body);
     let headers = [
         ("Content-Type", "application/json".to_owned()),
         ("User-Agent", "qfpay-edge-checkout-webhooks/1".to_owned()),
@@ -108,15 +112,15 @@ async fn send(webhook: &Webhook, event: &EventRow) -> DeliveryView {
         ("webhook-timestamp", timestamp.to_string()),
         ("webhook-signature", signature),
     ];
-    let result = http::post(&webhook.url, &headers, &event.payload, DELIVERY_TIMEOUT_MS).await;
+    let result = http::post(&webhook.url, &headers, body, DELIVERY_TIMEOUT_MS).await;
     let latency_ms = clock::now_ms().saturating_sub(at);
     match result {
         Ok(reply) if (200..300).contains(&reply.status) => {
-            DeliveryView { at, status: reply.status, latency_ms, error: None }
+            DeliveryTry { at, status: reply.status, latency_ms, error: None }
         }
         Ok(reply) => {
-            DeliveryView { at, status: reply.status, latency_ms, error: Some(format!("HTTP {}", reply.status)) }
+            DeliveryTry { at, status: reply.status, latency_ms, error: Some(format!("HTTP {}", reply.status)) }
         }
-        Err(why) => DeliveryView { at, status: 0, latency_ms, error: Some(why) },
+        Err(why) => DeliveryTry { at, status: 0, latency_ms, error: Some(why) },
     }
 }

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::views::{RefundView, SessionView};
+use crate::views::{RefundView, SessionView, UnixSeconds};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -161,8 +161,8 @@ pub struct EventView {
     /// What happened.
     #[serde(rename = "type")]
     pub kind: EventType,
-    /// Unix seconds.
-    pub created: u64,
+    /// When it happened: Unix time in seconds.
+    pub created: UnixSeconds,
     /// The objects, as the merchant API shows them at the moment of the event.
     pub data: EventData,
 }
@@ -192,11 +192,11 @@ pub struct EventList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeliveryView {
-    /// Unix ms when it was sent.
-    pub at: u64,
+    /// When it was sent: Unix time in seconds.
+    pub at: UnixSeconds,
     /// The receiver's HTTP status; 0 when none came (timeout, connection refused).
     pub status: u16,
-    /// How long the receiver took, ms.
+    /// How long the receiver took, in milliseconds (a duration, not a time).
     pub latency_ms: u64,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -211,9 +211,9 @@ pub struct EventDetail {
     pub event: EventView,
     /// Where its delivery is.
     pub delivery: DeliveryStatus,
-    /// Unix ms of the next try, when one is planned.
+    /// When the next try is planned, if one is: Unix time in seconds.
     #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub next_try_at: Option<u64>,
+    pub next_try_at: Option<UnixSeconds>,
     /// Every try, oldest first.
     pub tries: Vec<DeliveryView>,
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::states::SessionStatus;
-use crate::views::SessionView;
+use crate::views::{read_unix_seconds, SessionView, UnixSeconds};
 
 /// The most items one page of a list holds.
 pub const MAX_LIMIT: u32 = 100;
@@ -16,9 +16,6 @@ pub const MAX_LIMIT: u32 = 100;
 pub const DEFAULT_SESSIONS_LIMIT: u32 = 20;
 /// `GET /v1/events`' page size when `limit` is not given.
 pub const EVENTS_DEFAULT_LIMIT: u32 = 50;
-/// The largest time a list takes, in Unix ms: 2^53, past which JSON numbers (IEEE doubles, as
-/// JavaScript reads `created_at`) are no longer exact.
-pub const MAX_TIME_MS: u64 = 1 << 53;
 /// The parameters `GET /v1/sessions` takes, in the order error messages list them.
 pub const SESSION_PARAMETERS: [&str; 6] = ["reference", "status", "created_gte", "created_lt", "limit", "after"];
 /// The parameters `GET /v1/events` takes, in the order error messages list them.
@@ -32,8 +29,9 @@ pub const EVENT_PARAMETERS: [&str; 3] = ["after", "latest", "limit"];
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionList {
-    /// Oldest first by `created_at`, then `id`; each as `GET /v1/sessions/{id}` shows it, except
-    /// that `status` can lag for a session past its expiry (see the type's description).
+    /// Oldest first (by the time of creation, which the worker keeps to the millisecond, finer
+    /// than `created_at` shows it), then by `id`; each as `GET /v1/sessions/{id}` shows it,
+    /// except that `status` can lag for a session past its expiry (see the type's description).
     pub data: Vec<SessionView>,
     /// True when more sessions match after the last one (ask again with `after` = its id).
     pub has_more: bool,
@@ -81,10 +79,10 @@ pub struct SessionQuery {
     pub reference: Option<String>,
     /// Sessions in this status only.
     pub status: Option<SessionStatus>,
-    /// Created at or after this Unix ms.
-    pub created_gte: Option<u64>,
-    /// Created before this Unix ms.
-    pub created_lt: Option<u64>,
+    /// Created at or after this second.
+    pub created_gte: Option<UnixSeconds>,
+    /// Created before this second.
+    pub created_lt: Option<UnixSeconds>,
     /// The page size.
     pub limit: u32,
     /// The last session id of the previous page.
@@ -99,8 +97,8 @@ impl SessionQuery {
             match name {
                 "reference" => query.reference = Some(non_empty(name, value)?.to_owned()),
                 "status" => query.status = Some(parse_status(value)?),
-                "created_gte" => query.created_gte = Some(parse_time(name, value)?),
-                "created_lt" => query.created_lt = Some(parse_time(name, value)?),
+                "created_gte" => query.created_gte = Some(read_unix_seconds(name, value)?),
+                "created_lt" => query.created_lt = Some(read_unix_seconds(name, value)?),
                 "limit" => query.limit = parse_limit(value)?,
                 _ => query.after = Some(non_empty(name, value)?.to_owned()),
             }
@@ -110,7 +108,8 @@ impl SessionQuery {
                 return Err(ApiError::field(
                     "created_lt",
                     format!(
-                        "must be greater than created_gte ({gte}): the range is created_gte <= created_at < created_lt"
+                        "must be greater than created_gte ({}): the range is created_gte <= created_at < created_lt",
+                        gte.secs()
                     ),
                 ));
             }
@@ -173,19 +172,10 @@ fn parse_status(value: &str) -> Result<SessionStatus, ApiError> {
     })
 }
 
-/// A time in Unix ms, as `created_at` shows them, up to [`MAX_TIME_MS`].
-fn parse_time(name: &str, value: &str) -> Result<u64, ApiError> {
-    value.parse::<u64>().ok().filter(|t| *t <= MAX_TIME_MS).ok_or_else(|| {
-        ApiError::field(
-            name,
-            format!("must be a whole number of Unix milliseconds from 0 to {MAX_TIME_MS}, like created_at"),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::MAX_UNIX_SECONDS;
 
     fn field_of(pairs: &[(&str, &str)]) -> String {
         let e = SessionQuery::parse(pairs.iter().copied()).expect_err("refused");
@@ -207,7 +197,8 @@ mod tests {
         .unwrap();
         assert_eq!(q.reference.as_deref(), Some("order-7"));
         assert_eq!(q.status, Some(SessionStatus::Paid));
-        assert_eq!((q.created_gte, q.created_lt, q.limit), (Some(1000), Some(2000), 100));
+        let (gte, lt) = (UnixSeconds::from_secs(1000), UnixSeconds::from_secs(2000));
+        assert_eq!((q.created_gte, q.created_lt, q.limit), (Some(gte), Some(lt), 100));
         assert_eq!(q.after.as_deref(), Some("cs_x"));
     }
 
@@ -225,9 +216,29 @@ mod tests {
         assert!(e.message.contains("reference, status, created_gte, created_lt, limit, after"), "{}", e.message);
         let e = SessionQuery::parse([("status", "done")]).unwrap_err();
         assert!(e.message.contains("open, paid, closing, expired, closed"), "{}", e.message);
-        let e = SessionQuery::parse([("created_gte", "9007199254740993")]).unwrap_err();
-        assert!(e.message.contains("from 0 to 9007199254740992"), "{}", e.message);
-        assert_eq!(SessionQuery::parse([("created_lt", "9007199254740992")]).unwrap().created_lt, Some(MAX_TIME_MS));
+        assert_eq!(field_of(&[("created_gte", "1.5")]), "created_gte");
+        let max = MAX_UNIX_SECONDS.to_string();
+        assert_eq!(
+            SessionQuery::parse([("created_lt", max.as_str())]).unwrap().created_lt.map(UnixSeconds::secs),
+            Some(MAX_UNIX_SECONDS)
+        );
+    }
+
+    #[test]
+    fn a_time_in_milliseconds_is_refused_naming_the_rule() {
+        // Today in milliseconds: read as seconds it would be the year 57000.
+        for (name, ms) in [
+            ("created_gte", "1769817600000"),
+            ("created_lt", "100000000000"),
+            ("created_lt", "99999999999999999999999"),
+        ] {
+            let e = SessionQuery::parse([(name, ms)]).unwrap_err();
+            assert_eq!((e.status, e.field.as_deref()), (400, Some(name)), "{}", e.message);
+            assert!(e.message.starts_with(&format!("{name}: must be Unix seconds")), "{}", e.message);
+            assert!(e.message.contains("milliseconds"), "{}", e.message);
+        }
+        let q = SessionQuery::parse([("created_gte", "1769817600")]).unwrap();
+        assert_eq!(q.created_gte, Some(UnixSeconds::from_ms(1_769_817_600_000)));
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl StatusView {
 mod tests {
     use super::*;
     use crate::states::AttemptStatus;
-    use crate::views::AttemptView;
+    use crate::views::{AttemptView, UnixSeconds};
 
     #[test]
     fn the_wait_preference_is_read_and_capped() {
@@ -63,12 +63,12 @@ mod tests {
                 qrcode: None,
                 redirect_url: None,
                 respcd: None,
-                created_at: 0,
-                expires_at: 1,
+                created_at: UnixSeconds::from_secs(0),
+                expires_at: UnixSeconds::from_secs(1),
                 paid_at: None,
             }),
             paid_at: None,
-            expires_at: 1,
+            expires_at: UnixSeconds::from_secs(1),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Numbers for people, pure and tested natively: an amount's minor units as the exact decimal
 //! `Intl.NumberFormat` is given (see `money`), and countdowns.
 
+use checkout_api::views::UnixSeconds;
+
 /// `amount` minor units with `exponent` digits after the point (`3800`, 2: `"38.00"`), as a
 /// decimal string: exact for any `u64`, where dividing a float would not be. Built char by
 /// char, without slicing: a slice's panic path would add kilobytes to the download.
@@ -18,6 +20,12 @@ pub fn decimal(amount: u64, exponent: u8) -> String {
         number.push(c);
     }
     number
+}
+
+/// The milliseconds left from `now_ms` (the page's clock, `Date.now()`) until `deadline`, which
+/// the worker gives in Unix seconds; 0 once it has passed.
+pub fn ms_until(deadline: UnixSeconds, now_ms: f64) -> u64 {
+    (deadline.start_ms() as f64 - now_ms).max(0.0) as u64
 }
 
 /// `mm:ss` (or `h:mm:ss`) for a countdown of `ms` milliseconds, rounded up to the second.
@@ -52,5 +60,16 @@ mod tests {
         assert_eq!(countdown(1), "0:01");
         assert_eq!(countdown(90_000), "1:30");
         assert_eq!(countdown(3_600_000), "1:00:00");
+    }
+
+    #[test]
+    fn a_deadline_in_seconds_counts_down_on_the_pages_millisecond_clock() {
+        // Date.now() at 2026-01-31T00:00:00.250Z, and an expiry 30 minutes later in seconds.
+        let now_ms = 1_769_817_600_250.0;
+        let deadline = UnixSeconds::from_secs(1_769_817_600 + 30 * 60);
+        assert_eq!(ms_until(deadline, now_ms), 30 * 60_000 - 250);
+        assert_eq!(countdown(ms_until(deadline, now_ms)), "30:00");
+        assert_eq!(ms_until(UnixSeconds::from_secs(1_769_817_600), now_ms), 0, "passed");
+        assert_eq!(ms_until(UnixSeconds::from_secs(1_769_817_601), now_ms), 750);
     }
 }

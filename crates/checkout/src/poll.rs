@@ -202,7 +202,7 @@ pub fn decide(answer: Option<&StatusView>, final_check: bool) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use checkout_api::views::AttemptView;
+    use checkout_api::views::{AttemptView, UnixSeconds};
 
     /// Runs the machine against a worker that answers instantly, counting fetches.
     fn fetch_times(until: f64) -> Vec<f64> {
@@ -325,12 +325,12 @@ mod tests {
                 qrcode: None,
                 redirect_url: None,
                 respcd: None,
-                created_at: 0,
-                expires_at: 0,
+                created_at: UnixSeconds::default(),
+                expires_at: UnixSeconds::default(),
                 paid_at: None,
             }),
             paid_at: None,
-            expires_at: 0,
+            expires_at: UnixSeconds::default(),
         }
     }
 

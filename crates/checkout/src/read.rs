@@ -8,7 +8,7 @@
 //! check that these readers give the same values back, so the two cannot drift apart.
 
 use checkout_api::pay_options::{PayHow, PayOption};
-use checkout_api::views::{AttemptView, CheckoutView, PayAnswer, StatusView};
+use checkout_api::views::{AttemptView, CheckoutView, PayAnswer, StatusView, UnixSeconds, MAX_UNIX_SECONDS};
 use checkout_api::{AttemptStatus, SessionStatus};
 
 /// The largest whole number a JSON number holds exactly in the browser (an IEEE double).
@@ -35,6 +35,14 @@ pub fn text(obj: &impl Json, key: &str) -> Option<String> {
 fn number(obj: &impl Json, key: &str) -> Option<u64> {
     let n = obj.field(key)?.as_number()?;
     (n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE_INTEGER).then_some(n as u64)
+}
+
+/// A time field, which the worker gives in Unix seconds. A number past
+/// [`MAX_UNIX_SECONDS`] is an older worker's milliseconds (a widget from npm may meet one) and
+/// is read as such, rather than as a time thousands of years away.
+fn time(obj: &impl Json, key: &str) -> Option<UnixSeconds> {
+    let n = number(obj, key)?;
+    Some(if n > MAX_UNIX_SECONDS { UnixSeconds::from_ms(n) } else { UnixSeconds::from_secs(n) })
 }
 
 fn pay_option(obj: &impl Json) -> Option<PayOption> {
@@ -67,9 +75,9 @@ fn attempt(obj: &impl Json) -> Option<AttemptView> {
         qrcode: text(obj, "qrcode"),
         redirect_url: text(obj, "redirect_url"),
         respcd: text(obj, "respcd"),
-        created_at: number(obj, "created_at").unwrap_or(0),
-        expires_at: number(obj, "expires_at").unwrap_or(0),
-        paid_at: number(obj, "paid_at"),
+        created_at: time(obj, "created_at").unwrap_or_default(),
+        expires_at: time(obj, "expires_at").unwrap_or_default(),
+        paid_at: time(obj, "paid_at"),
     })
 }
 
@@ -84,7 +92,7 @@ pub fn checkout(v: &impl Json) -> Option<CheckoutView> {
         currency_exponent: u8::try_from(number(v, "currency_exponent")?).ok()?,
         goods_name: text(v, "goods_name")?,
         merchant_name: text(v, "merchant_name").unwrap_or_default(),
-        expires_at: number(v, "expires_at")?,
+        expires_at: time(v, "expires_at")?,
         pay_types,
         attempt: v.field("attempt").as_ref().and_then(attempt),
     })
@@ -97,7 +105,7 @@ pub fn pay_answer(v: &impl Json) -> Option<PayAnswer> {
         pay_type: text(v, "pay_type")?,
         qrcode: text(v, "qrcode"),
         redirect_url: text(v, "redirect_url"),
-        expires_at: number(v, "expires_at")?,
+        expires_at: time(v, "expires_at")?,
     })
 }
 
@@ -105,14 +113,14 @@ pub fn pay_answer(v: &impl Json) -> Option<PayAnswer> {
 /// than a copy of the widget cached on a page) is not final yet: it reads as `open` with no
 /// attempt, so [`crate::poll::decide`] keeps polling until the status is one it knows.
 pub fn status(v: &impl Json) -> Option<StatusView> {
-    let expires_at = number(v, "expires_at")?;
+    let expires_at = time(v, "expires_at")?;
     let Some(status) = SessionStatus::parse(&text(v, "status")?) else {
         return Some(StatusView { status: SessionStatus::Open, attempt: None, paid_at: None, expires_at });
     };
     Some(StatusView {
         status,
         attempt: v.field("attempt").as_ref().and_then(attempt),
-        paid_at: number(v, "paid_at"),
+        paid_at: time(v, "paid_at"),
         expires_at,
     })
 }
@@ -195,9 +203,9 @@ mod tests {
             qrcode: some("weixin://wxpay/bizpayurl?pr=abc"),
             redirect_url: some("https://wallet.example/pay?x=1"),
             respcd: some("0000"),
-            created_at: 1_700_000_000_000,
-            expires_at: 1_700_000_900_000,
-            paid_at: full.then_some(1_700_000_100_000),
+            created_at: UnixSeconds::from_secs(1_700_000_000),
+            expires_at: UnixSeconds::from_secs(1_700_000_900),
+            paid_at: full.then_some(UnixSeconds::from_secs(1_700_000_100)),
         }
     }
 
@@ -245,7 +253,7 @@ mod tests {
                         currency_exponent: 2,
                         goods_name: "Milk tea".into(),
                         merchant_name: "Test Shop".into(),
-                        expires_at: 1_700_001_800_000,
+                        expires_at: UnixSeconds::from_secs(1_700_001_800),
                         pay_types,
                         attempt: attempt.clone(),
                     };
@@ -260,12 +268,12 @@ mod tests {
     fn status_views_read_back_equal() {
         for session in SessionStatus::ALL {
             for attempt in every_attempt() {
-                for paid_at in [Some(1_700_000_100_000), None] {
+                for paid_at in [Some(UnixSeconds::from_secs(1_700_000_100)), None] {
                     let view = StatusView {
                         status: session,
                         attempt: attempt.clone(),
                         paid_at,
-                        expires_at: 1_700_001_800_000,
+                        expires_at: UnixSeconds::from_secs(1_700_001_800),
                     };
                     let json = serde_json::to_value(&view).unwrap();
                     assert_eq!(status(&json).as_ref(), Some(&view), "{json}");
@@ -284,7 +292,7 @@ mod tests {
                 pay_type: "800201".into(),
                 qrcode,
                 redirect_url,
-                expires_at: 1_700_000_900_000,
+                expires_at: UnixSeconds::from_secs(1_700_000_900),
             };
             let json = serde_json::to_value(&answer).unwrap();
             assert_eq!(pay_answer(&json).as_ref(), Some(&answer), "{json}");
@@ -296,7 +304,7 @@ mod tests {
         let answer = |expires_at: Value| json!({"attempt_id": "pa_1", "pay_type": "800201", "expires_at": expires_at});
         assert_eq!(
             pay_answer(&answer(json!(9_007_199_254_740_991u64))).map(|a| a.expires_at),
-            Some(9_007_199_254_740_991)
+            Some(UnixSeconds::from_ms(9_007_199_254_740_991))
         );
         for bad in [json!(9_007_199_254_740_992u64), json!(-1), json!(1.5), json!("1"), Value::Null] {
             assert_eq!(pay_answer(&answer(bad.clone())), None, "expires_at: {bad}");
@@ -309,7 +317,7 @@ mod tests {
             status: SessionStatus::Open,
             attempt: None,
             paid_at: None,
-            expires_at: 1,
+            expires_at: UnixSeconds::from_secs(1),
         })
         .unwrap();
         assert!(status(&good).is_some());
@@ -355,12 +363,25 @@ mod tests {
         let bare = json!({"status": "closing", "expires_at": 1,
             "attempt": {"id": "pa_1", "pay_type": "800201", "status": "pending"}});
         let attempt = status(&bare).and_then(|s| s.attempt).expect("a bare attempt reads");
-        assert_eq!((attempt.out_trade_no.as_str(), attempt.created_at, attempt.expires_at), ("", 0, 0));
+        assert_eq!((attempt.out_trade_no.as_str(), attempt.created_at.secs(), attempt.expires_at.secs()), ("", 0, 0));
         let null = json!({"status": "open", "expires_at": 1, "attempt": null});
         assert_eq!(status(&null).map(|s| s.attempt), Some(None));
         let mut older = serde_json::to_value(&pay_options()[0]).unwrap();
         older.as_object_mut().unwrap().remove("wallet_code");
         assert_eq!(pay_option(&older).map(|o| o.wallet_code), Some(String::new()), "a worker without wallet codes");
         assert_eq!(serde_json::from_value::<PayOption>(older).map(|o| o.wallet_code).ok(), Some(String::new()));
+    }
+
+    /// Times are Unix seconds, read as they are; an older worker's milliseconds (13 digits
+    /// today) are recognised and read as the same instant.
+    #[test]
+    fn times_are_seconds_and_an_older_workers_milliseconds_read_the_same() {
+        let seconds = json!({"status": "open", "expires_at": 1_769_819_400u64, "paid_at": 1_769_817_660u64});
+        let read = status(&seconds).unwrap();
+        assert_eq!((read.expires_at.secs(), read.paid_at.map(UnixSeconds::secs)), (1_769_819_400, Some(1_769_817_660)));
+        let millis = json!({"status": "open", "expires_at": 1_769_819_400_999u64, "paid_at": 1_769_817_660_000u64});
+        assert_eq!(status(&millis), Some(read));
+        let edge = json!({"status": "open", "expires_at": MAX_UNIX_SECONDS});
+        assert_eq!(status(&edge).map(|s| s.expires_at.secs()), Some(MAX_UNIX_SECONDS), "the largest seconds");
     }
 }

@@ -19,7 +19,7 @@ fn install_worker(amount: u64, currency: &str, exponent: u8) {
         r#"
         window.__qf = {{ status: 0, pay: 0 }};
         const checkout = {{ id: "cs_look", status: "open", amount: {amount}, currency: "{currency}",
-          currency_exponent: {exponent}, goods_name: "Milk tea", merchant_name: "Test Shop", expires_at: Date.now() + 1800000,
+          currency_exponent: {exponent}, goods_name: "Milk tea", merchant_name: "Test Shop", expires_at: Math.floor(Date.now() / 1000) + 1800,
           pay_types: [
             {{ pay_type: "801501", wallet: "Alipay", wallet_code: "alipay", how: "qr", name_en: "Alipay MPM", name_zh: "Alipay MPM" }},
             {{ pay_type: "800201", wallet: "WeChat Pay", wallet_code: "wechat_pay", how: "qr", name_en: "WeChat Pay MPM", name_zh: "WeChat MPM" }}
@@ -28,9 +28,9 @@ fn install_worker(amount: u64, currency: &str, exponent: u8) {
         window.fetch = async (req) => {{
           const url = typeof req === "string" ? req : req.url;
           if (url.endsWith("/pay")) {{ window.__qf.pay++; const pay_type = (await req.json()).pay_type;
-            return json({{ attempt_id: "pa_1", pay_type, qrcode: "http://127.0.0.1:9/sim/wallet/" + pay_type, expires_at: Date.now() + 1800000 }}, 201); }}
+            return json({{ attempt_id: "pa_1", pay_type, qrcode: "http://127.0.0.1:9/sim/wallet/" + pay_type, expires_at: Math.floor(Date.now() / 1000) + 1800 }}, 201); }}
           if (url.endsWith("/status")) {{ window.__qf.status++;
-            return json({{ status: "open", expires_at: Date.now() + 1800000, attempt: null }}); }}
+            return json({{ status: "open", expires_at: Math.floor(Date.now() / 1000) + 1800, attempt: null }}); }}
           return json(checkout);
         }};
         "#

@@ -253,20 +253,22 @@ async fn destroying_stops_the_polling() {
 #[wasm_bindgen_test]
 fn the_browser_json_reads_into_the_views() {
     use checkout_api::pay_options::PayHow;
+    use checkout_api::views::UnixSeconds;
     use checkout_api::{AttemptStatus, SessionStatus};
     use qfpay_checkout::read;
     let parse = |text: &str| js_sys::JSON::parse(text).unwrap();
     let status = read::status(&parse(
-        r#"{"status":"closing","expires_at":1700001800000,"paid_at":1700000100000,
+        r#"{"status":"closing","expires_at":1700001800,"paid_at":1700000100,
             "attempt":{"id":"pa_1","pay_type":"800201","status":"pending","out_trade_no":"QCP1",
-            "qrcode":"weixin://x","created_at":1700000000000,"expires_at":1700000900000}}"#,
+            "qrcode":"weixin://x","created_at":1700000000,"expires_at":1700000900}}"#,
     ))
     .expect("a status answer");
     assert_eq!(
-        (status.status, status.paid_at, status.expires_at),
-        (SessionStatus::Closing, Some(1_700_000_100_000), 1_700_001_800_000)
+        (status.status, status.paid_at.map(UnixSeconds::secs), status.expires_at.secs()),
+        (SessionStatus::Closing, Some(1_700_000_100), 1_700_001_800)
     );
     let attempt = status.attempt.expect("its attempt");
+    assert_eq!((attempt.created_at.secs(), attempt.expires_at.secs()), (1_700_000_000, 1_700_000_900));
     assert_eq!(
         (attempt.status, attempt.qrcode.as_deref(), attempt.syssn),
         (AttemptStatus::Pending, Some("weixin://x"), None)
@@ -291,7 +293,11 @@ fn the_browser_json_reads_into_the_views() {
         assert_eq!(read::checkout(&parse(&text)), None, "{pay_types}");
     }
     let answer = read::pay_answer(&parse(r#"{"attempt_id":"pa_1","pay_type":"800201","expires_at":9007199254740991}"#));
-    assert_eq!(answer.map(|a| (a.qrcode, a.redirect_url, a.expires_at)), Some((None, None, 9_007_199_254_740_991)));
+    assert_eq!(
+        answer.map(|a| (a.qrcode, a.redirect_url, a.expires_at.secs())),
+        Some((None, None, 9_007_199_254_740)),
+        "a number past any time in seconds is an older worker's milliseconds"
+    );
     assert_eq!(read::pay_answer(&parse(r#"{"attempt_id":"pa_1","pay_type":"800201","expires_at":1.5}"#)), None);
     assert_eq!(read::pay_answer(&JsValue::UNDEFINED), None);
 }
@@ -302,15 +308,15 @@ fn install_redirecting_worker(redirect: &str) {
     let body = r#"
         window.__qf = { status: 0, pay: 0, navigated: 0 };
         const checkout = { id: "cs_test", status: "open", amount: 3800, currency: "HKD", currency_exponent: 2,
-          goods_name: "Milk tea", merchant_name: "Test Shop", expires_at: Date.now() + 1800000,
+          goods_name: "Milk tea", merchant_name: "Test Shop", expires_at: Math.floor(Date.now() / 1000) + 1800,
           pay_types: [ { pay_type: "801512", wallet: "Alipay", wallet_code: "alipay", how: "redirect", name_en: "Alipay WAP payment (HK merchants)", name_zh: "Alipay WAP支付（香港商家）" } ] };
         const json = (v, s) => Promise.resolve(new Response(JSON.stringify(v), { status: s || 200, headers: { "Content-Type": "application/json" } }));
         window.fetch = (req) => {
           const url = typeof req === "string" ? req : req.url;
           if (url.endsWith("/pay")) { window.__qf.pay++; return json({ attempt_id: "pa_1", pay_type: "801512",
-            redirect_url: REDIRECT, expires_at: Date.now() + 1800000 }, 201); }
+            redirect_url: REDIRECT, expires_at: Math.floor(Date.now() / 1000) + 1800 }, 201); }
           if (url.endsWith("/status")) { window.__qf.status++;
-            return json({ status: "open", expires_at: Date.now() + 1800000, attempt: null }); }
+            return json({ status: "open", expires_at: Math.floor(Date.now() / 1000) + 1800, attempt: null }); }
           return json(checkout);
         };
     "#

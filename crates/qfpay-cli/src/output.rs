@@ -48,8 +48,11 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn ms(v: &Value) -> String {
-    v.as_u64().map_or_else(|| "-".into(), time::format_ms)
+/// A time: Unix seconds. A number past any time in seconds is an older worker's Unix
+/// milliseconds, shown as the same instant rather than as the year 9999.
+fn instant(v: &Value) -> String {
+    let seconds = |n: u64| if n > checkout_api::views::MAX_UNIX_SECONDS { n / 1000 } else { n };
+    v.as_u64().map_or_else(|| "-".into(), |n| time::format_seconds(seconds(n)))
 }
 
 fn money(v: &Value, currency: &str) -> String {
@@ -88,11 +91,11 @@ pub fn session(s: &Value) -> String {
         vec!["refunded".into(), money(&s["amount_refunded"], currency)],
         vec!["reference".into(), text(&s["reference"])],
         vec!["goods".into(), text(&s["goods_name"])],
-        vec!["created".into(), ms(&s["created_at"])],
-        vec!["expires".into(), ms(&s["expires_at"])],
+        vec!["created".into(), instant(&s["created_at"])],
+        vec!["expires".into(), instant(&s["expires_at"])],
     ];
     if !s["paid_at"].is_null() {
-        rows.push(vec!["paid".into(), ms(&s["paid_at"])]);
+        rows.push(vec!["paid".into(), instant(&s["paid_at"])]);
     }
     rows.push(vec!["pay types".into(), pay_types.unwrap_or_else(|| "-".into())]);
     for (name, field) in
@@ -110,7 +113,7 @@ pub fn session(s: &Value) -> String {
     let mut out = table(&rows);
     let attempts: Vec<Vec<String>> = list(&s["attempts"])
         .map(|a| {
-            vec![text(&a["id"]), text(&a["pay_type"]), text(&a["status"]), ms(&a["created_at"]), text(&a["syssn"])]
+            vec![text(&a["id"]), text(&a["pay_type"]), text(&a["status"]), instant(&a["created_at"]), text(&a["syssn"])]
         })
         .collect();
     if !attempts.is_empty() {
@@ -136,7 +139,7 @@ fn indent(text: &str) -> String {
 /// A refund's cells: id, amount, status, created, reason.
 pub fn refund_row(r: &Value, currency: &str) -> Vec<String> {
     let reason = if r["automatic"] == true { "automatic".into() } else { text(&r["reason"]) };
-    vec![text(&r["id"]), money(&r["amount"], currency), text(&r["status"]), ms(&r["created_at"]), reason]
+    vec![text(&r["id"]), money(&r["amount"], currency), text(&r["status"]), instant(&r["created_at"]), reason]
 }
 
 /// The header and one row per session for `sessions list`.
@@ -149,7 +152,7 @@ pub fn session_rows(sessions: &[Value]) -> Vec<Vec<String>> {
             text(&s["status"]),
             money(&s["amount"], currency),
             money(&s["amount_refunded"], currency),
-            ms(&s["created_at"]),
+            instant(&s["created_at"]),
             text(&s["reference"]),
         ]
     });
@@ -164,7 +167,7 @@ pub fn event_line(e: &Value) -> String {
     let currency = session["currency"].as_str().unwrap_or("");
     let amount =
         if refund.is_null() { money(&session["amount"], currency) } else { money(&refund["amount"], currency) };
-    let created = e["created"].as_u64().map_or_else(|| "-".into(), time::format_seconds);
+    let created = instant(&e["created"]);
     format!(
         "{:<28}  {:<32}  {created}  {:<28}  {:<28}  {amount}",
         text(&e["id"]),
@@ -210,11 +213,11 @@ mod tests {
     #[test]
     fn a_session_reads_as_aligned_lines() {
         let s = json!({"id": "cs_1", "status": "paid", "amount": 3800, "currency": "HKD", "amount_refunded": 1000,
-            "reference": "order-1", "goods_name": "Milk tea", "created_at": 1_769_817_600_000u64,
-            "expires_at": 1_769_819_400_000u64, "paid_at": 1_769_817_660_000u64, "pay_types": ["800201"],
-            "attempts": [{"id": "pa_1", "pay_type": "800201", "status": "paid", "created_at": 1_769_817_601_000u64}],
+            "reference": "order-1", "goods_name": "Milk tea", "created_at": 1_769_817_600u64,
+            "expires_at": 1_769_819_400u64, "paid_at": 1_769_817_660u64, "pay_types": ["800201"],
+            "attempts": [{"id": "pa_1", "pay_type": "800201", "status": "paid", "created_at": 1_769_817_601u64}],
             "refunds": [{"id": "re_1", "amount": 1000, "status": "succeeded", "automatic": false,
-                "reason": "no bun", "created_at": 1_769_817_700_000u64}]});
+                "reason": "no bun", "created_at": 1_769_817_700u64}]});
         let out = session(&s);
         assert!(
             out.starts_with("id         cs_1\nstatus     paid\namount     38.00 HKD\nrefunded   10.00 HKD\n"),
@@ -224,6 +227,17 @@ mod tests {
         assert!(out.contains("paid       2026-01-31T00:01:00Z\n"), "{out}");
         assert!(out.contains("attempts:\n  pa_1  800201  paid  2026-01-31T00:00:01Z  -\n"), "{out}");
         assert!(out.contains("refunds:\n  re_1  10.00 HKD  succeeded  2026-01-31T00:01:40Z  no bun\n"), "{out}");
+        assert!(out.contains("expires    2026-01-31T00:30:00Z\n"), "{out}");
+        // An older worker's milliseconds show the same instants.
+        let mut older = s.clone();
+        for (field, ms) in
+            [("created_at", 1_769_817_600_000u64), ("expires_at", 1_769_819_400_999), ("paid_at", 1_769_817_660_000)]
+        {
+            older[field] = ms.into();
+        }
+        older["attempts"][0]["created_at"] = 1_769_817_601_000u64.into();
+        older["refunds"][0]["created_at"] = 1_769_817_700_000u64.into();
+        assert_eq!(session(&older), out);
     }
 
     #[test]

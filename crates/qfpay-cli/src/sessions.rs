@@ -198,15 +198,15 @@ pub fn list_query(args: &ListArgs) -> Result<Vec<(&'static str, String)>, Failur
     if let Some(s) = &args.status {
         query.push(("status", s.clone()));
     }
-    // The worker's created_at is Unix milliseconds; so are these bounds.
+    // Unix seconds, the unit of created_at and of these bounds.
     if let Some(t) = &args.since {
-        let ms = time::parse_instant_ms("--since", t, Round::Down).map_err(Failure::Usage)?;
-        query.push(("created_gte", ms.to_string()));
+        let seconds = time::parse_instant("--since", t, Round::Down).map_err(Failure::Usage)?;
+        query.push(("created_gte", seconds.to_string()));
     }
-    // Up: `--until 12:00:00.5` keeps every session of that second (the CLI shows whole seconds).
+    // Up: `--until 12:00:00.5` keeps every session of that second (the API has whole seconds).
     if let Some(t) = &args.until {
-        let ms = time::parse_instant_ms("--until", t, Round::Up).map_err(Failure::Usage)?;
-        query.push(("created_lt", ms.to_string()));
+        let seconds = time::parse_instant("--until", t, Round::Up).map_err(Failure::Usage)?;
+        query.push(("created_lt", seconds.to_string()));
     }
     Ok(query)
 }
@@ -378,7 +378,7 @@ mod tests {
     }
 
     #[test]
-    fn list_filters_become_the_query_in_milliseconds() {
+    fn list_filters_become_the_query_in_unix_seconds() {
         let SessionsCommand::List(args) = parse(&[
             "list",
             "--reference",
@@ -397,7 +397,7 @@ mod tests {
         let query = list_query(&args).ok().unwrap();
         assert_eq!(
             encode_query(&query),
-            "reference=order%201%262&status=paid&created_gte=1769817600000&created_lt=1769817601000"
+            "reference=order%201%262&status=paid&created_gte=1769817600&created_lt=1769817601"
         );
         let SessionsCommand::List(args) = parse(&["list", "--since", "last tuesday"]).unwrap() else { panic!("list") };
         match list_query(&args) {
@@ -408,7 +408,7 @@ mod tests {
         let SessionsCommand::List(args) = parse(&["list", "--until", "2026-01-31T00:00:00.250Z"]).unwrap() else {
             panic!("list")
         };
-        assert_eq!(encode_query(&list_query(&args).ok().unwrap()), "created_lt=1769817601000", "--until rounds up");
+        assert_eq!(encode_query(&list_query(&args).ok().unwrap()), "created_lt=1769817601", "--until rounds up");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Instants as people type them (`--since`, `--until`) and as the CLI prints them.
 //!
-//! The worker's `created_at`, `expires_at` and `paid_at` are Unix milliseconds (see
-//! `checkout_api::views`); an event's `created` is Unix seconds. The calendar arithmetic is
-//! `qfpay::calendar`'s, not a date crate's, so the signing-only build stays small.
+//! Every time the worker's API answers or takes is Unix seconds (`checkout_api::views::UnixSeconds`:
+//! `created_at`, `expires_at`, `paid_at`, an event's `created`, `created_gte`). The calendar
+//! arithmetic is `qfpay::calendar`'s, not a date crate's, so the signing-only build stays small.
 
 /// The last second of 9999-12-31: an instant past it is not a date anyone means.
 const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
@@ -25,8 +25,8 @@ pub enum Round {
 
 /// Parses a date (`2026-01-01`, midnight UTC), an RFC 3339 time (`2026-01-01T08:00:00+08:00`,
 /// `...Z`, fractions allowed, rounded by `round`) or Unix seconds (`1767225600`, at least 9
-/// digits) into Unix milliseconds. `what` names the option in errors.
-pub fn parse_instant_ms(what: &str, text: &str, round: Round) -> Result<u64, String> {
+/// digits) into Unix seconds. `what` names the option in errors.
+pub fn parse_instant(what: &str, text: &str, round: Round) -> Result<u64, String> {
     let text = text.trim();
     let rule = "must be a date (YYYY-MM-DD, e.g. 2026-01-31), an RFC 3339 time (2026-01-31T08:00:00Z, \
                 2026-01-31T16:00:00+08:00) or Unix seconds";
@@ -51,7 +51,6 @@ pub fn parse_instant_ms(what: &str, text: &str, round: Round) -> Result<u64, Str
         }
     };
     u64::try_from(seconds)
-        .map(|s| s * 1000)
         .map_err(|_| format!("{what} is before 1970-01-01, when no session was created (got {text:?})"))
 }
 
@@ -129,12 +128,7 @@ fn digits(text: &str) -> Option<i64> {
     text.parse().ok()
 }
 
-/// Unix milliseconds as RFC 3339 UTC to the second, e.g. `2026-11-26T06:46:01Z`.
-pub fn format_ms(ms: u64) -> String {
-    format_seconds(ms / 1000)
-}
-
-/// Unix seconds as RFC 3339 UTC.
+/// Unix seconds as RFC 3339 UTC, e.g. `2026-11-26T06:46:01Z`.
 pub fn format_seconds(seconds: u64) -> String {
     let seconds = i64::try_from(seconds).unwrap_or(i64::MAX).min(MAX_UNIX_SECONDS);
     let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
@@ -146,24 +140,24 @@ pub fn format_seconds(seconds: u64) -> String {
 mod tests {
     use super::*;
 
-    fn ms(text: &str) -> Result<u64, String> {
-        parse_instant_ms("--since", text, Round::Down)
+    fn since(text: &str) -> Result<u64, String> {
+        parse_instant("--since", text, Round::Down)
     }
 
     fn until(text: &str) -> Result<u64, String> {
-        parse_instant_ms("--until", text, Round::Up)
+        parse_instant("--until", text, Round::Up)
     }
 
     #[test]
     fn unix_seconds_dates_and_rfc3339_agree() {
         // 2026-01-31T00:00:00Z is 1769817600.
-        assert_eq!(ms("1769817600"), Ok(1_769_817_600_000));
-        assert_eq!(ms("2026-01-31"), Ok(1_769_817_600_000));
-        assert_eq!(ms("2026-01-31T00:00:00Z"), Ok(1_769_817_600_000));
-        assert_eq!(ms("2026-01-31t08:00:00+08:00"), Ok(1_769_817_600_000));
-        assert_eq!(ms("2026-01-30 19:30:00.999-04:30"), Ok(1_769_817_600_000));
-        assert_eq!(ms("1970-01-01"), Ok(0));
-        assert_eq!(ms("2024-02-29T23:59:59Z"), Ok(1_709_251_199_000));
+        assert_eq!(since("1769817600"), Ok(1_769_817_600));
+        assert_eq!(since("2026-01-31"), Ok(1_769_817_600));
+        assert_eq!(since("2026-01-31T00:00:00Z"), Ok(1_769_817_600));
+        assert_eq!(since("2026-01-31t08:00:00+08:00"), Ok(1_769_817_600));
+        assert_eq!(since("2026-01-30 19:30:00.999-04:30"), Ok(1_769_817_600));
+        assert_eq!(since("1970-01-01"), Ok(0));
+        assert_eq!(since("2024-02-29T23:59:59Z"), Ok(1_709_251_199));
     }
 
     #[test]
@@ -171,50 +165,50 @@ mod tests {
         for bad in
             ["", "yesterday", "2026-02-30", "2026-13-01", "2026-01-31T25:00:00Z", "2026-01-31T10:00:00", "2026-1-31"]
         {
-            let err = ms(bad).unwrap_err();
+            let err = since(bad).unwrap_err();
             assert!(err.starts_with("--since must be a date (YYYY-MM-DD"), "{bad:?}: {err}");
         }
-        assert!(ms("1769817600000").unwrap_err().contains("milliseconds"));
-        assert!(ms("1969-12-31T23:59:59Z").unwrap_err().contains("before 1970"));
+        assert!(since("1769817600000").unwrap_err().contains("milliseconds"));
+        assert!(since("1969-12-31T23:59:59Z").unwrap_err().contains("before 1970"));
     }
 
     #[test]
     fn a_short_number_is_refused_with_a_date_suggested() {
         for short in ["2026", "0", "20260131", "12345678"] {
-            let err = ms(short).unwrap_err();
+            let err = since(short).unwrap_err();
             assert!(err.starts_with(&format!("--since {short} is too short for Unix seconds")), "{err}");
             assert!(err.contains("YYYY-MM-DD") && err.contains("RFC 3339"), "{err}");
         }
-        assert!(ms("2026").unwrap_err().contains("2026-01-31"));
-        assert_eq!(ms("100000000"), Ok(100_000_000_000), "nine digits are Unix seconds");
+        assert!(since("2026").unwrap_err().contains("2026-01-31"));
+        assert_eq!(since("100000000"), Ok(100_000_000), "nine digits are Unix seconds");
         assert!(until("2026").unwrap_err().starts_with("--until 2026 is too short"));
     }
 
     #[test]
     fn until_rounds_a_fraction_up_and_since_down() {
         // 2026-01-31T00:00:00Z is 1769817600.
-        assert_eq!(until("2026-01-31T00:00:00.001Z"), Ok(1_769_817_601_000));
-        assert_eq!(until("2026-01-31T00:00:00.999+00:00"), Ok(1_769_817_601_000));
-        assert_eq!(ms("2026-01-31T00:00:00.999Z"), Ok(1_769_817_600_000));
+        assert_eq!(until("2026-01-31T00:00:00.001Z"), Ok(1_769_817_601));
+        assert_eq!(until("2026-01-31T00:00:00.999+00:00"), Ok(1_769_817_601));
+        assert_eq!(since("2026-01-31T00:00:00.999Z"), Ok(1_769_817_600));
         // No fraction, or a zero one: the instant as typed.
-        assert_eq!(until("2026-01-31T00:00:00.000Z"), Ok(1_769_817_600_000));
-        assert_eq!(until("2026-01-31T00:00:00Z"), Ok(1_769_817_600_000));
-        assert_eq!(until("2026-01-31"), Ok(1_769_817_600_000));
-        assert_eq!(until("1769817600"), Ok(1_769_817_600_000));
+        assert_eq!(until("2026-01-31T00:00:00.000Z"), Ok(1_769_817_600));
+        assert_eq!(until("2026-01-31T00:00:00Z"), Ok(1_769_817_600));
+        assert_eq!(until("2026-01-31"), Ok(1_769_817_600));
+        assert_eq!(until("1769817600"), Ok(1_769_817_600));
         // Across a day's end.
-        assert_eq!(until("2026-01-30T23:59:59.5Z"), Ok(1_769_817_600_000));
+        assert_eq!(until("2026-01-30T23:59:59.5Z"), Ok(1_769_817_600));
     }
 
     #[test]
     fn formatting_is_rfc3339_utc_and_inverts_parsing() {
-        assert_eq!(format_ms(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_ms(1_769_817_600_999), "2026-01-31T00:00:00Z");
+        assert_eq!(format_seconds(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_seconds(1_769_817_600), "2026-01-31T00:00:00Z");
         assert_eq!(format_seconds(1_709_251_199), "2024-02-29T23:59:59Z");
         // Every day over four centuries and leap days at their edges round-trip.
         let mut seconds = 0u64;
         while seconds < 13_000_000_000 {
             let text = format_seconds(seconds);
-            assert_eq!(ms(&text), Ok(seconds * 1000), "{text}");
+            assert_eq!(since(&text), Ok(seconds), "{text}");
             seconds += 86_400 * 7 + 3_661;
         }
     }

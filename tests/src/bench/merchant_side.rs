@@ -176,8 +176,12 @@ async fn storage(n: usize) -> Map<String, Value> {
     let stack = Stack::start(options).await;
     let window = Duration::from_secs_f64(n as f64 * 60.0 / f64::from(RATE_PER_MINUTE));
     let start = database_bytes(&stack).await;
-    let paid: Vec<String> =
-        drive(&stack, RATE_PER_MINUTE, window, 0, paid_checkout).await.into_iter().flatten().map(|(id, _)| id).collect();
+    let paid: Vec<String> = drive(&stack, RATE_PER_MINUTE, window, 0, paid_checkout)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|(id, _)| id)
+        .collect();
     drained(&receiver, "checkout.session.paid", &paid).await;
     let after_paid = database_bytes(&stack).await;
     let abandoned: Vec<String> =

@@ -153,7 +153,9 @@ async fn main() {
             // Only the merchant's side (webhook latency, D1 bytes a checkout).
             "--merchant" => merchant_only = true,
             _ => {
-                eprintln!("qfpay-bench: unknown argument {arg:?}\nusage: qfpay-bench [--quick] [--shopper] [--merchant]");
+                eprintln!(
+                    "qfpay-bench: unknown argument {arg:?}\nusage: qfpay-bench [--quick] [--shopper] [--merchant]"
+                );
                 std::process::exit(2);
             }
         }

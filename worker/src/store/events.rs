@@ -1,6 +1,7 @@
 //! The outbox of merchant events and their delivery tries.
 
 use checkout_api::events::{DeliveryStatus, DeliveryView, EventType};
+use checkout_api::views::UnixSeconds;
 use serde::Deserialize;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, Result};
@@ -37,13 +38,27 @@ pub enum DeliveryOutcome {
     GaveUp,
 }
 
-/// A `deliveries` row.
+/// One delivery try: a `deliveries` row.
 #[derive(Debug, Clone, Deserialize)]
-struct DeliveryRow {
-    at: u64,
-    status: u64,
-    latency_ms: u64,
-    error: Option<String>,
+pub struct DeliveryTry {
+    /// When it was sent (ms).
+    pub at: u64,
+    /// The receiver's HTTP status; 0 when none came.
+    pub status: u16,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+}
+
+impl DeliveryTry {
+    /// As the merchant API shows it.
+    pub fn view(&self) -> DeliveryView {
+        DeliveryView {
+            at: UnixSeconds::from_ms(self.at),
+            status: self.status,
+            latency_ms: self.latency_ms,
+            error: self.error.clone(),
+        }
+    }
 }
 
 /// The condition that keeps events of one session in order: none is delivered while an
@@ -124,7 +139,7 @@ impl Store {
     }
 
     /// Records one delivery try and where it leaves the event, in one transaction.
-    pub async fn record_delivery(&self, event: &EventRow, try_: &DeliveryView, outcome: DeliveryOutcome) -> Result<()> {
+    pub async fn record_delivery(&self, event: &EventRow, try_: &DeliveryTry, outcome: DeliveryOutcome) -> Result<()> {
         let (delivery, next, delivered_at) = match outcome {
             DeliveryOutcome::Delivered => (DeliveryStatus::Delivered, JsValue::NULL, num(try_.at)),
             DeliveryOutcome::RetryAt(at) => (DeliveryStatus::Pending, num(at), JsValue::NULL),
@@ -152,16 +167,11 @@ impl Store {
     }
 
     /// Every delivery try of an event, oldest first.
-    pub async fn deliveries(&self, event_id: &str) -> Result<Vec<DeliveryView>> {
-        let rows: Vec<DeliveryRow> = self
-            .all(
-                "SELECT at, status, latency_ms, error FROM deliveries WHERE event_id = ?1 ORDER BY try",
-                &[s(event_id)],
-            )
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| DeliveryView { at: r.at, status: r.status as u16, latency_ms: r.latency_ms, error: r.error })
-            .collect())
+    pub async fn deliveries(&self, event_id: &str) -> Result<Vec<DeliveryTry>> {
+        self.all(
+            "SELECT at, status, latency_ms, error FROM deliveries WHERE event_id = ?1 ORDER BY try",
+            &[s(event_id)],
+        )
+        .await
     }
 }

@@ -14,13 +14,13 @@ mod retention;
 mod sessions;
 
 pub use attempts::NewAttempt;
-pub use events::{DeliveryOutcome, EventRow, NewEvent};
+pub use events::{DeliveryOutcome, DeliveryTry, EventRow, NewEvent};
 pub use idempotency::SESSIONS_SCOPE;
 pub use refunds::NewRefund;
 pub use retention::Cutoffs;
 pub use sessions::{NewSession, PaidAttempt};
 
-use checkout_api::views::{AttemptView, RefundView, SessionView};
+use checkout_api::views::{AttemptView, RefundView, SessionView, UnixSeconds};
 use checkout_api::{AttemptStatus, CloseReason, RefundStatus, SessionStatus};
 use std::cell::{Cell, RefCell};
 
@@ -90,9 +90,9 @@ impl SessionRow {
             pay_types: self.pay_type_list(),
             return_url: self.return_url.clone(),
             metadata: self.metadata.as_deref().and_then(|m| serde_json::from_str(m).ok()),
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            paid_at: self.paid_at,
+            created_at: UnixSeconds::from_ms(self.created_at),
+            expires_at: UnixSeconds::from_ms(self.expires_at),
+            paid_at: self.paid_at.map(UnixSeconds::from_ms),
             paid_attempt_id: self.paid_attempt_id.clone(),
             amount_refunded: self.amount_refunded,
             attempts,
@@ -138,9 +138,9 @@ impl AttemptRow {
             qrcode: self.qrcode.clone(),
             redirect_url: self.redirect_url.clone(),
             respcd: self.respcd.clone(),
-            created_at: self.created_at,
-            expires_at: self.expires_at,
-            paid_at: self.paid_at,
+            created_at: UnixSeconds::from_ms(self.created_at),
+            expires_at: UnixSeconds::from_ms(self.expires_at),
+            paid_at: self.paid_at.map(UnixSeconds::from_ms),
         }
     }
 }
@@ -182,7 +182,7 @@ impl RefundRow {
             automatic: self.automatic == 1,
             attempt_id: self.attempt_id.clone(),
             respcd: self.respcd.clone(),
-            created_at: self.created_at,
+            created_at: UnixSeconds::from_ms(self.created_at),
         }
     }
 }

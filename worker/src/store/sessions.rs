@@ -230,11 +230,13 @@ impl Store {
         if let Some(status) = query.status {
             bind("status = ?", vec![s(status.as_str())]);
         }
+        // The bounds are whole seconds, the column milliseconds: a session shown as created in
+        // second S (its milliseconds rounded down) is in [S, S + 1), as the bounds say.
         if let Some(t) = query.created_gte {
-            bind("created_at >= ?", vec![num(t)]);
+            bind("created_at >= ?", vec![num(t.start_ms())]);
         }
         if let Some(t) = query.created_lt {
-            bind("created_at < ?", vec![num(t)]);
+            bind("created_at < ?", vec![num(t.start_ms())]);
         }
         if let Some(c) = cursor {
             bind("(created_at, id) > (?, ?)", vec![num(c.created_at), s(&c.id)]);

@@ -61,7 +61,8 @@ pub fn document() -> Value {
                 the session's client_secret, CORS for ALLOWED_ORIGINS), the gateway's notifications, and the \
                 webhook events the worker sends to WEBHOOK_URL (Standard Webhooks signatures). Every error \
                 answers {\"error\": {\"code\", \"message\", \"field\"?}}; ErrorCode lists every code with its \
-                HTTP status. Times are Unix milliseconds unless a field says otherwise; amounts are minor units."
+                HTTP status. Every time is Unix time in seconds (a JSON integer); durations name their unit \
+                (`latency_ms`, `expires_in_minutes`); amounts are minor units."
         },
         "servers": [{"url": "/", "description": "The worker's own origin (PUBLIC_URL)"}],
         "tags": [
@@ -364,8 +365,9 @@ fn webhooks(schemas: &Map<String, Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listing::{EVENT_PARAMETERS, MAX_TIME_MS, SESSION_PARAMETERS};
+    use crate::listing::{EVENT_PARAMETERS, SESSION_PARAMETERS};
     use crate::session::*;
+    use crate::views::MAX_UNIX_SECONDS;
 
     fn query_names(doc: &Value, path: &str) -> Vec<String> {
         let params = doc["paths"][path]["get"]["parameters"].as_array().expect("parameters");
@@ -379,8 +381,48 @@ mod tests {
         assert_eq!(query_names(&doc, "/v1/events"), EVENT_PARAMETERS);
         let params = doc["paths"]["/v1/sessions"]["get"]["parameters"].as_array().unwrap();
         let created_lt = params.iter().find(|p| p["name"] == "created_lt").unwrap();
-        assert_eq!(created_lt["schema"]["maximum"], MAX_TIME_MS);
-        assert_eq!(MAX_TIME_MS, 9_007_199_254_740_992);
+        assert_eq!(created_lt["schema"]["maximum"], MAX_UNIX_SECONDS);
+        assert_eq!(created_lt["schema"]["description"], "Unix time in seconds");
+    }
+
+    /// Every time the API answers or takes is documented in Unix seconds, and nothing in the
+    /// document is in milliseconds but a duration that names its unit (`latency_ms`).
+    #[test]
+    fn every_time_is_unix_seconds() {
+        fn walk(value: &Value, path: &str, times: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, item) in map {
+                        let here = format!("{path}/{key}");
+                        if let (Some(description), true) = (item["description"].as_str(), key != "latency_ms") {
+                            assert!(
+                                !description.contains("Unix ms") && !description.contains("milliseconds)"),
+                                "{here}: {description}"
+                            );
+                        }
+                        if path.ends_with("/properties") && (key.ends_with("_at") || key == "created" || key == "at") {
+                            let description = item["description"].as_str().unwrap_or_default();
+                            assert!(description.contains("Unix time in seconds"), "{here}: {description}");
+                            times.push(here.clone());
+                        }
+                        walk(item, &here, times);
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|item| walk(item, path, times)),
+                _ => {}
+            }
+        }
+        let mut times = Vec::new();
+        walk(&document(), "", &mut times);
+        for time in
+            ["/SessionView/properties/expires_at", "/AttemptView/properties/paid_at", "/DeliveryView/properties/at"]
+        {
+            assert!(times.iter().any(|t| t.ends_with(time)), "{time} among {times:?}");
+        }
+        let oldest = &document()["components"]["schemas"]["HealthOldest"]["properties"];
+        for kind in ["session", "event", "notification", "idempotency_record"] {
+            assert!(oldest[kind]["description"].as_str().unwrap().contains("Unix time in seconds"), "{kind}");
+        }
     }
 
     #[test]

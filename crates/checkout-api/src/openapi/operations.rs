@@ -5,7 +5,8 @@
 use serde_json::{json, Value};
 
 use crate::error::ErrorCode;
-use crate::listing::{DEFAULT_SESSIONS_LIMIT, EVENTS_DEFAULT_LIMIT, MAX_LIMIT, MAX_TIME_MS};
+use crate::listing::{DEFAULT_SESSIONS_LIMIT, EVENTS_DEFAULT_LIMIT, MAX_LIMIT};
+use crate::views::MAX_UNIX_SECONDS;
 
 /// Who may call an operation, which decides the errors every such call can give.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +125,7 @@ fn limit_schema(default: u32) -> Value {
 }
 
 fn time_schema() -> Value {
-    json!({"type": "integer", "minimum": 0, "maximum": MAX_TIME_MS, "description": "Unix milliseconds"})
+    json!({"type": "integer", "minimum": 0, "maximum": MAX_UNIX_SECONDS, "description": "Unix time in seconds"})
 }
 
 fn prefer_wait_schema() -> Value {
@@ -145,12 +146,14 @@ const SESSION_QUERY: &[Param] = &[
     },
     Param {
         name: "created_gte",
-        description: "Only sessions created at or after this time (Unix ms, like `created_at`).",
+        description: "Only sessions created at or after this time: Unix time in seconds, like `created_at`. A \
+            larger number than the maximum is a time in milliseconds: 400 naming the parameter.",
         schema: time_schema,
     },
     Param {
         name: "created_lt",
-        description: "Only sessions created before this time (Unix ms, like `created_at`). With `created_gte`, it \
+        description:
+            "Only sessions created before this time: Unix time in seconds, like `created_at`. With `created_gte`, it \
             must be greater (the range is created_gte <= created_at < created_lt): else 400 naming `created_lt`.",
         schema: time_schema,
     },

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use checkout_api::views::{CheckoutView, PayAnswer};
+use checkout_api::views::{CheckoutView, PayAnswer, UnixSeconds};
 use checkout_api::{ErrorCode, SessionStatus};
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -136,7 +136,8 @@ pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
 /// The session's open QR attempt, when it has one that has not expired, as the widget's
 /// [`Attempt`] (its wallet found among the session's pay types) and the code to draw.
 fn resumable_qr(shared: &Shared, view: &CheckoutView) -> Option<(Attempt, String)> {
-    let open = view.attempt.as_ref().filter(|a| a.status.is_open() && a.expires_at as f64 > now())?;
+    let open =
+        view.attempt.as_ref().filter(|a| a.status.is_open() && crate::format::ms_until(a.expires_at, now()) > 0)?;
     let qrcode = open.qrcode.clone()?;
     let wallet =
         choice::wallets(&view.pay_types).into_iter().find(|w| w.options.iter().any(|o| o.pay_type == open.pay_type))?;
@@ -146,7 +147,7 @@ fn resumable_qr(shared: &Shared, view: &CheckoutView) -> Option<(Attempt, String
         wallet_code: wallet.code,
         wallet: name,
         plan: choice::qr_plan(&open.pay_type),
-        expires_at: open.expires_at as f64,
+        expires_at: open.expires_at,
     };
     Some((attempt, qrcode))
 }
@@ -200,7 +201,13 @@ pub(super) fn start(shared: &Shared, wallet_code: String, wallet: String, plan: 
         inner.poll_timer = None;
         inner.countdown = None;
         inner.poller = None;
-        inner.attempt = Some(Attempt { id: String::new(), wallet_code, wallet, plan: plan.clone(), expires_at: 0.0 });
+        inner.attempt = Some(Attempt {
+            id: String::new(),
+            wallet_code,
+            wallet,
+            plan: plan.clone(),
+            expires_at: UnixSeconds::default(),
+        });
         inner.generation
     };
     emit(shared, "qfpay:select", "selected");
@@ -294,7 +301,7 @@ fn is(code: &str, error: ErrorCode) -> bool {
 fn follow(shared: &Shared, answer: PayAnswer) {
     if let Some(a) = shared.borrow_mut().attempt.as_mut() {
         a.id = answer.attempt_id;
-        a.expires_at = answer.expires_at as f64;
+        a.expires_at = answer.expires_at;
     }
     if let Some(redirect) = answer.redirect_url {
         // The worker checks the gateway's URL too; this page checks again before it leaves,

@@ -16,7 +16,7 @@ mod texts;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use checkout_api::views::CheckoutView;
+use checkout_api::views::{CheckoutView, UnixSeconds};
 use gloo_events::EventListener;
 use gloo_timers::callback::{Interval, Timeout};
 use wasm_bindgen::prelude::*;
@@ -78,7 +78,8 @@ struct Attempt {
     wallet_code: String,
     wallet: String,
     plan: Plan,
-    expires_at: f64,
+    /// When its QR code or page stops working (the worker's Unix seconds).
+    expires_at: UnixSeconds,
 }
 
 struct Inner {

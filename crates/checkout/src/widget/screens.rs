@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use checkout_api::pay_options::PayHow;
-use checkout_api::views::CheckoutView;
+use checkout_api::views::{CheckoutView, UnixSeconds};
 use gloo_events::{EventListener, EventListenerOptions};
 use gloo_timers::callback::Interval;
 use wasm_bindgen::{JsCast, JsValue};
@@ -303,12 +303,12 @@ pub(super) fn show_qr(shared: &Shared, qrcode: &str) {
     inner.countdown = Some(count_down(shared, remaining, expires_at));
 }
 
-fn ms_left(expires_at: f64) -> u64 {
-    (expires_at - now()).max(0.0) as u64
+fn ms_left(expires_at: UnixSeconds) -> u64 {
+    format::ms_until(expires_at, now())
 }
 
 /// Ticks the QR code's countdown in `remaining` every second until `expires_at`.
-fn count_down(shared: &Shared, remaining: Element, expires_at: f64) -> Interval {
+fn count_down(shared: &Shared, remaining: Element, expires_at: UnixSeconds) -> Interval {
     let weak = Rc::downgrade(shared);
     let mut last_announced_minute = u64::MAX;
     Interval::new(1000, move || {

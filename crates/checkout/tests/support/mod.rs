@@ -85,7 +85,7 @@ pub fn install_fake_worker(paid_after: u32) {
     let body = r#"
         window.__qf = { status: 0, pay: 0, last: "" };
         const checkout = { id: "cs_test", status: "open", amount: 3800, currency: "HKD", currency_exponent: 2,
-          goods_name: "Milk tea", merchant_name: "Test Shop", expires_at: Date.now() + 1800000,
+          goods_name: "Milk tea", merchant_name: "Test Shop", expires_at: Math.floor(Date.now() / 1000) + 1800,
           pay_types: PAY_TYPES };
         const json = (v, s) => Promise.resolve(new Response(JSON.stringify(v), { status: s || 200, headers: { "Content-Type": "application/json" } }));
         window.fetch = async (req) => {
@@ -95,19 +95,19 @@ pub fn install_fake_worker(paid_after: u32) {
             const pay_type = (await req.json()).pay_type;
             window.__qf.last = pay_type;
             const option = checkout.pay_types.find((p) => p.pay_type === pay_type);
-            const answer = { attempt_id: "pa_" + window.__qf.pay, pay_type, expires_at: Date.now() + 1800000 };
+            const answer = { attempt_id: "pa_" + window.__qf.pay, pay_type, expires_at: Math.floor(Date.now() / 1000) + 1800 };
             if (option.how === "qr") answer.qrcode = "http://127.0.0.1:9/sim/wallet/" + pay_type;
             else answer.redirect_url = "https://wallet.example/pay/" + pay_type;
             // The session's latest attempt, as a reload (or a remount) reads it.
-            checkout.attempt = { id: answer.attempt_id, pay_type, status: "pending", out_trade_no: "QCP1", created_at: Date.now(),
+            checkout.attempt = { id: answer.attempt_id, pay_type, status: "pending", out_trade_no: "QCP1", created_at: Math.floor(Date.now() / 1000),
               expires_at: answer.expires_at, qrcode: answer.qrcode, redirect_url: answer.redirect_url };
             return json(answer, 201);
           }
           if (url.endsWith("/status")) { window.__qf.status++;
             const paid = window.__qf.status >= PAID_AFTER;
             if (paid) { checkout.status = "paid"; if (checkout.attempt) checkout.attempt.status = "paid"; }
-            return json({ status: paid ? "paid" : "open", expires_at: Date.now() + 1800000,
-              attempt: { id: "pa_1", pay_type: window.__qf.last, status: paid ? "paid" : "pending", out_trade_no: "QCP1", created_at: 0, expires_at: Date.now() + 1800000 } }); }
+            return json({ status: paid ? "paid" : "open", expires_at: Math.floor(Date.now() / 1000) + 1800,
+              attempt: { id: "pa_1", pay_type: window.__qf.last, status: paid ? "paid" : "pending", out_trade_no: "QCP1", created_at: 0, expires_at: Math.floor(Date.now() / 1000) + 1800 } }); }
           return json(checkout);
         };
     "#
