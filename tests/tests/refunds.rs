@@ -52,7 +52,14 @@ async fn a_held_payment_is_refunded_up_to_what_it_took() {
     );
     let (status, body, text) = refund(&stack, &id, json!({"amount": 1, "attempt_id": attempt})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("refund_exceeds_payment")), "{text}");
-    let (status, body, text) = refund(&stack, &id, json!({"amount": 1, "attempt_id": "att_nosuchpayment"})).await;
+    let (status, body, text) = refund(&stack, &id, json!({"amount": 1, "attempt_id": "pa_nosuchpayment"})).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("attempt_id")), "{text}");
+    // Another session's payment is not this session's to refund, even a paid one.
+    let (other_id, other_secret) = stack.session(cake("other")).await;
+    let (other_attempt, other_otn) = qr(&stack, &other_id, &other_secret, "800201").await;
+    assert_eq!(stack.sim("POST", &format!("/sim/orders/{other_otn}/pay"), None).await.0, 200);
+    stack.wait_session(&other_id, PATIENCE, |v| v["status"] == "paid").await;
+    let (status, body, text) = refund(&stack, &id, json!({"amount": 1, "attempt_id": other_attempt})).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("attempt_id")), "{text}");
     let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
     let refunded: Vec<&Value> = orders["orders"].as_array().unwrap().iter().filter(|o| o["kind"] == "refund").collect();

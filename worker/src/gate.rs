@@ -4,7 +4,8 @@
 //! QFPay's limits, so the worker itself never causes a 429 and no class of call (nor one client
 //! flooding one class) can starve another, and a payment made for a shopper's client
 //! (`&client=`, a fingerprint of its network) counts against that client's share of the
-//! payments. It answers at once: granted, or how long to wait.
+//! payments (`budget::CLIENT_PAY_SHARE`, and no more than the average client while payments are
+//! busy). It answers at once: granted, or how long to wait.
 //!
 //! The arithmetic is pure and natively tested in `checkout_api::budget` (over
 //! `qfpay::ratelimit`'s windows); this object feeds it the time and keeps the grants in

@@ -320,20 +320,22 @@ async fn payment_to_refund(
     };
     let attempt = app.store.attempt(wanted).await.or_500()?.filter(|a| a.session_id == session.id);
     let attempt = attempt
-        .ok_or_else(|| ApiError::field("attempt_id", "names no payment of this session (att_... from its attempts)"))?;
+        .ok_or_else(|| ApiError::field("attempt_id", "names no payment of this session (pa_... from its attempts)"))?;
     let paid = match attempt.status() {
         AttemptStatus::Paid => session.amount,
         AttemptStatus::Held => attempt.held_txamt.ok_or_else(|| {
             ApiError::new(
                 ErrorCode::NotRefundable,
-                "attempt_id: the amount this held payment took is not known; refund it at QFPay's portal",
+                "attempt_id: this held payment's amount is not known in the session's currency (another currency, or held before the worker kept amounts); refund it at QFPay's portal",
             )
+            .about("attempt_id")
         })?,
         other => {
             return Err(ApiError::new(
                 ErrorCode::NotPaid,
                 format!("attempt_id: this payment took no money (it is {}); nothing to refund", other.as_str()),
-            ))
+            )
+            .about("attempt_id"))
         }
     };
     let refunded: u64 = app

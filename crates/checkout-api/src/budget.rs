@@ -98,6 +98,10 @@ pub fn may_start_attempt(count: u64, last_created_at: Option<u64>, now: u64) -> 
 /// shopper starts a few.
 pub const CLIENT_PAY_SHARE: usize = 20;
 
+/// Payment grants in a minute past which payments count as busy, and each client is held to the
+/// average of the clients paying (three quarters of the 360 payments may use).
+pub const BUSY_PAY_GRANTS: usize = 270;
+
 /// The grants of the last minute, in total, by class and (payments) by client.
 #[derive(Debug, Clone, Default)]
 pub struct Budget {
@@ -145,8 +149,8 @@ impl Budget {
         self.by_client.values_mut().for_each(expired);
         self.by_client.retain(|_, grants| !grants.is_empty());
         let client = client.filter(|_| class == CallClass::Pay);
-        if let Some(grants) = client.and_then(|c| self.by_client.get(c)).filter(|g| g.len() >= CLIENT_PAY_SHARE) {
-            return grants.front().map_or(1, |&t| (t + MINUTE_MS).saturating_sub(now).max(1));
+        if let Some(wait) = client.and_then(|c| self.over_client_share(c, now)) {
+            return wait;
         }
         if let Some(wait) = self.beyond_share_wait(class, now) {
             return wait;
@@ -159,6 +163,24 @@ impl Budget {
             }
         }
         wait
+    }
+
+    /// `Some(wait)` when `client` has had its share of payments: [`CLIENT_PAY_SHARE`] a minute
+    /// at most, and, while payments are busy (past [`BUSY_PAY_GRANTS`] in the minute), no more
+    /// than the clients paying in that minute have on average. The heaviest clients give way
+    /// first, so a flood spread over many addresses still leaves room for shoppers who pay once.
+    fn over_client_share(&self, client: &str, now: u64) -> Option<u64> {
+        let grants = self.by_client.get(client)?;
+        let wait = || grants.front().map_or(1, |&t| (t + MINUTE_MS).saturating_sub(now).max(1));
+        if grants.len() >= CLIENT_PAY_SHARE {
+            return Some(wait());
+        }
+        if self.by_class[CallClass::Pay.index()].len() < BUSY_PAY_GRANTS {
+            return None;
+        }
+        let all: usize = self.by_client.values().map(VecDeque::len).sum();
+        let mean = all.div_ceil(self.by_client.len().max(1));
+        (grants.len() >= mean.max(2)).then(wait)
     }
 
     /// A class past its own reservation may use only what no other class has reserved and
@@ -255,6 +277,20 @@ mod tests {
         assert_eq!(budget.acquire_for(CallClass::Pay, Some("flood"), MINUTE_MS), 0, "then one more");
         assert_eq!(budget.acquire_for(CallClass::Query, Some("flood"), MINUTE_MS), 0, "only payments are shared out");
         assert_eq!(budget.acquire(CallClass::Pay, MINUTE_MS), 0, "the merchant's own calls are not a client's");
+    }
+
+    #[test]
+    fn when_payments_are_busy_the_heaviest_clients_give_way() {
+        let mut budget = Budget::default();
+        // 18 addresses, 15 payments each, spread over 30 s: 270, payments are busy.
+        for i in 0..270u64 {
+            assert_eq!(budget.acquire_for(CallClass::Pay, Some(&format!("flood-{}", i % 18)), i * 110), 0);
+        }
+        let at = 30_000;
+        assert!(budget.acquire_for(CallClass::Pay, Some("flood-3"), at) > 0, "at the average: waits");
+        assert_eq!(budget.acquire_for(CallClass::Pay, Some("shopper"), at), 0, "a shopper pays");
+        assert_eq!(budget.acquire_for(CallClass::Pay, Some("shopper"), at + 100), 0, "and may try again");
+        assert_eq!(budget.acquire(CallClass::Pay, at + 200), 0, "the merchant's own calls still go");
     }
 
     #[test]

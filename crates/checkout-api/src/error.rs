@@ -35,7 +35,7 @@ pub enum ErrorCode {
     PaymentNotSettled,
     /// 409 `refund_exceeds_payment`: The amount is more than is left to refund.
     RefundExceedsPayment,
-    /// 409 `session_not_open`: The session no longer takes payments (it is paid, closing, expired or closed).
+    /// 409 `session_not_open`: The session no longer takes payments (it is paid, closing, expired, closed or reversed).
     SessionNotOpen,
     /// 409 `idempotency_conflict`: The `Idempotency-Key` was used with a different body.
     IdempotencyConflict,
@@ -196,7 +196,7 @@ impl ErrorCode {
             ErrorCode::PaymentNotSettled => "The payment's gateway number is not known yet; try again shortly.",
             ErrorCode::RefundExceedsPayment => "The amount is more than is left to refund.",
             ErrorCode::SessionNotOpen => {
-                "The session no longer takes payments (it is paid, closing, expired or closed)."
+                "The session no longer takes payments (it is paid, closing, expired, closed or reversed)."
             }
             ErrorCode::IdempotencyConflict => "The `Idempotency-Key` was used with a different body.",
             ErrorCode::IdempotencyInProgress => "A request with this `Idempotency-Key` is still being processed.",

@@ -330,7 +330,7 @@ pub struct CreateRefund {
     #[serde(default)]
     #[cfg_attr(feature = "schema", schemars(length(max = REFUND_REASON_MAX_BYTES)))]
     pub reason: Option<String>,
-    /// The payment to refund (`att_...`, from the session's `attempts`): one that did not pay
+    /// The payment to refund (`pa_...`, from the session's `attempts`): one that did not pay
     /// the session, such as a second payment (when automatic refunds are off, or the automatic
     /// one failed) or one held for another amount. Without it, the payment that paid the
     /// session.

@@ -207,7 +207,7 @@ pub struct SessionView {
     /// When it was paid: Unix time in seconds.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub paid_at: Option<UnixSeconds>,
-    /// The attempt whose payment paid the session (`att_...`): a refund without `attempt_id`
+    /// The attempt whose payment paid the session (`pa_...`): a refund without `attempt_id`
     /// refunds it. Any other attempt that took money (a second payment, a held one) is refunded
     /// by naming it.
     #[serde(skip_serializing_if = "Option::is_none", default)]

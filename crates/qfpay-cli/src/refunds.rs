@@ -25,7 +25,7 @@ pub struct CreateArgs {
     /// Why, kept with the refund.
     #[arg(long)]
     pub reason: Option<String>,
-    /// Another payment of the session to refund (att_..., from `sessions show`): a second
+    /// Another payment of the session to refund (pa_..., from `sessions get`): a second
     /// payment or a held one. Default: the payment that paid the session.
     #[arg(long)]
     pub attempt: Option<String>,

@@ -294,6 +294,10 @@ fn close(client: &Client, args: CloseArgs) -> Result<(), Failure> {
             "{} was paid while it was closing (a late payment): fulfil the order or refund it with `qfpay refunds create {} --amount N`",
             args.id, args.id
         ))),
+        Some("reversed") => Err(Failure::Remote(format!(
+            "{} was paid and the payment reversed at the gateway: the money went back to the shopper; do not ship",
+            args.id
+        ))),
         _ => Err(Failure::Remote(format!(
             "{} is still closing after {} s; the worker keeps trying. Check with `qfpay sessions get {}`",
             args.id, args.timeout, args.id

@@ -192,7 +192,17 @@ async fn end_early(
             return Ok(if status == AttemptStatus::Paid { CloseOutcome::Paid } else { CloseOutcome::Confirmed });
         }
     }
-    let answer = match send_end(app, session.amount, attempt, how).await? {
+    if how == EndOrder::Reversal {
+        app.store.reversal_sending(&attempt.id, now).await.or_500()?;
+    }
+    let sent = send_end(app, session.amount, attempt, how).await;
+    let ended = matches!(&sent, Ok(Called::Answer(a)) if qfpay::verdict::end_order(a) == EndVerdict::Ended);
+    if how == EndOrder::Reversal && !ended {
+        // Whatever else the answer was (or if none came), payment news counts again; a
+        // reversal that went through ends the attempt for good instead.
+        app.store.reversal_answered(&attempt.id).await.or_500()?;
+    }
+    let answer = match sent? {
         Called::Answer(a) => a,
         Called::Unknown(_) | Called::NoBudget(_) => {
             retry_later(app, attempt, now).await?;

@@ -8,12 +8,14 @@ use crate::app::{App, OrInternal};
 use crate::clock;
 use crate::outbox;
 use crate::random;
-use crate::store::{AttemptRow, NewRefund, PaidAttempt, SessionRow};
+use crate::store::{AttemptRow, NewRefund, PaidAttempt, SessionRow, CLOSE_CLAIM_MS};
 
 use super::{close_attempt, gone, send_refund, R};
 
 /// How long after a session's end a payment still counts as in time (the notification's way).
 const LATE_AFTER_MS: u64 = 120_000;
+/// When a payment reported during its order's reversal is asked about.
+const AFTER_REVERSAL_MS: u64 = 5_000;
 
 /// Records that an attempt was paid. The first paid attempt of a session pays it and the
 /// merchant hears `checkout.session.paid` (or `late_payment`, if they had closed it); a second
@@ -21,9 +23,21 @@ const LATE_AFTER_MS: u64 = 120_000;
 pub async fn attempt_paid(app: &App<'_>, attempt: &AttemptRow, syssn: Option<&str>, paid_at: u64) -> R<()> {
     // Held (another amount) and reversed (money returned) are final: news of payment changes
     // neither, and never pays the session.
-    let current = app.store.attempt(&attempt.id).await.or_500()?.map(|a| a.status());
+    let fresh = app.store.attempt(&attempt.id).await.or_500()?;
+    let current = fresh.as_ref().map(|a| a.status());
     if matches!(current, Some(AttemptStatus::Held | AttemptStatus::Reversed)) {
         worker::console_log!("payment news for {} ignored: it is {:?}", attempt.out_trade_no, current);
+        return Ok(());
+    }
+    // A reversal of this order is on its way: the payment reported may be the one it undoes
+    // (QFPay says a paid order is never reversed, but a payment and a reversal can still cross
+    // in flight). Nobody is told "paid" now; a query after the reversal's answer decides.
+    let now = clock::now_ms();
+    let reversing = fresh.as_ref().and_then(|a| a.reversing_since).is_some_and(|t| now < t + CLOSE_CLAIM_MS);
+    if reversing && current.is_some_and(AttemptStatus::is_open) {
+        worker::console_log!("payment news for {} during its reversal: a query decides", attempt.out_trade_no);
+        app.store.query_again_at(&attempt.id, now + AFTER_REVERSAL_MS).await.or_500()?;
+        app.wake_settler(now + AFTER_REVERSAL_MS).await;
         return Ok(());
     }
     // A session that changes between our read and our write is read again.
@@ -126,8 +140,11 @@ pub async fn payment_reported(app: &App<'_>, attempt: &AttemptRow, reported: &Re
         a.status = AttemptStatus::Held;
     }
     let mut event = outbox::new_event(app, EventType::PaymentHeld, view, None);
+    // Kept for a refund through the API only in the session's currency: an amount in another
+    // one cannot be refunded in these minor units (QFPay's portal can).
+    let held_amount = reported.txamt.filter(|_| !currency_differs);
     event.once_key = EventType::PaymentHeld.once_key(&attempt.id);
-    if app.store.hold_attempt(&attempt.id, reported.syssn, reported.txamt, &event).await.or_500()? {
+    if app.store.hold_attempt(&attempt.id, reported.syssn, held_amount, &event).await.or_500()? {
         app.wake_settler(clock::now_ms()).await;
     }
     Ok(())

@@ -3,7 +3,7 @@
 
 use checkout_api::budget::CallClass;
 use checkout_api::events::EventType;
-use checkout_api::{ids, upstream, ApiError, ErrorCode, RefundEvent};
+use checkout_api::{ids, upstream, ApiError, AttemptStatus, ErrorCode, RefundEvent};
 use qfpay::verdict::RefundVerdict;
 use qfpay::{GatewayRequest, OrderChangeAnswer, QueryRow, RefundRequest, RespCode};
 
@@ -21,6 +21,16 @@ use super::{gone, R};
 /// reserved amount back; no answer, "in progress" or the nightly blackout leave it `pending`
 /// with a time for the settler to take it up again.
 pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow) -> R<RefundRow> {
+    // A payment reversed at the gateway went back already: a refund never sent is not sent
+    // now (one sent before is still settled by query and identical re-sends).
+    if attempt.status() == AttemptStatus::Reversed && refund.tries == 0 && refund.number_unsure == 0 {
+        worker::console_error!(
+            "refund {}: its payment was reversed (the money went back); not sent",
+            refund.out_trade_no
+        );
+        end_refund(app, refund, RefundEvent::Failed, None, Some(PAYMENT_REVERSED)).await?;
+        return reread(app, refund, clock::now_ms()).await;
+    }
     let Some(syssn) = attempt.syssn.clone() else {
         return Err(ApiError::new(
             ErrorCode::PaymentNotSettled,
@@ -94,6 +104,9 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
 /// time) before it ends `failed`.
 const MAX_BLACKOUT_RESENDS: u64 = 3;
 
+/// The code a refund never sent ends with when its payment was reversed.
+const PAYMENT_REVERSED: &str = "reversed";
+
 /// The refund as the store now has it, the settler woken for what is due.
 async fn reread(app: &App<'_>, refund: &RefundRow, now: u64) -> R<RefundRow> {
     app.wake_settler(now).await;
@@ -114,7 +127,8 @@ pub async fn end_refund(
 ) -> R<()> {
     let Some(to) = refund.status().on(outcome) else { return Ok(()) };
     let session = app.store.session(&refund.session_id).await.or_500()?.ok_or_else(gone)?;
-    let releases = to == checkout_api::RefundStatus::Failed && refund.automatic == 0;
+    // Only a refund that holds part of the session's own amount gives it back.
+    let releases = to == checkout_api::RefundStatus::Failed && refund.released == 0;
     let (session_view, refund_view) =
         outbox::refund_ended(app.store.session_view(&session).await.or_500()?, refund.view(), to, releases);
     let kind = match (outcome, refund.automatic == 1) {

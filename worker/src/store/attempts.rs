@@ -19,7 +19,7 @@ pub struct NewAttempt<'a> {
 }
 
 /// How long a claim to close an attempt holds (ms): longer than a close with its retries.
-const CLOSE_CLAIM_MS: u64 = 45_000;
+pub const CLOSE_CLAIM_MS: u64 = 45_000;
 
 impl Store {
     pub async fn attempts(&self, session_id: &str) -> Result<Vec<AttemptRow>> {
@@ -280,6 +280,23 @@ impl Store {
             )
             .await?;
         Ok(changed == 1)
+    }
+
+    /// A reversal of an open attempt's order is about to be sent (`now`): until its answer,
+    /// news of the order's payment is checked by a query rather than taken.
+    pub async fn reversal_sending(&self, id: &str, now: u64) -> Result<()> {
+        self.run(
+            &format!("UPDATE attempts SET reversing_since = ?1 WHERE id = ?2 AND status IN ({})", open_list()),
+            &[num(now), s(id)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The reversal's answer is in (or none will come): payment news counts again.
+    pub async fn reversal_answered(&self, id: &str) -> Result<()> {
+        self.run("UPDATE attempts SET reversing_since = NULL WHERE id = ?1", &[s(id)]).await?;
+        Ok(())
     }
 
     /// An order that nothing ends early: come back to it at `at` (after its own expiry). Not a

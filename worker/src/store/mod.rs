@@ -13,7 +13,7 @@ mod refunds;
 mod retention;
 mod sessions;
 
-pub use attempts::NewAttempt;
+pub use attempts::{NewAttempt, CLOSE_CLAIM_MS};
 pub use events::{DeliveryOutcome, DeliveryTry, EventRow, NewEvent};
 pub use idempotency::SESSIONS_SCOPE;
 pub use refunds::NewRefund;
@@ -121,6 +121,9 @@ pub struct AttemptRow {
     /// The amount the gateway reported for a held payment (another than the session's).
     #[serde(default)]
     pub held_txamt: Option<u64>,
+    /// When a reversal of its order was sent, while its answer is not in.
+    #[serde(default)]
+    pub reversing_since: Option<u64>,
 }
 
 impl AttemptRow {
@@ -166,6 +169,10 @@ pub struct RefundRow {
     /// Times it was renumbered after the nightly window.
     #[serde(default)]
     pub renumbered: u64,
+    /// 1 when no amount of the session is held for it (an automatic refund, one of another
+    /// payment, or a failed one whose amount was given back).
+    #[serde(default)]
+    pub released: u64,
 }
 
 impl RefundRow {

@@ -71,13 +71,15 @@ impl Store {
     }
 
     /// Records a merchant refund and reserves its amount on the session, in one transaction,
-    /// only if the session has that much left to refund: concurrent refunds can never add up
-    /// past the payment. False when it had not.
+    /// only if the session has that much left to refund and its payment still stands (not
+    /// reversed meanwhile): concurrent refunds can never add up past the payment. False when it
+    /// had not.
     pub async fn reserve_refund(&self, new: &NewRefund<'_>) -> Result<bool> {
         let statements = vec![
             self.stmt(
                 "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, created_at, next_try_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10 FROM sessions WHERE id = ?2 AND amount_refunded + ?5 <= amount",
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10 FROM sessions WHERE id = ?2 AND amount_refunded + ?5 <= amount \
+                 AND EXISTS (SELECT 1 FROM attempts WHERE id = ?3 AND status = 'paid')",
                 &new.args(),
             )?,
             self.stmt(
@@ -101,7 +103,8 @@ impl Store {
             .run(
                 "INSERT INTO refunds (id, session_id, attempt_id, out_trade_no, amount, reason, status, automatic, txdtm, released, created_at, next_try_at) \
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 1, ?9, ?10 \
-                 WHERE (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE attempt_id = ?3 AND status != ?12) + ?5 <= ?11",
+                 WHERE (SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE attempt_id = ?3 AND status != ?12) + ?5 <= ?11 \
+                 AND EXISTS (SELECT 1 FROM attempts WHERE id = ?3 AND status IN ('paid', 'held'))",
                 &args,
             )
             .await?;
