@@ -34,9 +34,9 @@ pub async fn call(
 ) -> Result<JsValue, CallError> {
     let net = |_| CallError::unanswered("network");
     let headers = Headers::new().map_err(net)?;
-    headers.set("Authorization", &format!("Bearer {secret}")).map_err(net)?;
+    headers.set("Authorization", &["Bearer ", secret].concat()).map_err(net)?;
     if let Some(seconds) = wait_seconds {
-        headers.set("Prefer", &format!("wait={seconds}")).map_err(net)?;
+        headers.set("Prefer", &["wait=", &crate::format::number(seconds.into())].concat()).map_err(net)?;
     }
     let init = RequestInit::new();
     init.set_method(method);

@@ -4,6 +4,8 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element};
 
+use crate::format::number;
+
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
 
 /// The page's document.
@@ -47,11 +49,11 @@ pub fn clear(e: &Element) {
 /// The QR matrix as an SVG element: one `<rect>` per horizontal run of dark modules.
 pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
     let svg = svg_el("svg");
-    let size = matrix.size.to_string();
+    let size = number(matrix.size as u64);
     attrs(
         &svg,
         &[
-            ("viewBox", &format!("0 0 {size} {size}")),
+            ("viewBox", &["0 0 ", &size, " ", &size].concat()),
             ("role", "img"),
             ("aria-label", label),
             ("class", "qr"),
@@ -71,9 +73,9 @@ pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
         attrs(
             &rect,
             &[
-                ("x", &x.to_string()),
-                ("y", &y.to_string()),
-                ("width", &len.to_string()),
+                ("x", &number(x as u64)),
+                ("y", &number(y as u64)),
+                ("width", &number(len as u64)),
                 ("height", "1"),
                 ("fill", "#000"),
             ],

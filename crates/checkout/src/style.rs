@@ -109,9 +109,16 @@ pub fn scheme(forced: &str, any_colour_set: bool) -> (Scheme, Option<String>) {
         "dark" => (Scheme::Dark, None),
         other => (
             by_colours,
-            Some(format!(
-                "qfpay-checkout: `{SCHEME_VARIABLE}` must be `light`, `dark` or `auto`, not `{other}` (ignored)"
-            )),
+            Some(
+                [
+                    "qfpay-checkout: `",
+                    SCHEME_VARIABLE,
+                    "` must be `light`, `dark` or `auto`, not `",
+                    other,
+                    "` (ignored)",
+                ]
+                .concat(),
+            ),
         ),
     }
 }

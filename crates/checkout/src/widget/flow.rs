@@ -34,7 +34,7 @@ fn mark(name: &str) {
 }
 
 fn url(inner: &Inner, suffix: &str) -> String {
-    format!("{}/v1/checkout/{}{suffix}", inner.options.endpoint.trim_end_matches('/'), inner.options.session)
+    [inner.options.endpoint.trim_end_matches('/'), "/v1/checkout/", &inner.options.session, suffix].concat()
 }
 
 /// Sends one request to the session's `suffix` path. `None` when the widget was dropped or
@@ -209,7 +209,7 @@ pub(super) fn start(shared: &Shared, wallet_code: String, wallet: String, plan: 
 }
 
 async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation: u64) {
-    let body = format!("{{\"pay_type\":\"{pay_type}\"}}");
+    let body = ["{\"pay_type\":\"", &pay_type, "\"}"].concat();
     let Some((shared, result)) = ask(&weak, "POST", "/pay", Some(body)).await else { return };
     if !is_current(&shared, generation) {
         return;

@@ -47,7 +47,7 @@ impl Options {
         let required = |key: &str| {
             read::text(v, key)
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| JsValue::from_str(&format!("qfpay-checkout: option `{key}` is required")))
+                .ok_or_else(|| JsValue::from_str(&["qfpay-checkout: option `", key, "` is required"].concat()))
         };
         Ok(Options {
             endpoint: required("endpoint")?,
