@@ -1,21 +1,24 @@
 //! Building elements with DOM calls only: no `innerHTML`, so the widget works under Trusted
 //! Types and a strict Content-Security-Policy.
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, UnwrapThrowExt};
 use web_sys::{Document, Element};
 
 use crate::format::number;
 
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
 
+// Failures here throw to JS (`expect_throw`) rather than panic: a panic's message would be
+// formatted with `Debug` of the `JsValue`, and that brings a JS value printer to the glue.
+
 /// The page's document.
 pub fn document() -> Document {
-    web_sys::window().and_then(|w| w.document()).expect("a document")
+    web_sys::window().and_then(|w| w.document()).expect_throw("a document")
 }
 
 /// `<tag class=...>` with text.
 pub fn el(tag: &str, class: &str, text: &str) -> Element {
-    let e = document().create_element(tag).expect("createElement");
+    let e = document().create_element(tag).expect_throw("createElement");
     if !class.is_empty() {
         e.set_class_name(class);
     }
@@ -119,7 +122,7 @@ pub fn mark_svg(mark: &crate::marks::Mark) -> Element {
 }
 
 fn svg_el(tag: &str) -> Element {
-    document().create_element_ns(Some(SVG_NS), tag).expect("an SVG element")
+    document().create_element_ns(Some(SVG_NS), tag).expect_throw("an SVG element")
 }
 
 /// Casts an element to `HtmlElement` (for focus).
