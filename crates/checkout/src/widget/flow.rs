@@ -221,22 +221,25 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
         },
         Err(CallError { status: 402, .. }) => show_outcome(&shared, Outcome::Failed),
         // Paid or over meanwhile (another tab, the merchant): ask the status to say which.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::AlreadyPaid) || is(&code, ErrorCode::SessionNotOpen) => {
+        Err(CallError { code, .. })
+            if is(&code, const { ErrorCode::AlreadyPaid.code() })
+                || is(&code, const { ErrorCode::SessionNotOpen.code() }) =>
+        {
             refresh_once(&shared)
         }
         // The gateway is still confirming (never a refusal): wait for the status to say.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::PaymentPending) => {
+        Err(CallError { code, .. }) if is(&code, const { ErrorCode::PaymentPending.code() }) => {
             show_message(&shared, Text::Checking);
             start_polling(&shared);
         }
         // This session has had as many attempts as one may: nothing more to try here.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::TooManyAttempts) => {
+        Err(CallError { code, .. }) if is(&code, const { ErrorCode::TooManyAttempts.code() }) => {
             show_message(&shared, Text::TooManyAttempts)
         }
         // Too soon after the last try, or too many requests: say so, then offer the list again.
         // Another attempt started a moment ago ("QR instead" tapped at once): start this one
         // as soon as the worker allows, rather than send the shopper back to the list.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::AttemptTooSoon) => {
+        Err(CallError { code, .. }) if is(&code, const { ErrorCode::AttemptTooSoon.code() }) => {
             show_message(&shared, Text::WaitAMoment);
             let weak = Rc::downgrade(&shared);
             Timeout::new(RETRY_SOON_MS, move || {
@@ -286,8 +289,10 @@ const RETRY_SOON_MS: u32 = 1_100;
 /// How long "wait a moment" shows before the list comes back (ms).
 const WAIT_A_MOMENT_MS: u32 = 2_000;
 
-fn is(code: &str, error: ErrorCode) -> bool {
-    code == error.code()
+/// Whether `code` is `wanted`, an `ErrorCode`'s code evaluated at compile time (`const {}`),
+/// so that only the codes the flow acts on are in the download, not the whole table.
+fn is(code: &str, wanted: &str) -> bool {
+    code == wanted
 }
 
 /// Takes the shopper where the new attempt is paid: the wallet's page, or a QR code to scan.
