@@ -163,7 +163,7 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
     }));
     flow::watch_visibility(&shared);
     screens::show_message(&shared, Text::Loading);
-    wasm_bindgen_futures::spawn_local(flow::load(Rc::downgrade(&shared)));
+    flow::load(Rc::downgrade(&shared));
     Ok(Handle { inner: Some(shared) })
 }
 
