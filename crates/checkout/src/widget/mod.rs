@@ -189,7 +189,7 @@ fn frame(root: &ShadowRoot, locale: Locale, scheme: Scheme) -> (Element, Element
 fn colour_scheme(host: &HtmlElement) -> Scheme {
     let style = web_sys::window().and_then(|w| w.get_computed_style(host).ok().flatten());
     let value = |name: &str| style.as_ref().and_then(|s| s.get_property_value(name).ok()).unwrap_or_default();
-    let any_colour_set = style::COLOUR_VARIABLES.iter().any(|name| !value(name).trim().is_empty());
+    let any_colour_set = style::COLOUR_VARIABLES.iter().any(|name| !value(name).trim_ascii().is_empty());
     let (scheme, error) = style::scheme(&value(style::SCHEME_VARIABLE), any_colour_set);
     if let Some(error) = error {
         texts::console_error(&error);
