@@ -46,7 +46,7 @@ pub fn call(
         // Settled through a promise like any answer, so `then` still runs later, not now.
         return answer(Promise::reject(&JsValue::NULL), then);
     };
-    let Some(window) = web_sys::window() else { return answer(Promise::reject(&JsValue::NULL), then) };
+    let Some(window) = crate::dom::window() else { return answer(Promise::reject(&JsValue::NULL), then) };
     // Dropped with the callback once the answer comes, which cancels it.
     let timeout = Timeout::new(timeout_ms, move || controller.abort());
     answer(

@@ -1,8 +1,9 @@
 //! Building elements with DOM calls only: no `innerHTML`, so the widget works under Trusted
 //! Types and a strict Content-Security-Policy.
 
-use wasm_bindgen::{JsCast, UnwrapThrowExt};
-use web_sys::{Document, Element};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, Window};
 
 use crate::format::number;
 
@@ -11,9 +12,22 @@ const SVG_NS: &str = "http://www.w3.org/2000/svg";
 // Failures here throw to JS (`expect_throw`) rather than panic: a panic's message would be
 // formatted with `Debug` of the `JsValue`, and that brings a JS value printer to the glue.
 
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `window`, `None` where there is none. Looked up by its name once, where
+    /// `web_sys::window()` tries four global objects on every call.
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<Window>;
+}
+
+/// The page's window.
+pub fn window() -> Option<Window> {
+    WINDOW.with(Clone::clone)
+}
+
 /// The page's document.
 pub fn document() -> Document {
-    web_sys::window().and_then(|w| w.document()).expect_throw("a document")
+    window().and_then(|w| w.document()).expect_throw("a document")
 }
 
 /// `<tag class=...>` with text.

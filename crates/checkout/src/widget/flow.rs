@@ -29,7 +29,7 @@ use crate::read;
 
 /// A User Timing mark, for the page's (and the benchmarks') performance measurements.
 fn mark(name: &str) {
-    if let Some(perf) = web_sys::window().and_then(|w| w.performance()) {
+    if let Some(perf) = dom::window().and_then(|w| w.performance()) {
         let _ = perf.mark(name);
     }
 }
@@ -158,7 +158,7 @@ fn resume_qr(shared: &Shared, attempt: Attempt, qrcode: &str) {
 /// out a page without `<meta name="viewport">` 980 px wide, and a phone held sideways is wide
 /// too, and either is still a phone.
 fn device() -> Device {
-    let Some(window) = web_sys::window() else { return Device { coarse_pointer: false, viewport_width: u32::MAX } };
+    let Some(window) = dom::window() else { return Device { coarse_pointer: false, viewport_width: u32::MAX } };
     let coarse_pointer = window.match_media("(pointer: coarse)").ok().flatten().is_some_and(|m| m.matches());
     let viewport = window.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(f64::MAX);
     let screen = window.screen().ok().and_then(|s| Some(s.width().ok()?.min(s.height().ok()?))).unwrap_or(i32::MAX);
@@ -262,7 +262,7 @@ fn attempt_answered(shared: &Shared, result: Result<JsValue, CallError>, pay_typ
 /// What a failed call tells the developer, with this widget's endpoint, session and page.
 fn problem_of(shared: &Shared, e: &CallError) -> Problem {
     let inner = shared.borrow();
-    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let origin = dom::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let at = explain::Context { endpoint: &inner.options.endpoint, session: &inner.options.session, origin: &origin };
     explain::call(e.status, &e.code, &e.message, e.request_id.as_deref(), &at)
 }
@@ -315,7 +315,7 @@ fn follow(shared: &Shared, answer: PayAnswer) {
         } else {
             show_message(shared, Text::Redirecting);
             start_polling(shared);
-            if let Some(w) = web_sys::window() {
+            if let Some(w) = dom::window() {
                 let _ = w.location().assign(&redirect);
             }
         }

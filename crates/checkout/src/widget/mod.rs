@@ -64,7 +64,7 @@ impl Options {
             .locale
             .clone()
             .filter(|l| !l.is_empty())
-            .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
+            .or_else(|| crate::dom::window().and_then(|w| w.navigator().language()))
             .unwrap_or_default();
         Locale::from_tag(&tag)
     }
@@ -187,7 +187,7 @@ fn frame(root: &ShadowRoot, locale: Locale, scheme: Scheme) -> (Element, Element
 /// The scheme the page's CSS variables ask for on `host` (see [`crate::style`]), read once at
 /// mount: a variable set later takes effect at the next mount.
 fn colour_scheme(host: &HtmlElement) -> Scheme {
-    let style = web_sys::window().and_then(|w| w.get_computed_style(host).ok().flatten());
+    let style = crate::dom::window().and_then(|w| w.get_computed_style(host).ok().flatten());
     let value = |name: &str| style.as_ref().and_then(|s| s.get_property_value(name).ok()).unwrap_or_default();
     let any_colour_set = style::COLOUR_VARIABLES.iter().any(|name| !value(name).trim_ascii().is_empty());
     let (scheme, error) = style::scheme(&value(style::SCHEME_VARIABLE), any_colour_set);
