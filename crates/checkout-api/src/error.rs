@@ -140,8 +140,9 @@ impl ErrorCode {
         }
     }
 
-    /// The stable machine-readable code in the answer.
-    pub fn code(self) -> &'static str {
+    /// The stable machine-readable code in the answer. `const`, so that the widget can name
+    /// the codes it acts on without shipping the whole table.
+    pub const fn code(self) -> &'static str {
         match self {
             ErrorCode::PaymentPending => "payment_pending",
             ErrorCode::InvalidField => "invalid_field",

@@ -1,19 +1,38 @@
 //! Building elements with DOM calls only: no `innerHTML`, so the widget works under Trusted
 //! Types and a strict Content-Security-Policy.
 
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, Element};
+use web_sys::{Document, Element, Window};
+
+use crate::format::number;
 
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
 
+// Failures here throw to JS (`expect_throw`) rather than panic: a panic's message would be
+// formatted with `Debug` of the `JsValue`, and that brings a JS value printer to the glue.
+
+#[wasm_bindgen]
+extern "C" {
+    /// The page's `window`, `None` where there is none. Looked up by its name once, where
+    /// `web_sys::window()` tries four global objects on every call.
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<Window>;
+}
+
+/// The page's window.
+pub fn window() -> Option<Window> {
+    WINDOW.with(Clone::clone)
+}
+
 /// The page's document.
 pub fn document() -> Document {
-    web_sys::window().and_then(|w| w.document()).expect("a document")
+    window().and_then(|w| w.document()).expect_throw("a document")
 }
 
 /// `<tag class=...>` with text.
 pub fn el(tag: &str, class: &str, text: &str) -> Element {
-    let e = document().create_element(tag).expect("createElement");
+    let e = document().create_element(tag).expect_throw("createElement");
     if !class.is_empty() {
         e.set_class_name(class);
     }
@@ -47,11 +66,11 @@ pub fn clear(e: &Element) {
 /// The QR matrix as an SVG element: one `<rect>` per horizontal run of dark modules.
 pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
     let svg = svg_el("svg");
-    let size = matrix.size.to_string();
+    let size = number(matrix.size as u64);
     attrs(
         &svg,
         &[
-            ("viewBox", &format!("0 0 {size} {size}")),
+            ("viewBox", &["0 0 ", &size, " ", &size].concat()),
             ("role", "img"),
             ("aria-label", label),
             ("class", "qr"),
@@ -71,9 +90,9 @@ pub fn qr_svg(matrix: &crate::qr::Matrix, label: &str) -> Element {
         attrs(
             &rect,
             &[
-                ("x", &x.to_string()),
-                ("y", &y.to_string()),
-                ("width", &len.to_string()),
+                ("x", &number(x as u64)),
+                ("y", &number(y as u64)),
+                ("width", &number(len as u64)),
                 ("height", "1"),
                 ("fill", "#000"),
             ],
@@ -117,7 +136,7 @@ pub fn mark_svg(mark: &crate::marks::Mark) -> Element {
 }
 
 fn svg_el(tag: &str) -> Element {
-    document().create_element_ns(Some(SVG_NS), tag).expect("an SVG element")
+    document().create_element_ns(Some(SVG_NS), tag).expect_throw("an SVG element")
 }
 
 /// Casts an element to `HtmlElement` (for focus).

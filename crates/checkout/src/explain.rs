@@ -5,6 +5,8 @@
 
 use checkout_api::ErrorCode;
 
+use crate::format::number;
+
 /// A failure the page is told of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -28,37 +30,50 @@ pub struct Context<'a> {
 /// A failed call: its HTTP status (0: no answer could be read), the worker's error code and
 /// message (empty when the answer was not the worker's JSON), and its `Request-Id`.
 pub fn call(status: u16, code: &str, server_message: &str, request_id: Option<&str>, at: &Context) -> Problem {
-    let is = |e: ErrorCode| code == e.code();
+    // The codes as constants (`ErrorCode::code` is `const`): only these three are downloaded.
+    let is = |wanted: &str| code == wanted;
     let (code, advice) = if status == 0 {
         (
             "network",
-            format!(
-                "no answer from the worker at {}: check `endpoint`, that the worker runs, and that it allows {}",
-                at.endpoint, at.origin
-            ),
+            [
+                "no answer from the worker at ",
+                at.endpoint,
+                ": check `endpoint`, that the worker runs, and that it allows ",
+                at.origin,
+            ]
+            .concat(),
         )
-    } else if is(ErrorCode::Unauthorized) {
+    } else if is(const { ErrorCode::Unauthorized.code() }) {
         (
             code,
-            format!("the worker refused `secret` for session {}: give the client_secret created with it", at.session),
+            ["the worker refused `secret` for session ", at.session, ": give the client_secret created with it"]
+                .concat(),
         )
-    } else if is(ErrorCode::OriginNotAllowed) {
+    } else if is(const { ErrorCode::OriginNotAllowed.code() }) {
         (
             code,
-            format!(
-                "add {} to the worker's ALLOWED_ORIGINS (locally: cargo xtask dev --allow-origin {})",
-                at.origin, at.origin
-            ),
+            [
+                "add ",
+                at.origin,
+                " to the worker's ALLOWED_ORIGINS (locally: cargo xtask dev --allow-origin ",
+                at.origin,
+                ")",
+            ]
+            .concat(),
         )
-    } else if is(ErrorCode::NotFound) {
-        (code, format!("no session {} at {}: check `session` and `endpoint`", at.session, at.endpoint))
+    } else if is(const { ErrorCode::NotFound.code() }) {
+        (code, ["no session ", at.session, " at ", at.endpoint, ": check `session` and `endpoint`"].concat())
     } else if code.is_empty() {
-        ("not_the_worker", format!("HTTP {status} from {} is not the worker's answer: check `endpoint`", at.endpoint))
+        let status = number(status.into());
+        (
+            "not_the_worker",
+            ["HTTP ", &status, " from ", at.endpoint, " is not the worker's answer: check `endpoint`"].concat(),
+        )
     } else {
-        (code, format!("HTTP {status}: {server_message}"))
+        (code, ["HTTP ", &number(status.into()), ": ", server_message].concat())
     };
     let message = match request_id {
-        Some(id) => format!("{advice} (Request-Id {id})"),
+        Some(id) => [&advice, " (Request-Id ", id, ")"].concat(),
         None => advice,
     };
     Problem { code: code.to_owned(), message }
@@ -71,7 +86,7 @@ pub fn own(code: &str, message: &str) -> Problem {
 
 /// The console line: the element, the code, the advice.
 pub fn console_line(problem: &Problem) -> String {
-    format!("qfpay-checkout: {}: {}", problem.code, problem.message)
+    ["qfpay-checkout: ", &problem.code, ": ", &problem.message].concat()
 }
 
 #[cfg(test)]

@@ -1,5 +1,30 @@
 //! Numbers for people, pure and tested natively: an amount's minor units as the exact decimal
 //! `Intl.NumberFormat` is given (see `money`), and countdowns.
+//!
+//! Written digit by digit rather than with `format!` or `to_string()`: `core::fmt`'s
+//! machinery (argument tables, padding, the integer `Display`s) costs the page kilobytes,
+//! and these are the only numbers the widget writes.
+
+/// Appends `n` in decimal, with at least `min_digits` digits (zeros in front).
+pub fn push_number(out: &mut String, n: u64, min_digits: usize) {
+    let mut digits = [0u8; 20];
+    let (mut n, mut len) = (n, 0);
+    while n > 0 || len < min_digits.max(1) {
+        digits[len] = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+    }
+    for &d in digits[..len].iter().rev() {
+        out.push(char::from(d));
+    }
+}
+
+/// `n` in decimal.
+pub fn number(n: u64) -> String {
+    let mut out = String::new();
+    push_number(&mut out, n, 1);
+    out
+}
 
 use checkout_api::views::UnixSeconds;
 
@@ -7,7 +32,7 @@ use checkout_api::views::UnixSeconds;
 /// decimal string: exact for any `u64`, where dividing a float would not be. Built char by
 /// char, without slicing: a slice's panic path would add kilobytes to the download.
 pub fn decimal(amount: u64, exponent: u8) -> String {
-    let digits = amount.to_string();
+    let digits = number(amount);
     let exponent = usize::from(exponent);
     // At least one digit before the point: `5` with 2 is `0.05`.
     let pad = (exponent + 1).saturating_sub(digits.len());
@@ -32,11 +57,15 @@ pub fn ms_until(deadline: UnixSeconds, now_ms: f64) -> u64 {
 pub fn countdown(ms: u64) -> String {
     let secs = ms.div_ceil(1000);
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
     if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
+        push_number(&mut out, h, 1);
+        out.push(':');
     }
+    push_number(&mut out, m, if h > 0 { 2 } else { 1 });
+    out.push(':');
+    push_number(&mut out, s, 2);
+    out
 }
 
 #[cfg(test)]
@@ -60,6 +89,19 @@ mod tests {
         assert_eq!(countdown(1), "0:01");
         assert_eq!(countdown(90_000), "1:30");
         assert_eq!(countdown(3_600_000), "1:00:00");
+        assert_eq!(countdown(3_600_000 + 61_000), "1:01:01");
+        assert_eq!(countdown(36_000_000 + 599_000), "10:09:59");
+    }
+
+    #[test]
+    fn numbers_as_display_writes_them() {
+        for n in [0, 1, 9, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(number(n), n.to_string());
+        }
+        let mut out = String::from("x");
+        push_number(&mut out, 7, 2);
+        push_number(&mut out, 123, 2);
+        assert_eq!(out, "x07123");
     }
 
     #[test]

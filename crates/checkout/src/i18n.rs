@@ -16,7 +16,7 @@ pub enum Locale {
 impl Locale {
     /// Picks a locale from a BCP 47 tag (`locale` attribute or the browser's language).
     pub fn from_tag(tag: &str) -> Locale {
-        let tag = tag.trim().to_ascii_lowercase();
+        let tag = tag.trim_ascii().to_ascii_lowercase();
         if tag.starts_with("zh-hk")
             || tag.starts_with("zh-mo")
             || tag.starts_with("zh-tw")

@@ -11,7 +11,7 @@ use crate::i18n::Locale;
 /// `amount` minor units of `currency`, whose minor unit has `exponent` digits.
 pub fn amount(amount: u64, currency: &str, exponent: u8, locale: Locale) -> String {
     let number = format::decimal(amount, exponent);
-    intl(&number, currency, exponent, locale).unwrap_or_else(|| format!("{currency} {number}"))
+    intl(&number, currency, exponent, locale).unwrap_or_else(|| [currency, " ", &number].concat())
 }
 
 /// `Intl.NumberFormat` given the exact decimal (a string keeps every digit where a float may

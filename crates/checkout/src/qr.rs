@@ -59,6 +59,11 @@ const BLOCKS: [u8; 41] = [
 /// Format information for level M is (00 << 3 | mask), BCH-coded and masked with this.
 const FORMAT_MASK: u32 = 0x5412;
 
+// Written for size as much as for clarity: one byte per module (dark and function flags), bits
+// written straight into bytes, no iterator chains or per-line buffers, and the few indexing
+// sites that can be checked once. This file was a seventh of the widget's download when each
+// step had buffers and adaptors of its own.
+
 /// Codewords a version holds: its modules less the function patterns and format and version
 /// areas, in bytes.
 fn codewords(version: usize) -> usize {
@@ -73,8 +78,14 @@ fn codewords(version: usize) -> usize {
     modules / 8
 }
 
+/// The version's blocks and the error-correction codewords of each.
+fn blocks(version: usize) -> (usize, usize) {
+    (usize::from(BLOCKS[version]), usize::from(ECC_PER_BLOCK[version]))
+}
+
 fn data_codewords(version: usize) -> usize {
-    codewords(version) - usize::from(ECC_PER_BLOCK[version]) * usize::from(BLOCKS[version])
+    let (blocks, ecc) = blocks(version);
+    codewords(version) - ecc * blocks
 }
 
 /// Multiplication in GF(2^8) modulo x^8 + x^4 + x^3 + x^2 + 1, the field of QR codes.
@@ -102,99 +113,102 @@ fn reed_solomon(data: &[u8], n: usize) -> Vec<u8> {
     let mut remainder = vec![0u8; n];
     for &byte in data {
         let factor = byte ^ remainder[0];
-        remainder.rotate_left(1);
-        remainder[n - 1] = 0;
-        for (r, g) in remainder.iter_mut().zip(&generator) {
-            *r ^= gf_mul(*g, factor);
+        // Shifted one codeword to the left as the generator's multiple is added.
+        for j in 0..n {
+            remainder[j] = remainder.get(j + 1).copied().unwrap_or(0) ^ gf_mul(generator[j], factor);
         }
     }
     remainder
-}
-
-/// Bits appended most significant first.
-struct Bits(Vec<bool>);
-
-impl Bits {
-    fn push(&mut self, value: usize, len: usize) {
-        self.0.extend((0..len).rev().map(|i| (value >> i) & 1 == 1));
-    }
 }
 
 /// The version's codewords: mode, length, the bytes, terminator and padding, split into blocks
 /// that each get their error correction, then interleaved as the symbol is read.
 fn codeword_stream(bytes: &[u8], version: usize) -> Vec<u8> {
     let capacity = data_codewords(version);
-    let mut bits = Bits(Vec::new());
-    bits.push(0b0100, 4);
-    bits.push(bytes.len(), if version <= 9 { 8 } else { 16 });
-    for &b in bytes {
-        bits.push(usize::from(b), 8);
-    }
-    let terminator = (capacity * 8 - bits.0.len()).min(4);
-    bits.push(0, terminator);
-    bits.push(0, (8 - bits.0.len() % 8) % 8);
-    let mut data: Vec<u8> =
-        bits.0.chunks(8).map(|byte| byte.iter().fold(0u8, |acc, &bit| (acc << 1) | u8::from(bit))).collect();
-    for pad in [0xec, 0x11].into_iter().cycle() {
-        if data.len() >= capacity {
-            break;
+    // Bits go most significant first into zeroed bytes. Mode and length end 4 bits into a
+    // byte (4 + 8 or 16 bits), and so do the bytes after them: the terminator's 4 zeros fill
+    // that byte, and need nothing written.
+    let mut data: Vec<u8> = Vec::with_capacity(capacity);
+    let mut len = 0;
+    let mut push = |value: usize, bits: usize| {
+        for i in (0..bits).rev() {
+            if len % 8 == 0 {
+                data.push(0);
+            }
+            if let Some(last) = data.last_mut() {
+                *last |= (((value >> i) & 1) as u8) << (7 - len % 8);
+            }
+            len += 1;
         }
-        data.push(pad);
+    };
+    push(0b0100, 4);
+    push(bytes.len(), if version <= 9 { 8 } else { 16 });
+    for &b in bytes {
+        push(usize::from(b), 8);
     }
-    let (blocks, ecc) = (usize::from(BLOCKS[version]), usize::from(ECC_PER_BLOCK[version]));
+    let mut pad = 0xec;
+    while data.len() < capacity {
+        data.push(pad);
+        pad ^= 0xec ^ 0x11;
+    }
+    let (blocks, ecc) = blocks(version);
     let total = codewords(version);
+    // The first `short` blocks hold `short_data` codewords, the others one more.
     let short = blocks - total % blocks;
     let short_data = total / blocks - ecc;
-    let mut parts = Vec::with_capacity(blocks);
-    let mut at = 0;
-    for i in 0..blocks {
-        let len = short_data + usize::from(i >= short);
-        let block = &data[at..at + len];
-        at += len;
-        parts.push((block, reed_solomon(block, ecc)));
-    }
+    let start = |b: usize| b * short_data + b.saturating_sub(short);
     let mut out = Vec::with_capacity(total);
     for i in 0..=short_data {
-        out.extend(parts.iter().filter_map(|(d, _)| d.get(i)));
+        for b in 0..blocks {
+            if i < short_data || b >= short {
+                out.push(data[start(b) + i]);
+            }
+        }
+    }
+    let mut corrections = Vec::with_capacity(blocks * ecc);
+    for b in 0..blocks {
+        corrections.extend(reed_solomon(&data[start(b)..start(b + 1)], ecc));
     }
     for i in 0..ecc {
-        out.extend(parts.iter().map(|(_, e)| e[i]));
+        for b in 0..blocks {
+            out.push(corrections[b * ecc + i]);
+        }
     }
     out
 }
 
-/// The symbol being drawn: modules, and which belong to function patterns (never masked).
+/// A module's flags in [`Symbol`].
+const DARK: u8 = 1;
+/// Part of a function pattern (finder, timing, alignment, format, version): never masked.
+const FUNCTION: u8 = 2;
+
+/// The symbol being drawn: each module's [`DARK`] and [`FUNCTION`] flags, row by row.
 struct Symbol {
     size: usize,
-    dark: Vec<bool>,
-    function: Vec<bool>,
+    modules: Vec<u8>,
 }
 
 impl Symbol {
+    fn dark(&self, x: usize, y: usize) -> bool {
+        self.modules[y * self.size + x] & DARK != 0
+    }
+
+    /// A function module.
     fn set(&mut self, x: usize, y: usize, dark: bool) {
-        let i = y * self.size + x;
-        self.dark[i] = dark;
-        self.function[i] = true;
+        self.modules[y * self.size + x] = FUNCTION | u8::from(dark);
     }
 
-    /// A finder pattern centred at (cx, cy), with its light separator.
-    fn finder(&mut self, cx: usize, cy: usize) {
-        for dy in -4i32..=4 {
-            for dx in -4i32..=4 {
-                let (x, y) = (cx as i32 + dx, cy as i32 + dy);
-                if (0..self.size as i32).contains(&x) && (0..self.size as i32).contains(&y) {
-                    let ring = dx.abs().max(dy.abs());
-                    self.set(x as usize, y as usize, ring != 2 && ring != 4);
+    /// A square pattern of `2 * r + 1` modules centred at (cx, cy), cut at the symbol's edges:
+    /// rings at a distance in `light` (a bit per distance) are light, the others dark.
+    fn rings(&mut self, cx: usize, cy: usize, r: usize, light: u32) {
+        for dy in 0..=2 * r {
+            for dx in 0..=2 * r {
+                // Off the symbol to the left or top wraps to a huge number: also skipped.
+                let (x, y) = ((cx + dx).wrapping_sub(r), (cy + dy).wrapping_sub(r));
+                if x < self.size && y < self.size {
+                    let ring = dx.abs_diff(r).max(dy.abs_diff(r));
+                    self.set(x, y, light >> ring & 1 == 0);
                 }
-            }
-        }
-    }
-
-    fn alignment(&mut self, cx: usize, cy: usize) {
-        for dy in 0..5 {
-            for dx in 0..5 {
-                let ring = (dx as i32 - 2).abs().max((dy as i32 - 2).abs());
-                self.set(cx + dx - 2, cy + dy - 2, ring != 1);
             }
         }
     }
@@ -207,22 +221,21 @@ impl Symbol {
             rem = (rem << 1) ^ ((rem >> 9) * 0x537);
         }
         let bits = ((data << 10) | rem) ^ FORMAT_MASK;
-        let bit = |i: usize| (bits >> i) & 1 == 1;
         let last = self.size - 1;
-        for i in 0..6 {
-            self.set(8, i, bit(i));
-        }
-        self.set(8, 7, bit(6));
-        self.set(8, 8, bit(7));
-        self.set(7, 8, bit(8));
-        for i in 9..15 {
-            self.set(14 - i, 8, bit(i));
-        }
-        for i in 0..8 {
-            self.set(last - i, 8, bit(i));
-        }
-        for i in 8..15 {
-            self.set(8, self.size - 15 + i, bit(i));
+        for i in 0..15 {
+            let dark = (bits >> i) & 1 == 1;
+            // Down the column beside the top-left finder (skipping the timing row), then
+            // along the row beside it to the left (skipping the timing column).
+            let (x, y) = match i {
+                0..=5 => (8, i),
+                6 | 7 => (8, i + 1),
+                8 => (7, 8),
+                _ => (14 - i, 8),
+            };
+            self.set(x, y, dark);
+            // The copy: along the top-right finder, then up the bottom-left one.
+            let (x, y) = if i < 8 { (last - i, 8) } else { (8, self.size - 15 + i) };
+            self.set(x, y, dark);
         }
         self.set(8, self.size - 8, true);
     }
@@ -244,26 +257,27 @@ impl Symbol {
     /// Every function pattern of `version`, format areas reserved.
     fn new(version: usize) -> Symbol {
         let size = 4 * version + 17;
-        let mut s = Symbol { size, dark: vec![false; size * size], function: vec![false; size * size] };
+        let mut s = Symbol { size, modules: vec![0; size * size] };
         for i in 0..size {
             s.set(6, i, i % 2 == 0);
             s.set(i, 6, i % 2 == 0);
         }
-        s.finder(3, 3);
-        s.finder(size - 4, 3);
-        s.finder(3, size - 4);
+        // Finders: dark centre (3x3), light ring, dark ring, and the light separator.
+        for (cx, cy) in [(3, 3), (size - 4, 3), (3, size - 4)] {
+            s.rings(cx, cy, 4, 0b10100);
+        }
         if version >= 2 {
             let count = version / 7 + 2;
             let step = if version == 32 { 26 } else { (version * 4 + count * 2 + 1) / (count * 2 - 2) * 2 };
-            let mut centres = vec![6];
-            centres.extend((0..count - 1).rev().map(|i| size - 7 - i * step));
-            for (i, &cy) in centres.iter().enumerate() {
-                for (j, &cx) in centres.iter().enumerate() {
-                    // The three corners where the finder patterns are.
-                    let last = count - 1;
+            // The centres' coordinates: 6, then evenly spaced up to `size - 7`.
+            let at = |i: usize| if i == 0 { 6 } else { size - 7 - (count - 1 - i) * step };
+            let last = count - 1;
+            for i in 0..count {
+                for j in 0..count {
+                    // Not the three corners where the finder patterns are.
                     let corner = matches!((i, j), (0, 0)) || (i == 0 && j == last) || (i == last && j == 0);
                     if !corner {
-                        s.alignment(cx, cy);
+                        s.rings(at(j), at(i), 2, 0b10);
                     }
                 }
             }
@@ -289,9 +303,11 @@ impl Symbol {
                 let y = if upward { self.size - 1 - vert } else { vert };
                 for x in [right, right - 1] {
                     let at = y * self.size + x;
-                    if !self.function[at] && i < codewords.len() * 8 {
-                        self.dark[at] = (codewords[i >> 3] >> (7 - (i & 7))) & 1 == 1;
-                        i += 1;
+                    if self.modules[at] & FUNCTION == 0 {
+                        if let Some(byte) = codewords.get(i >> 3) {
+                            self.modules[at] = (byte >> (7 - (i & 7))) & 1;
+                            i += 1;
+                        }
                     }
                 }
             }
@@ -316,9 +332,9 @@ impl Symbol {
                     6 => (x * y % 2 + x * y % 3) % 2 == 0,
                     _ => ((x + y) % 2 + x * y % 3) % 2 == 0,
                 };
-                let at = y * self.size + x;
-                if flip && !self.function[at] {
-                    self.dark[at] = !self.dark[at];
+                let module = &mut self.modules[y * self.size + x];
+                if flip && *module & FUNCTION == 0 {
+                    *module ^= DARK;
                 }
             }
         }
@@ -328,14 +344,14 @@ impl Symbol {
     /// imbalance. The mask with the lowest is the easiest to scan.
     fn penalty(&self) -> usize {
         let n = self.size;
-        let at = |x: usize, y: usize| self.dark[y * n + x];
         let mut score = 0;
         for transpose in [false, true] {
             for a in 0..n {
-                let line: Vec<bool> = (0..n).map(|b| if transpose { at(a, b) } else { at(b, a) }).collect();
-                let mut run = 1;
-                for b in 1..=n {
-                    if b < n && line[b] == line[b - 1] {
+                // The a-th row, or column; off the line (wrapped below 0 too) reads as light.
+                let dark = |b: usize| b < n && if transpose { self.dark(a, b) } else { self.dark(b, a) };
+                let mut run = 0;
+                for b in 0..=n {
+                    if b < n && b > 0 && dark(b) == dark(b - 1) {
                         run += 1;
                     } else {
                         if run >= 5 {
@@ -344,27 +360,26 @@ impl Symbol {
                         run = 1;
                     }
                 }
-                let light = |i: isize| i < 0 || i >= n as isize || !line[i as usize];
+                // Dark, light, three dark, light, dark (a finder's 1:1:3:1:1), with four light
+                // modules before or after it.
                 for b in 0..n.saturating_sub(6) {
-                    let core = [true, false, true, true, true, false, true];
-                    if core.iter().enumerate().all(|(k, &d)| line[b + k] == d) {
-                        let b = b as isize;
-                        if (1..=4).all(|k| light(b - k)) || (1..=4).all(|k| light(b + 6 + k)) {
-                            score += 40;
-                        }
+                    let finder_like = (0..7).all(|k| dark(b + k) == (k != 1 && k != 5));
+                    let light_before = (1..=4).all(|k| !dark(b.wrapping_sub(k)));
+                    if finder_like && (light_before || (7..11).all(|k| !dark(b + k))) {
+                        score += 40;
                     }
                 }
             }
         }
-        for y in 0..n - 1 {
-            for x in 0..n - 1 {
-                let c = at(x, y);
-                if at(x + 1, y) == c && at(x, y + 1) == c && at(x + 1, y + 1) == c {
+        for y in 1..n {
+            for x in 1..n {
+                let c = self.dark(x, y);
+                if self.dark(x - 1, y) == c && self.dark(x, y - 1) == c && self.dark(x - 1, y - 1) == c {
                     score += 3;
                 }
             }
         }
-        let dark = self.dark.iter().filter(|d| **d).count();
+        let dark = self.modules.iter().filter(|m| **m & DARK != 0).count();
         let percent = dark * 100 / (n * n);
         score + 10 * (percent.abs_diff(50) / 5)
     }
@@ -393,7 +408,7 @@ pub fn encode(text: &str) -> Option<Matrix> {
     let mut dark = vec![false; size * size];
     for y in 0..width {
         for x in 0..width {
-            dark[(y + QUIET_ZONE) * size + x + QUIET_ZONE] = symbol.dark[y * width + x];
+            dark[(y + QUIET_ZONE) * size + x + QUIET_ZONE] = symbol.dark(x, y);
         }
     }
     Some(Matrix { size, dark })

@@ -102,16 +102,24 @@ impl Scheme {
 /// an error naming the variable and its values; the scheme is then decided as if it were unset.
 pub fn scheme(forced: &str, any_colour_set: bool) -> (Scheme, Option<String>) {
     let by_colours = if any_colour_set { Scheme::Light } else { Scheme::Auto };
-    match forced.trim() {
+    // CSS's whitespace is ASCII's; `trim()` would also bring Unicode's table to the download.
+    match forced.trim_ascii() {
         "" => (by_colours, None),
         "auto" => (Scheme::Auto, None),
         "light" => (Scheme::Light, None),
         "dark" => (Scheme::Dark, None),
         other => (
             by_colours,
-            Some(format!(
-                "qfpay-checkout: `{SCHEME_VARIABLE}` must be `light`, `dark` or `auto`, not `{other}` (ignored)"
-            )),
+            Some(
+                [
+                    "qfpay-checkout: `",
+                    SCHEME_VARIABLE,
+                    "` must be `light`, `dark` or `auto`, not `",
+                    other,
+                    "` (ignored)",
+                ]
+                .concat(),
+            ),
         ),
     }
 }

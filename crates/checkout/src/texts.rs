@@ -97,20 +97,21 @@ impl TextError {
     pub fn message(&self) -> String {
         const WHO: &str = "qfpay-checkout: option `texts`:";
         match self {
-            TextError::UnknownKey(key) => format!(
-                "{WHO} unknown key \"{key}\" (ignored); the keys are CheckoutTextKey in qfpay-checkout-texts.d.ts"
-            ),
-            TextError::NotText(key) => format!("{WHO} \"{key}\" must be a string (ignored)"),
+            TextError::UnknownKey(key) => {
+                [WHO, " unknown key \"", key, "\" (ignored); the keys are CheckoutTextKey in qfpay-checkout-texts.d.ts"]
+                    .concat()
+            }
+            TextError::NotText(key) => [WHO, " \"", key, "\" must be a string (ignored)"].concat(),
             TextError::UnknownPlaceholder { key, placeholder, allowed } => {
                 let mut takes = String::new();
                 for name in allowed.iter() {
                     let and = if takes.is_empty() { "" } else { " and " };
-                    takes.push_str(&format!("{and}{{{name}}}"));
+                    takes.extend([and, "{", name, "}"]);
                 }
                 if takes.is_empty() {
                     takes.push_str("no placeholders");
                 }
-                format!("{WHO} \"{key}\" has {{{placeholder}}} but takes {takes} (ignored)")
+                [WHO, " \"", key, "\" has {", placeholder, "} but takes ", &takes, " (ignored)"].concat()
             }
         }
     }

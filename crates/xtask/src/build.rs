@@ -104,29 +104,15 @@ pub fn widget() -> Result<(), String> {
         .arg(&out)
         .arg(&wasm))?;
     let wasm = out.join("qfpay_checkout_bg.wasm");
-    // -Oz: the page downloads this file; the features are those every browser the widget
-    // supports has, and that rustc's wasm32 target emits. The imports' and exports' names are
-    // shortened too, and the glue told (`names.rs`).
-    let opt = Command::new(tools::wasm_opt())
-        .arg("--minify-imports-and-exports-and-modules")
-        .args([
-            "-Oz",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-        ])
-        .arg(&wasm)
-        .arg("-o")
-        .arg(&wasm)
-        .env("PATH", tools::path_with_node())
-        .output()
-        .map_err(|e| format!("wasm-opt did not run: {e}"))?;
-    if !opt.status.success() {
-        return Err(format!("wasm-opt failed: {}", String::from_utf8_lossy(&opt.stderr)));
-    }
+    // The imports' and exports' names shortened, and the glue told (`names.rs`); a pass of
+    // its own, as `--converge` would shorten them again and print a second mapping.
+    let names = wasm_opt(&["--minify-imports-and-exports-and-modules"], &wasm)?;
+    // -Oz: the page downloads this file; `--converge` repeats it while it still shrinks the
+    // code. The producers and target-features sections are notes for tools that no browser
+    // reads (with `--converge`, 300 bytes of brotli).
+    wasm_opt(&["-Oz", "--converge", "--strip-producers", "--strip-target-features"], &wasm)?;
     let mapping: serde_json::Value =
-        serde_json::from_slice(&opt.stdout).map_err(|e| format!("wasm-opt's name mapping is not JSON ({e})"))?;
+        serde_json::from_slice(&names).map_err(|e| format!("wasm-opt's name mapping is not JSON ({e})"))?;
     let glue = out.join("qfpay_checkout.js");
     let text = std::fs::read_to_string(&glue).map_err(|e| format!("cannot read {}: {e}", glue.display()))?;
     let renamed = crate::names::rename_in_glue(&text, &mapping, "./qfpay_checkout_bg.js")?;
@@ -140,6 +126,29 @@ pub fn widget() -> Result<(), String> {
     let glue = out.join("qfpay_checkout.js");
     minify(&glue, &glue)?;
     minify(&root().join("crates/checkout/js/qfpay-checkout.js"), &root().join("www/qfpay-checkout.js"))
+}
+
+/// binaryen's wasm-opt over `wasm` in place, with the features every browser the widget
+/// supports has and that rustc's wasm32 target emits; what it printed.
+fn wasm_opt(passes: &[&str], wasm: &Path) -> Result<Vec<u8>, String> {
+    let opt = Command::new(tools::wasm_opt())
+        .args(passes)
+        .args([
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+        ])
+        .arg(wasm)
+        .arg("-o")
+        .arg(wasm)
+        .env("PATH", tools::path_with_node())
+        .output()
+        .map_err(|e| format!("wasm-opt did not run: {e}"))?;
+    if !opt.status.success() {
+        return Err(format!("wasm-opt failed: {}", String::from_utf8_lossy(&opt.stderr)));
+    }
+    Ok(opt.stdout)
 }
 
 /// `from` minified into `to` by the worker's pinned esbuild, as an ES module (import paths and

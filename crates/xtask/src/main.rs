@@ -36,7 +36,8 @@ const USAGE: &str = "usage: cargo xtask <command> [flags]
           demo shop until Ctrl-C; the widget may be embedded by the worker's origin, ALLOWED_ORIGINS
           (comma-separated) and each --allow-origin (installs only the dev tools; never needs root)
   screenshots  run the browser test and copy its screenshots to docs/
-  size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact
+  size    build the release widget and worker; print NAME raw=N gzip=N brotli=N per artefact;
+          fails when the widget's files are over 40,000 bytes brotli
   widget  build the widget into www/pkg (cargo, wasm-bindgen, wasm-opt)
   bundle  [--widget]: what wrangler runs as its build command (in worker/): worker-build into
           worker/build; with --widget (staging, production) the widget first, then its files

@@ -5,7 +5,8 @@
 //!
 //! Requests do not hold the widget's state while they wait: the widget may be destroyed, or
 //! the shopper may choose again, before an answer comes. Each attempt has a generation number,
-//! and an answer for an older one is dropped.
+//! and an answer for an older one is dropped. Answers come to callbacks (see `api`), always
+//! after the call that asked returned, so no caller is still borrowing the state then.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -28,54 +29,41 @@ use crate::read;
 
 /// A User Timing mark, for the page's (and the benchmarks') performance measurements.
 fn mark(name: &str) {
-    if let Some(perf) = web_sys::window().and_then(|w| w.performance()) {
+    if let Some(perf) = dom::window().and_then(|w| w.performance()) {
         let _ = perf.mark(name);
     }
 }
 
 fn url(inner: &Inner, suffix: &str) -> String {
-    format!("{}/v1/checkout/{}{suffix}", inner.options.endpoint.trim_end_matches('/'), inner.options.session)
+    [inner.options.endpoint.trim_end_matches('/'), "/v1/checkout/", &inner.options.session, suffix].concat()
 }
 
-/// Sends one request to the session's `suffix` path. `None` when the widget was dropped or
+/// What an answer is handed to, with the widget, when the widget is still there.
+type Then = Box<dyn FnOnce(&Shared, Result<JsValue, CallError>)>;
+
+/// Sends one request to the session's `suffix` path, asking the worker to hold the answer
+/// until the status changes when `wait`. `then` is not called when the widget was dropped or
 /// destroyed before the answer came (then nothing is left to act on it).
-async fn ask(
-    weak: &Weak<RefCell<Inner>>,
-    method: &str,
-    suffix: &str,
-    body: Option<String>,
-) -> Option<(Shared, Result<JsValue, CallError>)> {
-    ask_waiting(weak, method, suffix, body, false).await
-}
-
-/// [`ask`], asking the worker to hold the answer until the status changes when `wait`.
-async fn ask_waiting(
-    weak: &Weak<RefCell<Inner>>,
-    method: &str,
-    suffix: &str,
-    body: Option<String>,
-    wait: bool,
-) -> Option<(Shared, Result<JsValue, CallError>)> {
+fn ask(weak: Weak<RefCell<Inner>>, method: &str, suffix: &str, body: Option<String>, wait: bool, then: Then) {
+    let Some(shared) = weak.upgrade() else { return };
     let (address, secret) = {
-        let shared = weak.upgrade()?;
         let inner = shared.borrow();
         (url(&inner, suffix), inner.options.secret.clone())
     };
     let (timeout, wait) = if wait { (WAIT_TIMEOUT_MS, Some(WAIT_SECONDS)) } else { (TIMEOUT_MS, None) };
-    let result = api::call(method, &address, &secret, body, timeout as u32, wait).await;
-    back(weak, result)
+    api::call(method, &address, &secret, body, timeout as u32, wait, back(weak, then));
 }
 
-/// The widget and an answer for it, unless it was dropped or destroyed meanwhile.
-fn back(
-    weak: &Weak<RefCell<Inner>>,
-    result: Result<JsValue, CallError>,
-) -> Option<(Shared, Result<JsValue, CallError>)> {
-    let shared = weak.upgrade()?;
-    if shared.borrow().destroyed {
-        return None;
-    }
-    Some((shared, result))
+/// An answer's callback that hands it on with the widget, unless the widget was dropped or
+/// destroyed meanwhile.
+fn back(weak: Weak<RefCell<Inner>>, then: Then) -> api::Answer {
+    Box::new(move |result| {
+        let Some(shared) = weak.upgrade() else { return };
+        if shared.borrow().destroyed {
+            return;
+        }
+        then(&shared, result);
+    })
 }
 
 /// False once the shopper has moved on from the attempt of `generation`.
@@ -83,19 +71,22 @@ fn is_current(shared: &Shared, generation: u64) -> bool {
     shared.borrow().generation == generation
 }
 
-/// Loads the session and shows what fits its status.
-pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
+/// Loads the session, then shows what fits its status.
+pub(super) fn load(weak: Weak<RefCell<Inner>>) {
     // The loader may have started this request while the wasm compiled: its answer, once.
     let prefetched = weak.upgrade().and_then(|s| s.borrow_mut().options.prefetch.take());
-    let answered = match prefetched {
-        Some(pending) => back(&weak, api::answer(pending).await),
-        None => ask(&weak, "GET", "", None).await,
-    };
-    let Some((shared, result)) = answered else { return };
+    match prefetched {
+        Some(pending) => api::answer(pending, back(weak, Box::new(loaded))),
+        None => ask(weak, "GET", "", None, false, Box::new(loaded)),
+    }
+}
+
+/// The session's answer: shows what fits its status.
+fn loaded(shared: &Shared, result: Result<JsValue, CallError>) {
     let view = match result.map(|v| read::checkout(&v)) {
         Ok(Some(view)) => view,
-        Ok(None) => return fail(&shared, Outcome::LoadError, unreadable()),
-        Err(e) => return fail(&shared, Outcome::LoadError, problem_of(&shared, &e)),
+        Ok(None) => return fail(shared, Outcome::LoadError, unreadable()),
+        Err(e) => return fail(shared, Outcome::LoadError, problem_of(shared, &e)),
     };
     let status = view.status;
     // Back from the wallet's page before the gateway confirmed the payment: watch that attempt
@@ -103,32 +94,32 @@ pub(super) async fn load(weak: Weak<RefCell<Inner>>) {
     let returning = view.attempt.as_ref().is_some_and(|a| a.status.is_open() && a.redirect_url.is_some());
     // A QR code still open (the widget was restarted, or the page reloaded, while it was on
     // screen): show it again with its countdown, for the same reason.
-    let open_qr = resumable_qr(&shared, &view);
+    let open_qr = resumable_qr(shared, &view);
     shared.borrow_mut().checkout = Some(view);
     match status {
         SessionStatus::Open if open_qr.is_some() => {
             if let Some((attempt, qrcode)) = open_qr {
-                resume_qr(&shared, attempt, &qrcode);
+                resume_qr(shared, attempt, &qrcode);
             }
             mark("qfpay:interactive");
-            emit(&shared, "qfpay:ready", "open");
+            emit(shared, "qfpay:ready", "open");
         }
         SessionStatus::Open if returning => {
-            show_checking(&shared);
-            start_polling(&shared);
+            show_checking(shared);
+            start_polling(shared);
             mark("qfpay:interactive");
-            emit(&shared, "qfpay:ready", "open");
+            emit(shared, "qfpay:ready", "open");
         }
         SessionStatus::Open => {
-            show_choices(&shared);
+            show_choices(shared);
             mark("qfpay:interactive");
-            emit(&shared, "qfpay:ready", "open");
+            emit(shared, "qfpay:ready", "open");
         }
-        SessionStatus::Paid => show_outcome(&shared, Outcome::Paid),
+        SessionStatus::Paid => show_outcome(shared, Outcome::Paid),
         // Closing: over, though a QR code shown before may still be paid; the merchant
         // hears of that payment by webhook.
         SessionStatus::Closing | SessionStatus::Expired | SessionStatus::Closed | SessionStatus::Reversed => {
-            show_outcome(&shared, Outcome::SessionOver)
+            show_outcome(shared, Outcome::SessionOver)
         }
     }
 }
@@ -168,7 +159,7 @@ fn resume_qr(shared: &Shared, attempt: Attempt, qrcode: &str) {
 /// out a page without `<meta name="viewport">` 980 px wide, and a phone held sideways is wide
 /// too, and either is still a phone.
 fn device() -> Device {
-    let Some(window) = web_sys::window() else { return Device { coarse_pointer: false, viewport_width: u32::MAX } };
+    let Some(window) = dom::window() else { return Device { coarse_pointer: false, viewport_width: u32::MAX } };
     let coarse_pointer = window.match_media("(pointer: coarse)").ok().flatten().is_some_and(|m| m.matches());
     let viewport = window.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(f64::MAX);
     let screen = window.screen().ok().and_then(|s| Some(s.width().ok()?.min(s.height().ok()?))).unwrap_or(i32::MAX);
@@ -212,50 +203,58 @@ pub(super) fn start(shared: &Shared, wallet_code: String, wallet: String, plan: 
     };
     emit(shared, "qfpay:select", "selected");
     show_message(shared, Text::Preparing);
-    wasm_bindgen_futures::spawn_local(start_attempt(Rc::downgrade(shared), plan.pay_type, generation));
+    start_attempt(Rc::downgrade(shared), plan.pay_type, generation);
 }
 
-async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation: u64) {
-    let body = format!("{{\"pay_type\":\"{pay_type}\"}}");
-    let Some((shared, result)) = ask(&weak, "POST", "/pay", Some(body)).await else { return };
-    if !is_current(&shared, generation) {
+fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation: u64) {
+    let body = ["{\"pay_type\":\"", &pay_type, "\"}"].concat();
+    let then = Box::new(move |shared: &Shared, result| attempt_answered(shared, result, pay_type, generation));
+    ask(weak, "POST", "/pay", Some(body), false, then);
+}
+
+/// The worker's answer to a new attempt of `pay_type`.
+fn attempt_answered(shared: &Shared, result: Result<JsValue, CallError>, pay_type: String, generation: u64) {
+    if !is_current(shared, generation) {
         return;
     }
     match result {
         Ok(value) => match read::pay_answer(&value) {
-            Some(answer) => follow(&shared, answer),
-            None => fail(&shared, Outcome::Error, unreadable()),
+            Some(answer) => follow(shared, answer),
+            None => fail(shared, Outcome::Error, unreadable()),
         },
-        Err(CallError { status: 402, .. }) => show_outcome(&shared, Outcome::Failed),
+        Err(CallError { status: 402, .. }) => show_outcome(shared, Outcome::Failed),
         // Paid or over meanwhile (another tab, the merchant): ask the status to say which.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::AlreadyPaid) || is(&code, ErrorCode::SessionNotOpen) => {
-            refresh_once(&shared)
+        Err(CallError { code, .. })
+            if is(&code, const { ErrorCode::AlreadyPaid.code() })
+                || is(&code, const { ErrorCode::SessionNotOpen.code() }) =>
+        {
+            refresh_once(shared)
         }
         // The gateway is still confirming (never a refusal): wait for the status to say.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::PaymentPending) => {
-            show_message(&shared, Text::Checking);
-            start_polling(&shared);
+        Err(CallError { code, .. }) if is(&code, const { ErrorCode::PaymentPending.code() }) => {
+            show_message(shared, Text::Checking);
+            start_polling(shared);
         }
         // This session has had as many attempts as one may: nothing more to try here.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::TooManyAttempts) => {
-            show_message(&shared, Text::TooManyAttempts)
+        Err(CallError { code, .. }) if is(&code, const { ErrorCode::TooManyAttempts.code() }) => {
+            show_message(shared, Text::TooManyAttempts)
         }
         // Too soon after the last try, or too many requests: say so, then offer the list again.
         // Another attempt started a moment ago ("QR instead" tapped at once): start this one
         // as soon as the worker allows, rather than send the shopper back to the list.
-        Err(CallError { code, .. }) if is(&code, ErrorCode::AttemptTooSoon) => {
-            show_message(&shared, Text::WaitAMoment);
-            let weak = Rc::downgrade(&shared);
+        Err(CallError { code, .. }) if is(&code, const { ErrorCode::AttemptTooSoon.code() }) => {
+            show_message(shared, Text::WaitAMoment);
+            let weak = Rc::downgrade(shared);
             Timeout::new(RETRY_SOON_MS, move || {
                 if weak.upgrade().is_some_and(|s| is_current(&s, generation) && !s.borrow().destroyed) {
-                    wasm_bindgen_futures::spawn_local(start_attempt(weak, pay_type, generation));
+                    start_attempt(weak, pay_type, generation);
                 }
             })
             .forget();
         }
         Err(CallError { status: 429, .. }) => {
-            show_message(&shared, Text::WaitAMoment);
-            let weak = Rc::downgrade(&shared);
+            show_message(shared, Text::WaitAMoment);
+            let weak = Rc::downgrade(shared);
             Timeout::new(WAIT_A_MOMENT_MS, move || {
                 if let Some(s) = weak.upgrade().filter(|s| is_current(s, generation) && !s.borrow().destroyed) {
                     show_choices(&s);
@@ -263,14 +262,14 @@ async fn start_attempt(weak: Weak<RefCell<Inner>>, pay_type: String, generation:
             })
             .forget();
         }
-        Err(e) => fail(&shared, Outcome::Error, problem_of(&shared, &e)),
+        Err(e) => fail(shared, Outcome::Error, problem_of(shared, &e)),
     }
 }
 
 /// What a failed call tells the developer, with this widget's endpoint, session and page.
 fn problem_of(shared: &Shared, e: &CallError) -> Problem {
     let inner = shared.borrow();
-    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let origin = dom::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     let at = explain::Context { endpoint: &inner.options.endpoint, session: &inner.options.session, origin: &origin };
     explain::call(e.status, &e.code, &e.message, e.request_id.as_deref(), &at)
 }
@@ -293,8 +292,10 @@ const RETRY_SOON_MS: u32 = 1_100;
 /// How long "wait a moment" shows before the list comes back (ms).
 const WAIT_A_MOMENT_MS: u32 = 2_000;
 
-fn is(code: &str, error: ErrorCode) -> bool {
-    code == error.code()
+/// Whether `code` is `wanted`, an `ErrorCode`'s code evaluated at compile time (`const {}`),
+/// so that only the codes the flow acts on are in the download, not the whole table.
+fn is(code: &str, wanted: &str) -> bool {
+    code == wanted
 }
 
 /// Takes the shopper where the new attempt is paid: the wallet's page, or a QR code to scan.
@@ -321,7 +322,7 @@ fn follow(shared: &Shared, answer: PayAnswer) {
         } else {
             show_message(shared, Text::Redirecting);
             start_polling(shared);
-            if let Some(w) = web_sys::window() {
+            if let Some(w) = dom::window() {
                 let _ = w.location().assign(&redirect);
             }
         }
@@ -417,7 +418,7 @@ fn drive(shared: &Shared, action: Action) {
     match action {
         Action::Fetch => {
             let generation = shared.borrow().generation;
-            wasm_bindgen_futures::spawn_local(check_status(Rc::downgrade(shared), generation, false));
+            check_status(Rc::downgrade(shared), generation, false);
         }
         Action::WaitMs(ms) => {
             let weak = Rc::downgrade(shared);
@@ -437,25 +438,30 @@ fn drive(shared: &Shared, action: Action) {
 pub(super) fn refresh_once(shared: &Shared) {
     let generation = shared.borrow().generation;
     show_message(shared, Text::Checking);
-    wasm_bindgen_futures::spawn_local(check_status(Rc::downgrade(shared), generation, true));
+    check_status(Rc::downgrade(shared), generation, true);
 }
 
-async fn check_status(weak: Weak<RefCell<Inner>>, generation: u64, final_check: bool) {
+fn check_status(weak: Weak<RefCell<Inner>>, generation: u64, final_check: bool) {
     // A scheduled check waits for a change while the poller says so; a final check never does.
     let wait = !final_check
         && weak.upgrade().is_some_and(|s| s.borrow().poller.as_ref().is_some_and(|p| p.waits() && p.in_flight()));
-    let Some((shared, result)) = ask_waiting(&weak, "GET", "/status", None, wait).await else { return };
-    if !is_current(&shared, generation) {
+    let then = Box::new(move |shared: &Shared, result| status_answered(shared, result, generation, final_check));
+    ask(weak, "GET", "/status", None, wait, then);
+}
+
+/// The status answer: the outcome it settles, or the poller told.
+fn status_answered(shared: &Shared, result: Result<JsValue, CallError>, generation: u64, final_check: bool) {
+    if !is_current(shared, generation) {
         return;
     }
-    let failure = result.as_ref().err().map(|e| problem_of(&shared, e));
+    let failure = result.as_ref().err().map(|e| problem_of(shared, e));
     let answer = result.ok().and_then(|v| read::status(&v));
     match poll::decide(answer.as_ref(), final_check) {
-        Decision::Paid => show_outcome(&shared, Outcome::Paid),
-        Decision::SessionOver => show_outcome(&shared, Outcome::SessionOver),
-        Decision::Failed => show_outcome(&shared, Outcome::Failed),
-        Decision::Expired => show_outcome(&shared, Outcome::Expired),
-        Decision::Error => fail(&shared, Outcome::Error, failure.unwrap_or_else(unreadable)),
-        Decision::KeepPolling { answered } => step(&shared, |p| p.on_response(now(), answered)),
+        Decision::Paid => show_outcome(shared, Outcome::Paid),
+        Decision::SessionOver => show_outcome(shared, Outcome::SessionOver),
+        Decision::Failed => show_outcome(shared, Outcome::Failed),
+        Decision::Expired => show_outcome(shared, Outcome::Expired),
+        Decision::Error => fail(shared, Outcome::Error, failure.unwrap_or_else(unreadable)),
+        Decision::KeepPolling { answered } => step(shared, |p| p.on_response(now(), answered)),
     }
 }

@@ -47,7 +47,7 @@ impl Options {
         let required = |key: &str| {
             read::text(v, key)
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| JsValue::from_str(&format!("qfpay-checkout: option `{key}` is required")))
+                .ok_or_else(|| JsValue::from_str(&["qfpay-checkout: option `", key, "` is required"].concat()))
         };
         Ok(Options {
             endpoint: required("endpoint")?,
@@ -64,7 +64,7 @@ impl Options {
             .locale
             .clone()
             .filter(|l| !l.is_empty())
-            .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
+            .or_else(|| crate::dom::window().and_then(|w| w.navigator().language()))
             .unwrap_or_default();
         Locale::from_tag(&tag)
     }
@@ -164,7 +164,7 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
     }));
     flow::watch_visibility(&shared);
     screens::show_message(&shared, Text::Loading);
-    wasm_bindgen_futures::spawn_local(flow::load(Rc::downgrade(&shared)));
+    flow::load(Rc::downgrade(&shared));
     Ok(Handle { inner: Some(shared) })
 }
 
@@ -188,9 +188,9 @@ fn frame(root: &ShadowRoot, locale: Locale, scheme: Scheme) -> (Element, Element
 /// The scheme the page's CSS variables ask for on `host` (see [`crate::style`]), read once at
 /// mount: a variable set later takes effect at the next mount.
 fn colour_scheme(host: &HtmlElement) -> Scheme {
-    let style = web_sys::window().and_then(|w| w.get_computed_style(host).ok().flatten());
+    let style = crate::dom::window().and_then(|w| w.get_computed_style(host).ok().flatten());
     let value = |name: &str| style.as_ref().and_then(|s| s.get_property_value(name).ok()).unwrap_or_default();
-    let any_colour_set = style::COLOUR_VARIABLES.iter().any(|name| !value(name).trim().is_empty());
+    let any_colour_set = style::COLOUR_VARIABLES.iter().any(|name| !value(name).trim_ascii().is_empty());
     let (scheme, error) = style::scheme(&value(style::SCHEME_VARIABLE), any_colour_set);
     if let Some(error) = error {
         texts::console_error(&error);

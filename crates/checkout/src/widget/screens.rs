@@ -296,10 +296,10 @@ pub(super) fn show_qr(shared: &Shared, qrcode: &str) {
     let countdown = el("p", "note", "");
     let remaining = el("span", "countdown", &left);
     attrs(&remaining, &[("part", "countdown")]);
-    append(&countdown, &[&el("span", "", &format!("{} ", texts.get(Text::ExpiresIn))), &remaining]);
+    append(&countdown, &[&el("span", "", &[texts.get(Text::ExpiresIn), " "].concat()), &remaining]);
     let back = back_button(shared, &mut inner);
     append(&body, &[&svg, &scan, &countdown, &back]);
-    announce(&inner, &format!("{label}. {} {left}", texts.get(Text::ExpiresIn)));
+    announce(&inner, &[&label, ". ", texts.get(Text::ExpiresIn), " ", &left].concat());
     inner.countdown = Some(count_down(shared, remaining, expires_at));
 }
 
@@ -321,7 +321,7 @@ fn count_down(shared: &Shared, remaining: Element, expires_at: UnixSeconds) -> I
         if (minute != last_announced_minute && left % 60_000 < 1000) || at_mark {
             last_announced_minute = minute;
             let inner = s.borrow();
-            announce(&inner, &format!("{} {}", inner.texts.get(Text::ExpiresIn), format::countdown(left)));
+            announce(&inner, &[inner.texts.get(Text::ExpiresIn), " ", &format::countdown(left)].concat());
         }
         if left == 0 {
             s.borrow_mut().countdown = None;
