@@ -43,14 +43,50 @@ fn line(name: &str, paths: &[&Path]) -> Result<usize, String> {
     Ok(brotli)
 }
 
-/// The widget's files (wasm, glue, loader) and the worker's wasm, as built.
-pub fn artefacts() -> Result<(Vec<std::path::PathBuf>, std::path::PathBuf), String> {
+/// The widget's files as built: wasm, glue, loader.
+fn widget_files() -> Vec<std::path::PathBuf> {
     let root = root();
-    let widget = vec![
+    vec![
         root.join("www/pkg/qfpay_checkout_bg.wasm"),
         root.join("www/pkg/qfpay_checkout.js"),
         root.join("www/qfpay-checkout.js"),
-    ];
+    ]
+}
+
+/// Fails when the widget as built is over [`WIDGET_BROTLI_BUDGET`]: the check `cargo xtask
+/// test` makes after building it. Compressed by Node's zlib (quality 11, the largest window),
+/// which every machine that builds this has, so no brotli program is needed.
+pub fn check_widget_budget() -> Result<(), String> {
+    const SCRIPT: &str = "const fs = require('fs'), z = require('zlib'); let n = 0; \
+        for (const f of process.argv.slice(1)) n += z.brotliCompressSync(fs.readFileSync(f), {params: \
+        {[z.constants.BROTLI_PARAM_QUALITY]: 11, [z.constants.BROTLI_PARAM_LGWIN]: 24}}).length; console.log(n)";
+    let out = Command::new("node")
+        .args(["-e", SCRIPT])
+        .args(widget_files())
+        .output()
+        .map_err(|e| format!("cannot run node to measure the widget: {e}"))?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    let total: usize = said
+        .trim()
+        .parse()
+        .map_err(|_| format!("measuring the widget failed: {}{}", said.trim(), String::from_utf8_lossy(&out.stderr)))?;
+    if total > WIDGET_BROTLI_BUDGET {
+        return Err(format!(
+            "the widget's files (wasm, glue, loader) are {total} bytes brotli, over the budget of {WIDGET_BROTLI_BUDGET} \
+             (BENCHMARKS.md says where the bytes go)"
+        ));
+    }
+    crate::run::step(&format!(
+        "size: the widget is {total} bytes brotli, within {WIDGET_BROTLI_BUDGET} by {}",
+        WIDGET_BROTLI_BUDGET - total
+    ));
+    Ok(())
+}
+
+/// The widget's files (wasm, glue, loader) and the worker's wasm, as built.
+pub fn artefacts() -> Result<(Vec<std::path::PathBuf>, std::path::PathBuf), String> {
+    let root = root();
+    let widget = widget_files();
     let worker = std::fs::read_dir(root.join("worker/build"))
         .map_err(|e| format!("worker/build: {e}"))?
         .filter_map(Result::ok)

@@ -31,6 +31,7 @@ pub fn all() -> Result<(), String> {
     run(cargo().args(["clippy", "-p", "qfpay-cli", "--all-targets", "--features", "sim", "--", "-D", "warnings"]))?;
     run(cargo().args(["test", "-p", "qfpay-cli", "--features", "sim"]))?;
     build::widget()?;
+    crate::size::check_widget_budget()?;
     widget_browser_tests()?;
     // Built once here so the end-to-end tests start `wrangler dev` on a ready bundle.
     build::worker()?;

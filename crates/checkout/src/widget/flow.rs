@@ -48,6 +48,11 @@ fn ask(weak: Weak<RefCell<Inner>>, method: &str, suffix: &str, body: Option<Stri
     let Some(shared) = weak.upgrade() else { return };
     let (address, secret) = {
         let inner = shared.borrow();
+        // Destroyed (a page listener may do it synchronously, in `qfpay:select`): nothing is
+        // sent, so no attempt is started for a widget that is gone.
+        if inner.destroyed {
+            return;
+        }
         (url(&inner, suffix), inner.options.secret.clone())
     };
     let (timeout, wait) = if wait { (WAIT_TIMEOUT_MS, Some(WAIT_SECONDS)) } else { (TIMEOUT_MS, None) };
@@ -202,6 +207,14 @@ pub(super) fn start(shared: &Shared, wallet_code: String, wallet: String, plan: 
         inner.generation
     };
     emit(shared, "qfpay:select", "selected");
+    // The page's listener may have destroyed or restarted the widget.
+    let still_this = {
+        let inner = shared.borrow();
+        !inner.destroyed && inner.generation == generation
+    };
+    if !still_this {
+        return;
+    }
     show_message(shared, Text::Preparing);
     start_attempt(Rc::downgrade(shared), plan.pay_type, generation);
 }
