@@ -3,7 +3,9 @@
 //! a fresh temporary folder. Everything started here is ended when the [`Stack`] is dropped,
 //! even when a test fails: `wrangler dev` runs in its own process group, ended by id.
 
+pub mod address;
 pub mod browser;
+pub mod figures;
 pub mod program;
 pub mod proxy;
 pub mod receiver;
