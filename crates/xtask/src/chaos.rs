@@ -1,4 +1,4 @@
-//! `cargo xtask chaos [--quick] [--abuser]`: the bounded fault run of `tests/src/bin/qfpay-chaos.rs`
+//! `cargo xtask chaos [--quick] [--abuser]`: the bounded fault run of `tests/src/bin/qfpay-chaos/`
 //! (a short one runs in `cargo xtask test`): checkouts through a failing gateway, shoppers who
 //! leave before paying or without waiting, a worker restart and a flaky webhook receiver, then
 //! the settler's own work, reconciled. It writes `target/chaos/report.json` and exits non-zero
