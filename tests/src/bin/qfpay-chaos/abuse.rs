@@ -1,11 +1,13 @@
-//! The one-abuser run (`--abuser`). One client floods `POST /v1/checkout/{id}/pay` and
-//! `GET /v1/checkout/{id}/status` with one session's secret, from one loopback address and a
-//! few connections, for a bounded time ([`abusers`]), while honest shoppers check out as the
-//! widget does, each from its own loopback address ([`honest`]; shoppers come from their own
-//! networks, and `wrangler dev` hands the peer address to the worker as `CF-Connecting-IP`). The
-//! honest group runs twice on one stack, alone and then beside the abuser, so their pay
-//! latencies compare. What the abuser cost the gateway is read from the simulator ([`cost`]).
-//! Writes `target/chaos/abuse.json`; exits 1 when a bar ([`crate::report::bars`]) is broken.
+//! The abuser run (`--abuser`). Two abusers run side by side for a bounded time ([`abusers`]):
+//! one client floods `POST /v1/checkout/{id}/pay` and `GET /v1/checkout/{id}/status` with one
+//! session's secret, from one loopback address and a few connections; and one client (one
+//! address, `198.51.100.66` in `CF-Connecting-IP`) has sessions created through the merchant
+//! API, as a shop's public Buy button would, about 36 a minute, and starts payments on each once
+//! a second. Meanwhile honest shoppers check out as the widget does, each from an address of its
+//! own ([`honest`]). The honest group runs twice on one stack, alone and then beside the
+//! abusers, so their pay latencies compare. What each abuser cost the gateway is read from the
+//! simulator ([`cost`]). Writes `target/chaos/abuse.json`; exits 1 when a bar
+//! ([`crate::report::bars`]) is broken.
 
 mod abusers;
 mod cost;
@@ -20,8 +22,8 @@ use e2e::{Options, Stack};
 use serde_json::{json, Value};
 
 use crate::report::{finish_abuse, merge, write, MAX_P95_RATIO};
-use abusers::{flood_loop, Answers};
-use cost::GatewayAt;
+use abusers::{flood_loop, many_sessions, Answers};
+use cost::{GatewayAt, Whose};
 
 /// The flood's concurrent request loops: one client, one secret, one address, a few
 /// connections.
@@ -37,7 +39,7 @@ pub struct Plan {
     pub honest: usize,
     /// They arrive evenly over this time.
     pub spread: Duration,
-    /// How long the abuser runs.
+    /// How long the abusers run.
     pub abuse_for: Duration,
 }
 
@@ -67,26 +69,36 @@ pub async fn run(quick: bool) {
     let until = abuse_started + plan.abuse_for;
     let http = client_from(ABUSER_IP);
     eprintln!(
-        "abuse: the abuser for {} s ({ABUSER_LOOPS} loops), the same honest shoppers beside it",
+        "abuse: the flood ({ABUSER_LOOPS} loops) and the many-sessions abuser ({} sessions a minute from {}) \
+         for {} s, the same honest shoppers beside them",
+        abusers::SESSIONS_PER_MINUTE,
+        abusers::client_ip(),
         plan.abuse_for.as_secs()
     );
+    let many = tokio::spawn(many_sessions(stack.worker_url.clone(), until));
     let loops: Vec<_> = (0..ABUSER_LOOPS)
         .map(|_| {
             let (w, id, secret) = (stack.worker_url.clone(), id.clone(), secret.clone());
             tokio::spawn(flood_loop(http.clone(), w, id, secret, until, answers.clone()))
         })
         .collect();
-    // The abuser first has its flood going, and has spent its attempts.
+    // The abusers first have their floods going, and the flood has spent its attempts.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let beside = honest::group(&stack.worker_url, &plan, 1).await;
     for l in loops {
         let _ = l.await;
     }
+    let many = many.await.unwrap_or_default();
     let abuse_seconds = abuse_started.elapsed().as_secs_f64();
     // Notifications still in flight; then what the gateway saw.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = GatewayAt::read(&stack).await;
-    let cost = cost::flood(&stack, &id, &before, &after).await;
+    let flood_of = Whose::read(&stack, std::slice::from_ref(&id), &after).await;
+    let many_of = Whose::read(&stack, &many.sessions, &after).await;
+    let flood_cost = cost::flood(&flood_of, &many_of, &before, &after);
+    let many_minutes = many.took.as_secs_f64() / 60.0;
+    let many_cost = cost::many_sessions(&many_of, &flood_of, &before, &after, many_minutes);
+    let many_answers = many.answers.lock().expect("not poisoned").remove("pay").unwrap_or_default();
     let log = stack.worker_log();
     let (alone, beside) = (honest::summary(&alone, &log), honest::summary(&beside, &log));
     let abuser_ms = sorted(honest::log_lines(&log, &id).filter_map(|v| v["duration_ms"].as_f64()).collect());
@@ -114,6 +126,8 @@ pub async fn run(quick: bool) {
         "honest_pay_worker_p95_ms_alone": alone["pay_worker_p95_ms"],
         "honest_pay_refusals": beside["pay_refusals"],
         "honest_pay_refusals_alone": alone["pay_refusals"],
+        "honest_upstream_busy": beside["upstream_busy"],
+        "honest_upstream_busy_alone": alone["upstream_busy"],
         "abuser_seconds": abuse_seconds,
         "abuser_loops": ABUSER_LOOPS,
         "abuser_requests": requests,
@@ -127,7 +141,21 @@ pub async fn run(quick: bool) {
         "gateway_peak_calls_per_minute": after.stats["peak_calls_per_minute"],
         "worker_reloads": log.matches("Reloading local server").count(),
     });
-    merge(&mut report, cost);
+    merge(&mut report, flood_cost);
+    merge(
+        &mut report,
+        json!({
+            "abuser_sessions": many.sessions.len(),
+            "abuser_sessions_not_created": many.not_created,
+            "abuser_sessions_per_minute": abusers::SESSIONS_PER_MINUTE,
+            "abuser_sessions_connections": abusers::CONNECTIONS,
+            "abuser_sessions_client_ip": abusers::client_ip().to_string(),
+            "abuser_sessions_seconds": many.took.as_secs_f64(),
+            "abuser_sessions_requests": many_answers.values().sum::<u64>(),
+            "abuser_sessions_answers": many_answers,
+        }),
+    );
+    merge(&mut report, many_cost);
     report["run_seconds"] = json!(started.elapsed().as_secs_f64());
     write("abuse-worker.log", &log);
     // Ended here, not by the exit in `finish_abuse` (which would skip its Drop and leave

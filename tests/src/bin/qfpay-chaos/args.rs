@@ -5,15 +5,16 @@ pub const USAGE: &str = "usage: qfpay-chaos [--quick] [--strict] [--abuser]
   --quick   fewer shoppers and shorter waits (the run in `cargo xtask test`)
   --strict  the gateway's strictest readings: one order number per query, answers signed over
             the raw body (the worker enforcing it)
-  --abuser  instead of the fault run: one client floods pay and status with one session's
-            secret while honest shoppers check out; writes target/chaos/abuse.json";
+  --abuser  instead of the fault run: abusers (one session's secret flooding pay and status,
+            and one client starting payments on many sessions) while honest shoppers check
+            out; writes target/chaos/abuse.json";
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Args {
     /// `--quick`: the short run.
     pub quick: bool,
-    /// `--abuser`: the one-abuser run instead of the fault run.
+    /// `--abuser`: the abuser run instead of the fault run.
     pub abuser: bool,
     /// `--strict`: the simulator's strictest switches where QFPay's documentation is silent.
     pub strict: bool,

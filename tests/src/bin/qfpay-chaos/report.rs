@@ -1,7 +1,7 @@
 //! The reports and what breaks them: the fault run's figures that must be 0, the abuser run's
 //! bars, and writing either report under `target/chaos/`.
 
-use checkout_api::budget::MAX_ATTEMPTS_PER_SESSION;
+use checkout_api::budget::{CLIENT_PAY_SHARE, MAX_ATTEMPTS_PER_SESSION};
 use e2e::root;
 use serde_json::{json, Value};
 
@@ -33,13 +33,17 @@ pub fn broken(report: &Value) -> Vec<&'static str> {
 }
 
 /// The abuser run's bars, each named with whether it held: every honest shopper paid and was
-/// seen paid in both groups; the abuser's gateway calls and orders within the session's cap;
-/// no 429 from the gateway; the honest pay p95 at most [`MAX_P95_RATIO`] times its value
-/// alone. A missing figure breaks its bar.
+/// seen paid in both groups, and none was told `503 upstream_busy` beside the abusers; the
+/// flood's gateway calls and orders within its session's cap; the many-sessions abuser ran
+/// (created sessions) and its payment calls stayed within one client's share of the gate
+/// ([`CLIENT_PAY_SHARE`] a minute, on average and in its busiest minute: the per-client
+/// limiter in front allows 10 a minute, approximately); no 429 from the gateway; the honest pay
+/// p95 at most [`MAX_P95_RATIO`] times its value alone. A missing figure breaks its bar.
 pub fn bars(r: &Value) -> Vec<(&'static str, bool)> {
     let n = |k: &str| r[k].as_u64();
     let same = |a: &str, b: &str| n(a).is_some() && n(a) == n(b);
     let cap = 2 * MAX_ATTEMPTS_PER_SESSION;
+    let share = CLIENT_PAY_SHARE as u64;
     vec![
         ("honest_paid == honest_seen_paid", same("honest_paid", "honest_seen_paid")),
         ("honest_paid_alone == honest_seen_paid_alone", same("honest_paid_alone", "honest_seen_paid_alone")),
@@ -47,6 +51,16 @@ pub fn bars(r: &Value) -> Vec<(&'static str, bool)> {
         ("honest_paid_alone == honest_shoppers", same("honest_paid_alone", "honest_shoppers")),
         ("abuser_gateway_calls <= 2 x attempts cap", n("abuser_gateway_calls").is_some_and(|c| c <= cap)),
         ("abuser_orders <= attempts cap", n("abuser_orders").is_some_and(|c| c <= MAX_ATTEMPTS_PER_SESSION)),
+        ("honest_upstream_busy == 0", n("honest_upstream_busy") == Some(0)),
+        ("abuser_sessions > 0", n("abuser_sessions").is_some_and(|c| c > 0)),
+        (
+            "abuser_payment_calls_per_minute <= CLIENT_PAY_SHARE",
+            r["abuser_payment_calls_per_minute"].as_f64().is_some_and(|x| x <= share as f64),
+        ),
+        (
+            "abuser_payment_calls_peak_minute <= CLIENT_PAY_SHARE",
+            n("abuser_payment_calls_peak_minute").is_some_and(|c| c <= share),
+        ),
         ("gateway_429 == 0", n("gateway_429") == Some(0)),
         ("honest_pay_p95_ratio <= max", r["honest_pay_p95_ratio"].as_f64().is_some_and(|x| x <= MAX_P95_RATIO)),
     ]
@@ -120,7 +134,8 @@ mod tests {
     fn the_abuse_bars() {
         let good = json!({"honest_shoppers": 20, "honest_paid": 20, "honest_seen_paid": 20, "honest_paid_alone": 20,
             "honest_seen_paid_alone": 20, "abuser_gateway_calls": 19, "abuser_orders": 10, "gateway_429": 0,
-            "honest_pay_p95_ratio": 1.4});
+            "honest_pay_p95_ratio": 1.4, "honest_upstream_busy": 0, "abuser_sessions": 36,
+            "abuser_payment_calls_per_minute": 20.0, "abuser_payment_calls_peak_minute": 20});
         assert!(bars(&good).iter().all(|(_, ok)| *ok), "{:?}", bars(&good));
         let mut bad = good.clone();
         bad["honest_seen_paid"] = json!(19);
@@ -129,5 +144,21 @@ mod tests {
         bad["honest_pay_p95_ratio"] = Value::Null;
         let broken: Vec<&str> = bars(&bad).into_iter().filter(|(_, ok)| !ok).map(|(k, _)| k).collect();
         assert_eq!(broken.len(), 4, "{broken:?}");
+        // The many sessions: one busy answer, a client past its share, or an abuser that never ran.
+        let mut flooded = good.clone();
+        flooded["honest_upstream_busy"] = json!(1);
+        flooded["abuser_payment_calls_per_minute"] = json!(20.5);
+        flooded["abuser_payment_calls_peak_minute"] = json!(21);
+        flooded.as_object_mut().unwrap().remove("abuser_sessions");
+        let broken: Vec<&str> = bars(&flooded).into_iter().filter(|(_, ok)| !ok).map(|(k, _)| k).collect();
+        assert_eq!(
+            broken,
+            [
+                "honest_upstream_busy == 0",
+                "abuser_sessions > 0",
+                "abuser_payment_calls_per_minute <= CLIENT_PAY_SHARE",
+                "abuser_payment_calls_peak_minute <= CLIENT_PAY_SHARE"
+            ]
+        );
     }
 }

@@ -1,11 +1,16 @@
 //! The abuser run's honest shoppers: each checks out as the widget does (the merchant creates the
 //! session, the widget asks for a QR code and polls, the phone pays a second later), from an
-//! address of its own, arriving evenly over a spread. Their figures: paid, seen paid, refusals,
-//! and pay latency at the client and inside the worker (from its log).
+//! address of its own, arriving evenly over a spread. Its connections leave from a loopback
+//! address of its own, and its requests name a documentation address of its own in
+//! `CF-Connecting-IP` (203.0.113.0/24 alone, 192.0.2.0/24 beside the abusers), so the worker's
+//! per-client limits count each shopper as the client it is. Their figures: paid, seen paid,
+//! refusals (`503 upstream_busy` among them), and pay latency at the client and inside the
+//! worker (from its log).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
-use e2e::address::{client_from, loopback_ip};
+use e2e::address::{client_seen_as, documentation_ip, loopback_ip, TEST_NET_1, TEST_NET_3};
 use e2e::figures::{percentile, sorted, tally};
 use e2e::shopper::{Checkout, Shopper};
 use serde_json::{json, Value};
@@ -18,7 +23,8 @@ const SHOPPER_PATIENCE: Duration = Duration::from_secs(60);
 /// Honest shopper `i` of group `group` (0 alone, 1 beside the abusers).
 async fn honest(i: usize, group: u8, w: String) -> Checkout {
     let merchant = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a client");
-    let browser = client_from(loopback_ip(10 + group, i));
+    let seen_as = documentation_ip(if group == 0 { TEST_NET_3 } else { TEST_NET_1 }, i);
+    let browser = client_seen_as(loopback_ip(10 + group, i), IpAddr::V4(seen_as));
     let shopper = Shopper {
         worker: &w,
         merchant: &merchant,
@@ -90,6 +96,7 @@ pub fn summary(checkouts: &[Checkout], log: &str) -> Value {
         "pay_max_ms": latencies.last().copied().unwrap_or(0.0),
         "pay_worker_p50_ms": percentile(&inside, 0.5),
         "pay_worker_p95_ms": percentile(&inside, 0.95),
+        "upstream_busy": checkouts.iter().map(Checkout::upstream_busy).sum::<usize>(),
         "pay_refusals": tally(checkouts.iter().flat_map(|c| c.refusals.iter().cloned())),
     })
 }
