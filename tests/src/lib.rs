@@ -3,13 +3,14 @@
 //! a fresh temporary folder. Everything started here is ended when the [`Stack`] is dropped,
 //! even when a test fails: `wrangler dev` runs in its own process group, ended by id.
 
+pub mod address;
 pub mod browser;
+pub mod figures;
 pub mod program;
 pub mod proxy;
 pub mod receiver;
 pub mod shop;
 pub mod shopper;
-pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

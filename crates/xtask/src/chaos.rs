@@ -1,4 +1,4 @@
-//! `cargo xtask chaos [--quick] [--abuser]`: the bounded fault run of `tests/src/bin/qfpay-chaos.rs`
+//! `cargo xtask chaos [--quick] [--abuser]`: the bounded fault run of `tests/src/bin/qfpay-chaos/`
 //! (a short one runs in `cargo xtask test`): checkouts through a failing gateway, shoppers who
 //! leave before paying or without waiting, a worker restart and a flaky webhook receiver, then
 //! the settler's own work, reconciled. It writes `target/chaos/report.json` and exits non-zero
@@ -6,13 +6,15 @@
 //!
 //! With `--strict` the simulator runs its strictest switches where QFPay's documentation is
 //! silent (one order number per query, answers signed over the raw body) and the worker enforces
-//! that reading. With `--abuser` it runs the one-abuser scenario instead: one client floods pay and status
-//! with one session's secret beside honest shoppers; it writes `target/chaos/abuse.json`.
+//! that reading. With `--abuser` it runs the abuser scenario instead: one client floods pay and
+//! status with one session's secret, and one client (one address) starts payments on many
+//! sessions created through the merchant API, beside honest shoppers; it writes
+//! `target/chaos/abuse.json`.
 
 use crate::run::{cargo, run};
 use crate::{build, setup};
 
-/// Builds what the run needs and runs it: the fault run, or with `abuser` the one-abuser run.
+/// Builds what the run needs and runs it: the fault run, or with `abuser` the abuser run.
 pub fn all(quick: bool, abuser: bool, strict: bool) -> Result<(), String> {
     // The dev half only: chaos drives the worker over HTTP (no browser, no tests/js).
     setup::dev()?;
@@ -25,8 +27,8 @@ pub fn all(quick: bool, abuser: bool, strict: bool) -> Result<(), String> {
     }
 }
 
-/// Runs the chaos binary's one-abuser scenario (`--abuser`; release, since the abuser's flood
-/// is the load).
+/// Runs the chaos binary's abuser scenario (`--abuser`; release, since the abusers' floods are
+/// the load).
 pub fn run_abuser(quick: bool) -> Result<(), String> {
     let mut cmd = cargo();
     cmd.args(["run", "-q", "-p", "e2e", "--bin", "qfpay-chaos", "--release", "--", "--abuser"]);

@@ -45,8 +45,9 @@ const USAGE: &str = "usage: cargo xtask <command> [flags]
   bench   [--quick]: signing, worker overhead, upstream economy, widget timings, sizes, and the
           paid checkouts a minute one merchant sustains (capacity)
   chaos   [--quick] [--strict] [--abuser]: checkouts through a failing gateway and a worker
-          restart, reconciled (--strict: the gateway's strictest readings); with --abuser, one client flooding pay and status with one session's
-          secret beside honest shoppers (target/chaos/abuse.json)
+          restart, reconciled (--strict: the gateway's strictest readings); with --abuser, one
+          client flooding pay and status with one session's secret and one client paying on
+          many sessions, beside honest shoppers (target/chaos/abuse.json)
   fuzz    [--seconds 30]: every cargo-fuzz target for a bounded time
   pack    [--no-build]: the widget as the npm package @qfpay-edge/checkout in target/pack/;
           prints the tarball's path last";

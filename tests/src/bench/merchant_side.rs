@@ -13,8 +13,10 @@
 
 use std::time::{Duration, Instant};
 
+use e2e::address::{client_from, loopback_ip};
+use e2e::figures::percentile;
 use e2e::receiver::{Mode, Receiver};
-use e2e::shopper::pay_for_qr;
+use e2e::shopper::{create_session, pay_for_qr};
 use e2e::{Options, Stack};
 use serde_json::{json, Map, Value};
 
@@ -47,8 +49,9 @@ pub async fn measure(quick: bool) -> Map<String, Value> {
 /// A checkout driven without a browser: session, QR code, paid at the wallet. The session id
 /// and when the wallet's Pay was answered, if it was paid.
 async fn paid_checkout(i: usize, w: String, merchant: reqwest::Client) -> Option<(String, Instant)> {
-    let (id, secret) = super::driven_session(&merchant, &w, i).await.ok()?;
-    let http = super::client_from(super::loopback_ip(30, i));
+    let body = json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("hook{i}")});
+    let (id, secret) = create_session(&merchant, &w, body, &format!("hook-{i}")).await.ok()?;
+    let http = client_from(loopback_ip(30, i));
     let qr = pay_for_qr(&http, &w, (&id, &secret), "800201", PATIENCE, &mut Vec::new()).await?;
     let paid = merchant.post(format!("{qr}/pay")).header("Accept", "application/json").send().await;
     paid.is_ok_and(|r| r.status().is_success()).then(|| (id, Instant::now()))
@@ -62,7 +65,7 @@ async fn abandoned_session(i: usize, w: String, merchant: reqwest::Client) -> Op
     let created = merchant.post(format!("{w}/v1/sessions")).bearer_auth(e2e::MERCHANT_API_KEY).json(&body).send().await;
     let session: Value = created.ok()?.json().await.ok()?;
     let (id, secret) = (session["id"].as_str()?.to_owned(), session["client_secret"].as_str()?.to_owned());
-    let http = super::client_from(super::loopback_ip(31, i));
+    let http = client_from(loopback_ip(31, i));
     pay_for_qr(&http, &w, (&id, &secret), "800201", PATIENCE, &mut Vec::new()).await?;
     Some(id)
 }
@@ -146,8 +149,8 @@ async fn webhook_latency(window: Duration, slow_closes: bool) -> Map<String, Val
     seconds.sort_by(f64::total_cmp);
     let (_, stats) = stack.sim("GET", "/sim/stats", None).await;
     let mut out = Map::new();
-    out.insert("webhook_p50_seconds".into(), json!(e2e::stats::percentile(&seconds, 0.5)));
-    out.insert("webhook_p95_seconds".into(), json!(e2e::stats::percentile(&seconds, 0.95)));
+    out.insert("webhook_p50_seconds".into(), json!(percentile(&seconds, 0.5)));
+    out.insert("webhook_p95_seconds".into(), json!(percentile(&seconds, 0.95)));
     out.insert("webhook_max_seconds".into(), json!(seconds.last().copied().unwrap_or(0.0)));
     out.insert("webhook_checkouts_paid".into(), json!(paid.len()));
     out.insert("webhook_paid_events_missing".into(), json!(paid.len() - seconds.len()));

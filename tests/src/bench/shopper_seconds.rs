@@ -6,6 +6,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use e2e::browser::{Browser, Device};
+use e2e::figures::percentile;
 use e2e::Stack;
 use serde_json::{json, Value};
 
@@ -20,13 +21,6 @@ const LONG: Duration = Duration::from_secs(40);
 
 fn epoch_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Opens the demo shop with a new session of its own (the secret handed over as the shop's

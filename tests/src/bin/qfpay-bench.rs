@@ -10,8 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use e2e::address::{client_from, loopback_ip};
 use e2e::browser::Browser;
-use e2e::shopper::{answer_key, pay_for_qr};
+use e2e::figures::{percentile, tally};
+use e2e::shopper::{Checkout, Shopper};
 use e2e::{root, Options, Stack};
 use qfpay::{ClientKey, Credentials, GatewayRequest, PaymentRequest, QueryRequest};
 use serde_json::{json, Value};
@@ -28,13 +30,6 @@ struct Sizes {
     shoppers: usize,
     shopper_window: Duration,
     loads: usize,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 fn ms(d: Duration) -> f64 {
@@ -115,13 +110,7 @@ where
             let mut has_paid = false;
             while started.elapsed() < window {
                 if !has_paid && started.elapsed() >= pay_after {
-                    let ok = http
-                        .post(format!("{wallet}/pay"))
-                        .header("Accept", "application/json")
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status().is_success());
-                    if ok {
+                    if e2e::shopper::wallet(&http, &wallet, "pay").await {
                         paid.fetch_add(1, Ordering::SeqCst);
                     }
                     has_paid = true;
@@ -595,103 +584,22 @@ const CAPACITY_TOLERANCE: f64 = 0.97;
 /// How long a driven shopper retries the pay request or polls for the payment.
 const DRIVEN_PATIENCE: Duration = Duration::from_secs(60);
 
-/// One checkout of a capacity trial.
-#[derive(Debug, Default)]
-struct Driven {
-    /// Paid at the simulator's wallet.
-    paid: bool,
-    /// When the status poll first said paid.
-    seen_at: Option<Instant>,
-    /// Answers other than 201 to the pay request (`"503 upstream_busy"`, ...), and any failure
-    /// to create the session.
-    refusals: Vec<String>,
-}
-
-/// Address `i` of the loopback range `127.{block}.*.*` (every 127.0.0.0/8 address is local),
-/// so each shopper comes from its own address, as shoppers come from their own networks.
-fn loopback_ip(block: u8, i: usize) -> std::net::Ipv4Addr {
-    std::net::Ipv4Addr::new(127, block, ((i / 250) % 250) as u8, (i % 250) as u8 + 1)
-}
-
-/// An HTTP client whose connections come from `ip`.
-fn client_from(ip: std::net::Ipv4Addr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(std::net::IpAddr::V4(ip))
-        .timeout(Duration::from_secs(15))
-        .build()
-        .expect("a client")
-}
-
-/// The merchant's server creates a session (tried again on no answer or a 5xx).
-async fn driven_session(merchant: &reqwest::Client, w: &str, i: usize) -> Result<(String, String), String> {
-    let body = json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("cap{i}")});
-    let mut last = String::new();
-    for _ in 0..5 {
-        let sent = merchant
-            .post(format!("{w}/v1/sessions"))
-            .bearer_auth(e2e::MERCHANT_API_KEY)
-            .header("Idempotency-Key", format!("cap-{i}"))
-            .json(&body)
-            .send()
-            .await;
-        match sent {
-            Ok(r) if r.status().as_u16() == 201 => {
-                let s: Value = r.json().await.unwrap_or(Value::Null);
-                if let (Some(id), Some(secret)) = (s["id"].as_str(), s["client_secret"].as_str()) {
-                    return Ok((id.to_owned(), secret.to_owned()));
-                }
-                last = "session answer without id".into();
-            }
-            Ok(r) => {
-                let status = r.status().as_u16();
-                last = format!("session {}", answer_key(status, &r.json().await.unwrap_or(Value::Null)));
-                if status < 500 {
-                    break;
-                }
-            }
-            Err(_) => last = "session: no answer".into(),
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    Err(last)
-}
-
 /// One shopper of a capacity trial: the merchant creates the session, the widget asks for the
-/// QR code, the phone pays it at the simulator's wallet at once, and the widget polls the
-/// status every 2 s (from 1 s after the payment) until it says paid. No browser.
-async fn driven_checkout(i: usize, w: String, merchant: reqwest::Client) -> Driven {
-    let mut out = Driven::default();
-    let (id, secret) = match driven_session(&merchant, &w, i).await {
-        Ok(s) => s,
-        Err(why) => {
-            out.refusals.push(why);
-            return out;
-        }
+/// QR code from the shopper's own address, the phone pays it at the simulator's wallet at once,
+/// and the widget polls the status every 2 s (from 1 s after the payment) until it says paid.
+/// No browser.
+async fn driven_checkout(i: usize, w: String, merchant: reqwest::Client) -> Checkout {
+    let browser = client_from(loopback_ip(20, i));
+    let shopper = Shopper {
+        worker: &w,
+        merchant: &merchant,
+        browser: &browser,
+        pay_type: "800201",
+        pays_after: Duration::ZERO,
+        patience: DRIVEN_PATIENCE,
     };
-    let http = client_from(loopback_ip(20, i));
-    let paid = pay_for_qr(&http, &w, (&id, &secret), "800201", DRIVEN_PATIENCE, &mut out.refusals).await;
-    let Some(wallet) = paid else { return out };
-    out.paid = merchant
-        .post(format!("{wallet}/pay"))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success());
-    if !out.paid {
-        return out;
-    }
-    let paid_at = Instant::now();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    while paid_at.elapsed() < DRIVEN_PATIENCE {
-        if let Ok(r) = http.get(format!("{w}/v1/checkout/{id}/status")).bearer_auth(&secret).send().await {
-            if r.json::<Value>().await.is_ok_and(|v| v["status"] == "paid") {
-                out.seen_at = Some(Instant::now());
-                return out;
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    out
+    let body = json!({"amount": 3800, "currency": "HKD", "goods_name": "Tea", "reference": format!("cap{i}")});
+    shopper.check_out(body, &format!("cap-{i}")).await
 }
 
 /// Drives checkouts at `rate` a minute, evenly spaced, for `warmup + window` on a fresh stack
@@ -722,12 +630,8 @@ async fn capacity_trial(rate: u32, warmup: Duration, window: Duration) -> Value 
     let in_window = driven.iter().filter(|d| d.seen_at.is_some_and(|t| t >= from && t < to)).count();
     let per_minute = in_window as f64 * 60.0 / window.as_secs_f64();
     let paid = driven.iter().filter(|d| d.paid).count();
-    let seen = driven.iter().filter(|d| d.seen_at.is_some()).count();
-    let mut refusals = serde_json::Map::new();
-    for r in driven.iter().flat_map(|d| &d.refusals) {
-        let n = refusals.get(r).and_then(Value::as_u64).unwrap_or(0);
-        refusals.insert(r.clone(), json!(n + 1));
-    }
+    let seen = driven.iter().filter(|d| d.seen()).count();
+    let refusals = tally(driven.iter().flat_map(|d| d.refusals.iter().cloned()));
     let (_, stats) = stack.sim("GET", "/sim/stats", None).await;
     let gateway_429 = stats["rate_limited"].as_u64();
     let holds =
