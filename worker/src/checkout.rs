@@ -59,6 +59,14 @@ pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
 /// `POST /v1/checkout/{id}/pay`.
 pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     let session = authorize(app, &req, id).await?;
+    // Before anything else is read and before any gateway call (even a close): one client,
+    // through one session or many, must not spend the budget, and a refusal must cost the
+    // worker next to nothing (the many-sessions abuser's refusals cost 2 D1 reads each when
+    // this came after the attempts were read). A wrong secret was refused above and is not
+    // counted; a QR code shown again is, as any pay request is.
+    if let Some(client) = crate::limits::pay_attempt(app.env, &req).await? {
+        app.ctx.note_pay_client(client);
+    }
     let body = http::json_body(&mut req).await?;
     let choice = parse_json::<PayRequest>(&body)?;
     if !session.status().accepts_attempts() {
@@ -71,11 +79,6 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     // An order QFPay cannot cancel that is still payable is shown again rather than made twice.
     if let Some(live) = live_order(app, &session, &option.pay_type).await? {
         return ok_json(201, &live);
-    }
-    // Before any gateway call (even a close): one client, through one session or many, must
-    // not spend the budget.
-    if let Some(client) = crate::limits::pay_attempt(app.env, &req).await? {
-        app.ctx.note_pay_client(client);
     }
     make_room(app, &session).await?;
     let now = clock::now_ms();
