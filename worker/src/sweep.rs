@@ -169,10 +169,12 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
         return Ok(());
     }
     let made_at = refund_made_at;
-    let wanted: Vec<settle::Wanted> = attempts
+    // Refunds first: money owed to a shopper, and few; a busy merchant's open attempts (up to
+    // 100 a sweep, pulled forward) would otherwise use every call a sweep may make, for ever.
+    let wanted: Vec<settle::Wanted> = refunds
         .iter()
-        .map(|a| settle::Wanted { out_trade_no: &a.out_trade_no, made_at: a.created_at })
-        .chain(refunds.iter().map(|r| settle::Wanted { out_trade_no: &r.out_trade_no, made_at: made_at(r) }))
+        .map(|r| settle::Wanted { out_trade_no: &r.out_trade_no, made_at: made_at(r) })
+        .chain(attempts.iter().map(|a| settle::Wanted { out_trade_no: &a.out_trade_no, made_at: a.created_at }))
         .collect();
     let found = settle::query_orders(app, &wanted, CallClass::Query, MAX_QUERY_CALLS).await?;
     report.query_calls += 1;
@@ -192,10 +194,9 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
             );
             report.refunds += 1;
         } else {
-            // Not asked this time: tried again at its next time, as if no answer came.
-            let at = upstream::order_change_retry_at(now, refund.tries as u32);
-            let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(now));
-            app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500()?;
+            // Not asked this sweep (no budget, no answer, or the sweep's calls used up): due
+            // again shortly. Nothing was sent, so it is not a try and its back-off does not grow.
+            app.store.refund_due_again(&refund.id, upstream::order_change_retry_at(now, 0)).await.or_500()?;
         }
     }
     let (asked_now, unasked): (Vec<AttemptRow>, Vec<AttemptRow>) =

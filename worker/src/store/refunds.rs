@@ -181,6 +181,17 @@ impl Store {
         Ok(())
     }
 
+    /// A pending refund nothing was asked or sent about this time: due again at `at`, its
+    /// tries and codes unchanged.
+    pub async fn refund_due_again(&self, id: &str, at: u64) -> Result<()> {
+        self.run(
+            "UPDATE refunds SET next_try_at = ?1 WHERE id = ?2 AND status = ?3",
+            &[num(at), s(id), s(RefundStatus::Pending.as_str())],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// A refund the gateway refused for now (`1265` in the nightly window): its number is used
     /// up (QFPay never takes an `out_trade_no` twice, refused requests included), so the re-send
     /// at `at` goes under `new_out_trade_no`. Only while it is pending.
