@@ -220,6 +220,33 @@ impl Shopper<'_> {
     }
 }
 
+/// Starts `count` tasks evenly at `rate_per_minute` from now (task `i` at `i` gaps), as a
+/// steady stream of shoppers arrives; their outcomes in order (the default for one that
+/// panicked).
+pub async fn at_rate<T, F, Fut>(count: usize, rate_per_minute: u32, task: F) -> Vec<T>
+where
+    T: Default + Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let gap = 60.0 / f64::from(rate_per_minute);
+    let t0 = tokio::time::Instant::now();
+    let tasks: Vec<_> = (0..count)
+        .map(|i| {
+            let run = task(i);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(t0 + Duration::from_secs_f64(i as f64 * gap)).await;
+                run.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(count);
+    for t in tasks {
+        out.push(t.await.unwrap_or_default());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

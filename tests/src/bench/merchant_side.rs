@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use e2e::address::{client_from, loopback_ip};
 use e2e::figures::percentile;
 use e2e::receiver::{Mode, Receiver};
-use e2e::shopper::{create_session, pay_for_qr};
+use e2e::shopper::{at_rate, create_session, pay_for_qr};
 use e2e::{Options, Stack};
 use serde_json::{json, Map, Value};
 
@@ -70,33 +70,16 @@ async fn abandoned_session(i: usize, w: String, merchant: reqwest::Client) -> Op
     Some(id)
 }
 
-/// Starts `task(i, worker_url, client)` evenly at `rate` a minute for `window`; their outcomes.
+/// Starts `task(offset + i, worker_url, client)` evenly at `rate` a minute for `window`.
 async fn drive<T, F, Fut>(stack: &Stack, rate: u32, window: Duration, offset: usize, task: F) -> Vec<T>
 where
-    T: Send + 'static,
+    T: Default + Send + 'static,
     F: Fn(usize, String, reqwest::Client) -> Fut + Copy + Send + 'static,
     Fut: std::future::Future<Output = T> + Send + 'static,
 {
     let merchant = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a client");
     let total = (window.as_secs_f64() * f64::from(rate) / 60.0).round() as usize;
-    let gap = 60.0 / f64::from(rate);
-    let t0 = tokio::time::Instant::now();
-    let tasks: Vec<_> = (0..total)
-        .map(|i| {
-            let (w, merchant) = (stack.worker_url.clone(), merchant.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep_until(t0 + Duration::from_secs_f64(i as f64 * gap)).await;
-                task(offset + i, w, merchant).await
-            })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for t in tasks {
-        if let Ok(v) = t.await {
-            out.push(v);
-        }
-    }
-    out
+    at_rate(total, rate, |i| task(offset + i, stack.worker_url.clone(), merchant.clone())).await
 }
 
 /// Waits until the receiver holds an event of `kind` for each of `sessions`, or [`DRAIN`].

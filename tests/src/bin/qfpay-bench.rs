@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use e2e::address::{client_from, loopback_ip};
 use e2e::browser::Browser;
 use e2e::figures::{percentile, tally};
-use e2e::shopper::{Checkout, Shopper};
+use e2e::shopper::{at_rate, Checkout, Shopper};
 use e2e::{root, Options, Stack};
 use qfpay::{ClientKey, Credentials, GatewayRequest, PaymentRequest, QueryRequest};
 use serde_json::{json, Value};
@@ -610,22 +610,8 @@ async fn capacity_trial(rate: u32, warmup: Duration, window: Duration) -> Value 
     let stack = Stack::start(Options { query_after_seconds: 15, ..Options::default() }).await;
     let merchant = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("a client");
     let total = ((warmup + window).as_secs_f64() * f64::from(rate) / 60.0).round() as usize;
-    let gap = 60.0 / f64::from(rate);
     let t0 = Instant::now();
-    let tasks: Vec<_> = (0..total)
-        .map(|i| {
-            let (w, merchant) = (stack.worker_url.clone(), merchant.clone());
-            let at = tokio::time::Instant::from_std(t0 + Duration::from_secs_f64(i as f64 * gap));
-            tokio::spawn(async move {
-                tokio::time::sleep_until(at).await;
-                driven_checkout(i, w, merchant).await
-            })
-        })
-        .collect();
-    let mut driven = Vec::new();
-    for t in tasks {
-        driven.push(t.await.unwrap_or_default());
-    }
+    let driven = at_rate(total, rate, |i| driven_checkout(i, stack.worker_url.clone(), merchant.clone())).await;
     let (from, to) = (t0 + warmup, t0 + warmup + window);
     let in_window = driven.iter().filter(|d| d.seen_at.is_some_and(|t| t >= from && t < to)).count();
     let per_minute = in_window as f64 * 60.0 / window.as_secs_f64();
