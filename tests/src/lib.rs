@@ -143,6 +143,12 @@ fn wrangler(args: &[&str]) -> Command {
         .env("CI", "true")
         .env("WRANGLER_SEND_METRICS", "false")
         .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        // wrangler 4's local observability streams a trace of every invocation (each request,
+        // each D1 and Durable Object call) to a collector worker in the same workerd processes:
+        // under the abuser run's flood, 6.5 ms of workerd CPU a request with it and 4.0 without.
+        // A deployed worker carries no such collector; with it, honest shoppers queued behind the
+        // collector rather than behind the worker (`cargo xtask chaos --abuser`, RELIABILITY.md).
+        .env("X_LOCAL_OBSERVABILITY", "false")
         .env("NO_COLOR", "1");
     cmd
 }
