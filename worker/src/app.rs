@@ -12,7 +12,7 @@ use crate::store::Store;
 /// One request's (or one sweep's) view of the worker.
 pub struct App<'a> {
     pub env: &'a Env,
-    pub settings: Settings,
+    pub settings: std::rc::Rc<Settings>,
     pub store: Store,
     pub ctx: &'a Ctx,
     /// True inside the settler itself, which plans its own next alarm after each sweep.

@@ -58,15 +58,11 @@ pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
 
 /// `POST /v1/checkout/{id}/pay`.
 pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
+    // The client's payments across sessions were counted with the widget's other limits
+    // (`limits::checkout`), before anything is read and before any gateway call (even a
+    // close): one client, through one session or many, must not spend the budget, and a
+    // refusal must cost the worker next to nothing.
     let session = authorize(app, &req, id).await?;
-    // Before anything else is read and before any gateway call (even a close): one client,
-    // through one session or many, must not spend the budget, and a refusal must cost the
-    // worker next to nothing (the many-sessions abuser's refusals cost 2 D1 reads each when
-    // this came after the attempts were read). A wrong secret was refused above and is not
-    // counted; a QR code shown again is, as any pay request is.
-    if let Some(client) = crate::limits::pay_attempt(app.env, &req).await? {
-        app.ctx.note_pay_client(client);
-    }
     let body = http::json_body(&mut req).await?;
     let choice = parse_json::<PayRequest>(&body)?;
     if !session.status().accepts_attempts() {

@@ -10,6 +10,8 @@
 use checkout_api::events::WebhookSecret;
 use checkout_api::{ApiError, ErrorCode};
 use qfpay::{Config as GatewayConfig, Environment};
+use std::rc::Rc;
+
 use worker::Env;
 
 /// Everything a request needs to know.
@@ -209,10 +211,18 @@ fn number<T: std::str::FromStr>(
     }
 }
 
+thread_local! {
+    /// The settings as first read by this worker instance. A deployment's variables and secrets
+    /// are fixed for an instance's life (a change is a new version, served by new instances), so
+    /// they are read and checked once: reading them was a tenth of a refused request's CPU.
+    static LOADED: std::cell::OnceCell<Result<Rc<Settings>, SettingProblem>> = const { std::cell::OnceCell::new() };
+}
+
 impl Settings {
-    /// Reads and checks every setting, and sets the clock's offset (`CLOCK_OFFSET_SECONDS`).
-    pub fn load(env: &Env) -> Result<Settings, SettingProblem> {
-        let settings = Self::read(env)?;
+    /// Every setting, read and checked on this instance's first request, and the clock's offset
+    /// (`CLOCK_OFFSET_SECONDS`) set from them.
+    pub fn load(env: &Env) -> Result<Rc<Settings>, SettingProblem> {
+        let settings = LOADED.with(|loaded| loaded.get_or_init(|| Self::read(env).map(Rc::new)).clone())?;
         crate::clock::set_offset_seconds(settings.clock_offset_seconds);
         Ok(settings)
     }

@@ -57,10 +57,11 @@ impl Ctx {
     }
 
     /// The log line: request id, method, path, status, session id, upstream codes, D1 round
-    /// trips, duration.
+    /// trips, duration; and for a rate-limit refusal, how many such refusals went without a
+    /// line since the last one (`crate::refusal_log`).
     /// No secrets, no client secrets, no bodies.
-    pub fn log_line(&self, method: &str, path: &str, status: u16, duration_ms: u64) -> String {
-        serde_json::json!({
+    pub fn log_line(&self, method: &str, path: &str, status: u16, duration_ms: u64, unlogged: u64) -> String {
+        let mut line = serde_json::json!({
             "request_id": self.request_id,
             "method": method,
             "path": path,
@@ -70,7 +71,10 @@ impl Ctx {
             "answer_signature": *self.answer_signatures.borrow(),
             "d1_queries": self.d1_queries.get(),
             "duration_ms": duration_ms,
-        })
-        .to_string()
+        });
+        if unlogged > 0 {
+            line["rate_limited_not_logged"] = unlogged.into();
+        }
+        line.to_string()
     }
 }

@@ -27,6 +27,8 @@ mod openapi;
 mod outbox;
 mod pay;
 mod random;
+mod refusal_log;
+mod refused_recently;
 mod request_id;
 mod settle;
 mod settler;
@@ -53,16 +55,22 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let ctx = Ctx::new(&request_id);
     let origin = req.headers().get("Origin").ok().flatten();
     let settings = Settings::load(&env);
-    let response = match route(req, &env, &ctx, settings).await {
-        Ok(resp) => resp,
-        Err(e) => http::error(&e)?,
+    let (response, rate_limited) = match route(req, &env, &ctx, settings).await {
+        Ok(resp) => (request_id::stamp(resp, &request_id).await?, false),
+        Err(mut e) => {
+            e.request_id = Some(request_id.clone());
+            (request_id::header(http::error(&e)?, &request_id)?, e.code == ErrorCode::RateLimited.code())
+        }
     };
     let response = cors::decorate(response, &path, origin.as_deref())?;
-    let response = request_id::stamp(response, &request_id).await?;
-    worker::console_log!(
-        "{}",
-        ctx.log_line(&method, &path, response.status_code(), clock::now_ms().saturating_sub(started))
-    );
+    let now = clock::now_ms();
+    let unlogged = if rate_limited { refusal_log::take(now) } else { Some(0) };
+    if let Some(unlogged) = unlogged {
+        worker::console_log!(
+            "{}",
+            ctx.log_line(&method, &path, response.status_code(), now.saturating_sub(started), unlogged)
+        );
+    }
     Ok(response)
 }
 
@@ -70,7 +78,7 @@ async fn route(
     req: Request,
     env: &Env,
     ctx: &Ctx,
-    settings: std::result::Result<Settings, config::SettingProblem>,
+    settings: std::result::Result<std::rc::Rc<Settings>, config::SettingProblem>,
 ) -> Answer {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -89,7 +97,10 @@ async fn route(
                 return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
             }
             cors::check(&req, &settings)?;
-            limits::checkout(env, &req, rest.first().copied()).await?;
+            let pays = req.method() == Method::Post && rest.get(1) == Some(&"pay") && rest.len() == 2;
+            if let Some(client) = limits::checkout(env, &req, rest.first().copied(), pays).await? {
+                ctx.note_pay_client(client);
+            }
         }
         // Every merchant route checks the key again; this is where wrong keys are counted.
         ["v1", "sessions" | "events" | "notifications" | "health", ..] => {

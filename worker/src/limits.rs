@@ -51,25 +51,57 @@ fn missing(binding: &str) -> ApiError {
     problem.to_error()
 }
 
-/// Counts one request against `binding` under `key`: `Ok(true)` while within the limit. A
-/// limiter that fails to answer lets the request through (and logs it): a broken counter must
-/// not stop every shopper.
-async fn within(env: &Env, binding: &str, key: String) -> Result<bool, ApiError> {
-    let limiter = env.rate_limiter(binding).map_err(|_| missing(binding))?;
-    match limiter.limit(key).await {
-        Ok(outcome) => Ok(outcome.success),
-        Err(e) => {
-            worker::console_error!("rate limiter {binding} did not answer: {e}");
-            Ok(true)
+/// One request counted against a binding under a key, and the answer should it be over.
+struct Count {
+    binding: &'static str,
+    key: String,
+    refusal: ApiError,
+}
+
+/// Counts the request against each of `counts`, all at once: `Err` with the first refusal if
+/// any is over its limit. A key the binding has just refused is refused here without asking
+/// anyone, for [`crate::refused_recently::HOLD_MS`]: the client was told to wait far longer
+/// (`Retry-After`), and asking the binding was the largest part of a flood's refusal. The
+/// bindings are asked together rather than in turn, so a request that passes waits for one
+/// round trip, not one per limit. A limiter that fails to answer lets the request through (and
+/// logs it): a broken counter must not stop every shopper.
+async fn count_all(env: &Env, counts: Vec<Count>) -> Result<(), ApiError> {
+    let now = crate::clock::now_ms();
+    if let Some(held) = counts.iter().find(|c| crate::refused_recently::is_held(c.binding, &c.key, now)) {
+        return Err(held.refusal.clone());
+    }
+    let asked = counts.iter().map(|c| async move {
+        let limiter = env.rate_limiter(c.binding).map_err(|_| missing(c.binding))?;
+        match limiter.limit(c.key.clone()).await {
+            Ok(outcome) => Ok(outcome.success),
+            Err(e) => {
+                worker::console_error!("rate limiter {} did not answer: {e}", c.binding);
+                Ok(true)
+            }
+        }
+    });
+    let answers: Vec<Result<bool, ApiError>> = futures_util::future::join_all(asked).await;
+    let mut refused = None;
+    for (c, answer) in counts.into_iter().zip(answers) {
+        if !answer? {
+            crate::refused_recently::hold(c.binding, c.key, now);
+            refused = refused.or(Some(c.refusal));
         }
     }
+    refused.map_or(Ok(()), Err)
 }
 
 /// The widget's API: one client IP, and one session opened with one secret, each get a
 /// bounded number of requests a period. The session's key includes the secret's fingerprint,
 /// so requests with a wrong secret (anyone can know a session id) never use up the budget of
-/// the shopper who holds the right one.
-pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Result<(), ApiError> {
+/// the shopper who holds the right one. A payment request (`pays`) is also counted against its
+/// client's payments across sessions ([`pay_attempt`]), whose key is returned.
+pub async fn checkout(
+    env: &Env,
+    req: &Request,
+    session_id: Option<&str>,
+    pays: bool,
+) -> Result<Option<String>, ApiError> {
     let limited = |what: &str| {
         ApiError::new(
             ErrorCode::RateLimited,
@@ -77,44 +109,49 @@ pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Res
         )
         .retry_after(CHECKOUT_PERIOD_SECONDS)
     };
-    if !within(env, CHECKOUT_CLIENT_LIMITER, fingerprint("client", &client(req))).await? {
-        return Err(limited("from this client"));
-    }
+    let mut counts = vec![Count {
+        binding: CHECKOUT_CLIENT_LIMITER,
+        key: fingerprint("client", &client(req)),
+        refusal: limited("from this client"),
+    }];
     if let Some(id) = session_id.filter(|id| !id.is_empty()) {
         let secret = http::bearer(req).unwrap_or_default();
         let key = fingerprint("session", &format!("{id}:{}", qfpay::sign::sha256_hex(secret.as_bytes())));
-        if !within(env, CHECKOUT_SESSION_LIMITER, key).await? {
-            return Err(limited("for this session"));
-        }
+        counts.push(Count { binding: CHECKOUT_SESSION_LIMITER, key, refusal: limited("for this session") });
     }
-    Ok(())
+    let pay_client = if pays { pay_attempt(req) } else { None };
+    if let Some(key) = &pay_client {
+        counts.push(Count { binding: PAY_CLIENT_LIMITER, key: key.clone(), refusal: too_many_payments() });
+    }
+    count_all(env, counts).await?;
+    Ok(pay_client)
 }
 
 /// A payment attempt from the widget: one client (an IP address, or an IPv6 /64, which one
 /// subscriber usually holds whole) starts a few a minute across every session, so a script that
 /// creates sessions through a shop's public Buy button cannot spend the merchant's payment
-/// budget. Refused at once, before any gateway call. A request that did not come through
-/// Cloudflare's edge (no `CF-Connecting-IP`, or a loopback one under `wrangler dev`) is not
-/// counted here, as no client can be told apart. Returns the client's key (a fingerprint, never
-/// the address), which the upstream gate also holds to its share (`budget::CLIENT_PAY_SHARE`).
-pub async fn pay_attempt(env: &Env, req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(ip) = req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty()) else {
-        return Ok(None);
-    };
+/// budget. Refused at once, before anything is read and before any gateway call. A request that
+/// did not come through Cloudflare's edge (no `CF-Connecting-IP`, or a loopback one under
+/// `wrangler dev`) is not counted here, as no client can be told apart. The client's key (a
+/// fingerprint, never the address), which the upstream gate also holds to its share
+/// (`budget::CLIENT_PAY_SHARE`); `None` for a client that is not counted.
+fn pay_attempt(req: &Request) -> Option<String> {
+    let ip = req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty())?;
     // `wrangler dev` gives every local request a loopback address, which no client reaching
     // Cloudflare's edge has: a developer's own machine is not counted.
     if ip.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()) {
-        return Ok(None);
+        return None;
     }
-    let key = fingerprint("pay", &client_network(&ip));
-    if within(env, PAY_CLIENT_LIMITER, key.clone()).await? {
-        return Ok(Some(key));
-    }
-    Err(ApiError::new(
+    Some(fingerprint("pay", &client_network(&ip)))
+}
+
+/// The answer to a client past its payments a period.
+fn too_many_payments() -> ApiError {
+    ApiError::new(
         ErrorCode::RateLimited,
         format!("too many payment attempts from this network; try again in {PAY_PERIOD_SECONDS} seconds"),
     )
-    .retry_after(PAY_PERIOD_SECONDS))
+    .retry_after(PAY_PERIOD_SECONDS)
 }
 
 /// The part of an address that names one client: the whole IPv4 address, or an IPv6 address's
@@ -139,14 +176,14 @@ pub async fn merchant(env: &Env, settings: &Settings, req: &Request) -> Result<(
     if settings.merchant_keys.accepts(&http::bearer(req).unwrap_or_default()) {
         return Ok(());
     }
-    if within(env, AUTH_FAILURE_LIMITER, fingerprint("auth", &client(req))).await? {
-        return Err(crate::merchant::unauthorized());
-    }
-    Err(ApiError::new(
+    let refusal = ApiError::new(
         ErrorCode::RateLimited,
         format!("too many wrong merchant keys from this client; try again in {AUTH_PERIOD_SECONDS} seconds"),
     )
-    .retry_after(AUTH_PERIOD_SECONDS))
+    .retry_after(AUTH_PERIOD_SECONDS);
+    count_all(env, vec![Count { binding: AUTH_FAILURE_LIMITER, key: fingerprint("auth", &client(req)), refusal }])
+        .await?;
+    Err(crate::merchant::unauthorized())
 }
 
 #[cfg(test)]

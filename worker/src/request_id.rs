@@ -15,10 +15,17 @@ pub fn draw() -> String {
     ids::request_id(&random::bytes())
 }
 
+/// `resp` with the `Request-Id` header: an error the worker built now, whose body already
+/// carries the id.
+pub fn header(mut resp: Response, id: &str) -> Result<Response> {
+    resp.headers_mut().set(HEADER, id)?;
+    Ok(resp)
+}
+
 /// `resp` with the `Request-Id` header and, for an error's JSON body, the id inside it too
 /// (answers replayed from an `Idempotency-Key` included: they were stored without it).
-pub async fn stamp(mut resp: Response, id: &str) -> Result<Response> {
-    resp.headers_mut().set(HEADER, id)?;
+pub async fn stamp(resp: Response, id: &str) -> Result<Response> {
+    let mut resp = header(resp, id)?;
     let json = resp.headers().get("Content-Type")?.is_some_and(|t| t.starts_with("application/json"));
     if resp.status_code() < 400 || !json {
         return Ok(resp);

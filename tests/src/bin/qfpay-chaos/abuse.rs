@@ -136,6 +136,7 @@ pub async fn run(quick: bool) {
         "abuser_worker_requests_logged": abuser_ms.len(),
         "abuser_worker_ms_p50": percentile(&abuser_ms, 0.5),
         "abuser_worker_ms_total": abuser_ms.iter().sum::<f64>(),
+        "worker_rate_limited_not_logged": rate_limited_not_logged(&log),
         "gateway_429": after.stats["rate_limited"],
         "gateway_calls_by_path": after.stats["calls_by_path"],
         "gateway_peak_calls_per_minute": after.stats["peak_calls_per_minute"],
@@ -162,4 +163,15 @@ pub async fn run(quick: bool) {
     // wrangler running).
     drop(stack);
     finish_abuse(report);
+}
+
+/// How many `429 rate_limited` answers the worker gave without a log line (each logged one
+/// counts those before it: `worker/src/refusal_log.rs`), so the logged figures above can be
+/// read against all the refusals.
+fn rate_limited_not_logged(log: &str) -> u64 {
+    log.lines()
+        .filter(|l| l.starts_with('{') && l.contains("rate_limited_not_logged"))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["rate_limited_not_logged"].as_u64())
+        .sum()
 }
