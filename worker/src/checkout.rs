@@ -58,11 +58,16 @@ pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
 
 /// `POST /v1/checkout/{id}/pay`.
 pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
-    // The client's payments across sessions were counted with the widget's other limits
-    // (`limits::checkout`), before anything is read and before any gateway call (even a
-    // close): one client, through one session or many, must not spend the budget, and a
-    // refusal must cost the worker next to nothing.
+    // One client, through one session or many, must not spend the budget: its payments across
+    // sessions are counted before any gateway call (even a close). A request with its session's
+    // derived secret was counted by the router before anything was read, so a refusal costs
+    // next to nothing; any other (a wrong secret, refused here uncounted; a demo session's
+    // secret) once the secret is checked.
     let session = authorize(app, &req, id).await?;
+    if !app.ctx.pay_counted() {
+        let client = crate::limits::pay_attempt(app.env, &req).await?;
+        app.ctx.note_pay_counted(client);
+    }
     let body = http::json_body(&mut req).await?;
     let choice = parse_json::<PayRequest>(&body)?;
     if !session.status().accepts_attempts() {

@@ -11,6 +11,7 @@ pub struct Ctx {
     answer_signatures: RefCell<Vec<String>>,
     d1_queries: Cell<u32>,
     pay_client: RefCell<Option<String>>,
+    pay_counted: Cell<bool>,
 }
 
 impl Ctx {
@@ -24,10 +25,17 @@ impl Ctx {
         *self.session.borrow_mut() = Some(id.to_owned());
     }
 
-    /// Records the client (a fingerprint of its network) a payment is made for, so the
-    /// upstream gate can keep that client to its share.
-    pub fn note_pay_client(&self, key: String) {
-        *self.pay_client.borrow_mut() = Some(key);
+    /// Records that the payment request was counted against its client's payments
+    /// (`limits::pay_attempt`), and the client (a fingerprint of its network, `None` for one
+    /// that is not counted), so the upstream gate can keep that client to its share.
+    pub fn note_pay_counted(&self, key: Option<String>) {
+        self.pay_counted.set(true);
+        *self.pay_client.borrow_mut() = key;
+    }
+
+    /// Whether [`Ctx::note_pay_counted`] was called.
+    pub fn pay_counted(&self) -> bool {
+        self.pay_counted.get()
     }
 
     /// The client noted by [`Ctx::note_pay_client`].

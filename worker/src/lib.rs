@@ -97,9 +97,19 @@ async fn route(
                 return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
             }
             cors::check(&req, &settings)?;
-            let pays = req.method() == Method::Post && rest.get(1) == Some(&"pay") && rest.len() == 2;
-            if let Some(client) = limits::checkout(env, &req, rest.first().copied(), pays).await? {
-                ctx.note_pay_client(client);
+            limits::checkout(env, &req, rest.first().copied()).await?;
+            // A payment with its session's secret (checked by HMAC, no read) is counted against
+            // its client's payments here, before anything is read: the many-sessions abuser's
+            // refusals then cost no D1 query. Any other is counted by the handler once the
+            // session is read and the secret checked there.
+            if let [id, "pay"] = rest {
+                if req.method() == Method::Post
+                    && limits::pay_client(&req).is_some()
+                    && holds_secret(&settings, &req, id)
+                {
+                    let client = limits::pay_attempt(env, &req).await?;
+                    ctx.note_pay_counted(client);
+                }
             }
         }
         // Every merchant route checks the key again; this is where wrong keys are counted.
@@ -114,6 +124,20 @@ async fn route(
     app.announce_changes().await;
     ctx.note_d1_queries(app.store.queries());
     answer
+}
+
+/// Whether the request's bearer token is the secret the merchant's API gave session `id`
+/// (derived, so no read is needed; compared in constant time).
+fn holds_secret(settings: &Settings, req: &Request, id: &str) -> bool {
+    let Some(given) = http::bearer(req) else {
+        return false;
+    };
+    let given = qfpay::sign::sha256_hex(given.as_bytes());
+    settings
+        .merchant_keys
+        .client_secrets(id)
+        .iter()
+        .fold(false, |found, s| found | qfpay::sign::secret_eq(&qfpay::sign::sha256_hex(s.as_bytes()), &given))
 }
 
 /// The route's handler.

@@ -92,16 +92,10 @@ async fn count_all(env: &Env, counts: Vec<Count>) -> Result<(), ApiError> {
 }
 
 /// The widget's API: one client IP, and one session opened with one secret, each get a
-/// bounded number of requests a period. The session's key includes the secret's fingerprint,
-/// so requests with a wrong secret (anyone can know a session id) never use up the budget of
-/// the shopper who holds the right one. A payment request (`pays`) is also counted against its
-/// client's payments across sessions ([`pay_attempt`]), whose key is returned.
-pub async fn checkout(
-    env: &Env,
-    req: &Request,
-    session_id: Option<&str>,
-    pays: bool,
-) -> Result<Option<String>, ApiError> {
+/// bounded number of requests a period, both asked at once. The session's key includes the
+/// secret's fingerprint, so requests with a wrong secret (anyone can know a session id) never
+/// use up the budget of the shopper who holds the right one.
+pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Result<(), ApiError> {
     let limited = |what: &str| {
         ApiError::new(
             ErrorCode::RateLimited,
@@ -119,23 +113,30 @@ pub async fn checkout(
         let key = fingerprint("session", &format!("{id}:{}", qfpay::sign::sha256_hex(secret.as_bytes())));
         counts.push(Count { binding: CHECKOUT_SESSION_LIMITER, key, refusal: limited("for this session") });
     }
-    let pay_client = if pays { pay_attempt(req) } else { None };
-    if let Some(key) = &pay_client {
-        counts.push(Count { binding: PAY_CLIENT_LIMITER, key: key.clone(), refusal: too_many_payments() });
-    }
-    count_all(env, counts).await?;
-    Ok(pay_client)
+    count_all(env, counts).await
 }
 
-/// A payment attempt from the widget: one client (an IP address, or an IPv6 /64, which one
-/// subscriber usually holds whole) starts a few a minute across every session, so a script that
-/// creates sessions through a shop's public Buy button cannot spend the merchant's payment
-/// budget. Refused at once, before anything is read and before any gateway call. A request that
-/// did not come through Cloudflare's edge (no `CF-Connecting-IP`, or a loopback one under
-/// `wrangler dev`) is not counted here, as no client can be told apart. The client's key (a
-/// fingerprint, never the address), which the upstream gate also holds to its share
-/// (`budget::CLIENT_PAY_SHARE`); `None` for a client that is not counted.
-fn pay_attempt(req: &Request) -> Option<String> {
+/// Counts a payment request against its client's payments across sessions ([`pay_client`]),
+/// once the widget's other limits have let it through: `Ok` with the client's key (`None` for
+/// a client that is not counted). The caller makes sure the request holds its session's secret
+/// first, so that nobody can spend the payments of a network they share (a carrier's NAT, an
+/// office) with requests that could never pay.
+pub async fn pay_attempt(env: &Env, req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(key) = pay_client(req) else {
+        return Ok(None);
+    };
+    count_all(env, vec![Count { binding: PAY_CLIENT_LIMITER, key: key.clone(), refusal: too_many_payments() }]).await?;
+    Ok(Some(key))
+}
+
+/// Who a payment attempt from the widget is counted against: one client (an IP address, or an
+/// IPv6 /64, which one subscriber usually holds whole) starts a few a minute across every
+/// session, so a script that creates sessions through a shop's public Buy button cannot spend
+/// the merchant's payment budget. A request that did not come through Cloudflare's edge (no
+/// `CF-Connecting-IP`, or a loopback one under `wrangler dev`) is not counted, as no client can
+/// be told apart. The key is a fingerprint, never the address; the upstream gate also holds it
+/// to its share (`budget::CLIENT_PAY_SHARE`).
+pub fn pay_client(req: &Request) -> Option<String> {
     let ip = req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty())?;
     // `wrangler dev` gives every local request a loopback address, which no client reaching
     // Cloudflare's edge has: a developer's own machine is not counted.

@@ -1,7 +1,7 @@
 //! Keys a rate limiter has just refused, remembered by this worker instance for a moment so that
 //! a flood's next requests are refused without asking the binding again. The client was told to
 //! wait a whole period (`Retry-After`, 10 s or more), so refusing it for one more second changes
-//! nothing it was promised; a client under its limit is never held. The memory is bounded: past
+//! nothing it was promised; only a key the binding itself refused is held. The memory is bounded: past
 //! [`MOST_KEYS`] keys, the ones whose hold has ended are dropped, and if none has, all are.
 
 use std::cell::RefCell;
@@ -13,26 +13,26 @@ pub const HOLD_MS: u64 = 1_000;
 pub const MOST_KEYS: usize = 4_096;
 
 thread_local! {
-    /// (binding, key) -> until when it is held.
-    static HELD: RefCell<HashMap<(String, String), u64>> = RefCell::new(HashMap::new());
+    /// Key -> until when it is held, by binding (looked up without allocating).
+    static HELD: RefCell<HashMap<&'static str, HashMap<String, u64>>> = RefCell::new(HashMap::new());
 }
 
 /// Whether `key` of `binding` was refused less than [`HOLD_MS`] before `now_ms`.
 pub fn is_held(binding: &str, key: &str, now_ms: u64) -> bool {
-    HELD.with(|held| held.borrow().get(&(binding.to_owned(), key.to_owned())).is_some_and(|&until| now_ms < until))
+    HELD.with(|held| held.borrow().get(binding).and_then(|keys| keys.get(key)).is_some_and(|&until| now_ms < until))
 }
 
-/// Remembers that the binding refused `key` at `now_ms`.
-pub fn hold(binding: &str, key: String, now_ms: u64) {
+/// Remembers that `binding` refused `key` at `now_ms`.
+pub fn hold(binding: &'static str, key: String, now_ms: u64) {
     HELD.with(|held| {
         let mut held = held.borrow_mut();
-        if held.len() >= MOST_KEYS {
-            held.retain(|_, until| now_ms < *until);
-            if held.len() >= MOST_KEYS {
+        if held.values().map(HashMap::len).sum::<usize>() >= MOST_KEYS {
+            held.values_mut().for_each(|keys| keys.retain(|_, until| now_ms < *until));
+            if held.values().map(HashMap::len).sum::<usize>() >= MOST_KEYS {
                 held.clear();
             }
         }
-        held.insert((binding.to_owned(), key), now_ms + HOLD_MS);
+        held.entry(binding).or_default().insert(key, now_ms + HOLD_MS);
     });
 }
 
@@ -57,7 +57,9 @@ mod tests {
         for i in 0..(MOST_KEYS * 3) {
             hold("L", format!("client:{i}"), t);
         }
-        super::HELD.with(|held| assert!(held.borrow().len() <= MOST_KEYS));
+        super::HELD.with(|held| {
+            assert!(held.borrow().values().map(std::collections::HashMap::len).sum::<usize>() <= MOST_KEYS)
+        });
         assert!(is_held("L", &format!("client:{}", MOST_KEYS * 3 - 1), t), "the newest is held");
     }
 }

@@ -247,7 +247,8 @@ pub struct ApiError {
     #[serde(skip)]
     pub retry_after_s: Option<u64>,
     /// The answer's `Request-Id` header, repeated: quote it when asking for help; the worker's
-    /// log line for the request carries it too.
+    /// log line for the request carries it too (a `429 rate_limited` gets a line only once in
+    /// 10 s per worker instance).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
 }

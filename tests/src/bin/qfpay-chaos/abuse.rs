@@ -165,9 +165,10 @@ pub async fn run(quick: bool) {
     finish_abuse(report);
 }
 
-/// How many `429 rate_limited` answers the worker gave without a log line (each logged one
-/// counts those before it: `worker/src/refusal_log.rs`), so the logged figures above can be
-/// read against all the refusals.
+/// At least how many `429 rate_limited` answers the worker gave without a log line (each logged
+/// one counts those before it, `worker/src/refusal_log.rs`, so those of the last 10 s are not
+/// seen). The `abuser_worker_*` figures come from logged lines only: mostly the flood's answers
+/// that passed its limits, and one refusal in 10 s.
 fn rate_limited_not_logged(log: &str) -> u64 {
     log.lines()
         .filter(|l| l.starts_with('{') && l.contains("rate_limited_not_logged"))
