@@ -63,6 +63,8 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     // derived secret was counted by the router before anything was read, so a refusal costs
     // next to nothing; any other (a wrong secret, refused here uncounted; a demo session's
     // secret) once the secret is checked.
+    // The session and its attempts in one round trip, for every read below until a write.
+    app.store.load_session(id).await.or_500()?;
     let session = authorize(app, &req, id).await?;
     if !app.ctx.pay_counted() {
         let client = crate::limits::pay_attempt(app.env, &req).await?;

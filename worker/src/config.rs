@@ -132,11 +132,14 @@ impl MerchantKeys {
     /// (always 64 characters), so the time taken tells nothing of a key, its length, or
     /// which one matched.
     pub fn accepts(&self, given: &str) -> bool {
-        let given = qfpay::sign::sha256_hex(given.as_bytes());
-        let current = qfpay::sign::secret_eq(&qfpay::sign::sha256_hex(self.current.as_bytes()), &given);
-        let next =
-            self.next.as_ref().is_some_and(|k| qfpay::sign::secret_eq(&qfpay::sign::sha256_hex(k.as_bytes()), &given));
-        current | next
+        is_one_of(given, std::iter::once(self.current.as_str()).chain(self.next.as_deref()))
+    }
+
+    /// Whether `given` is the client secret a session `session_id` created under either key
+    /// has ([`MerchantKeys::client_secrets`]), compared as [`MerchantKeys::accepts`] compares:
+    /// no read is needed to check a derived secret.
+    pub fn opens_session(&self, session_id: &str, given: &str) -> bool {
+        is_one_of(given, self.client_secrets(session_id).iter().map(String::as_str))
     }
 
     /// The client secret of a session the merchant's API creates, derived from its id under
@@ -155,6 +158,14 @@ impl MerchantKeys {
     pub fn client_secrets(&self, session_id: &str) -> Vec<String> {
         std::iter::once(&self.current).chain(self.next.as_ref()).map(|k| derive_client_secret(k, session_id)).collect()
     }
+}
+
+/// Whether `given` equals one of `candidates`: every candidate is compared, each by its SHA256
+/// (always 64 characters) and in constant time, so the time taken tells nothing of a
+/// candidate, its length, or which one matched.
+fn is_one_of<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> bool {
+    let given = qfpay::sign::sha256_hex(given.as_bytes());
+    candidates.fold(false, |found, c| found | qfpay::sign::secret_eq(&qfpay::sign::sha256_hex(c.as_bytes()), &given))
 }
 
 fn derive_client_secret(key: &str, session_id: &str) -> String {

@@ -97,19 +97,19 @@ async fn route(
                 return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
             }
             cors::check(&req, &settings)?;
-            limits::checkout(env, &req, rest.first().copied()).await?;
             // A payment with its session's secret (checked by HMAC, no read) is counted against
-            // its client's payments here, before anything is read: the many-sessions abuser's
-            // refusals then cost no D1 query. Any other is counted by the handler once the
-            // session is read and the secret checked there.
-            if let [id, "pay"] = rest {
-                if req.method() == Method::Post
-                    && limits::pay_client(&req).is_some()
-                    && holds_secret(&settings, &req, id)
-                {
-                    let client = limits::pay_attempt(env, &req).await?;
-                    ctx.note_pay_counted(client);
+            // its client's payments here, with the other limits and before anything is read:
+            // the many-sessions abuser's refusals then cost no D1 query. Any other is counted by
+            // the handler once the session is read and the secret checked there.
+            let pay_client = match rest {
+                [id, "pay"] if req.method() == Method::Post => {
+                    limits::pay_client(&req).filter(|_| holds_secret(&settings, &req, id))
                 }
+                _ => None,
+            };
+            limits::checkout(env, &req, rest.first().copied(), pay_client.as_deref()).await?;
+            if pay_client.is_some() {
+                ctx.note_pay_counted(pay_client);
             }
         }
         // Every merchant route checks the key again; this is where wrong keys are counted.
@@ -129,15 +129,7 @@ async fn route(
 /// Whether the request's bearer token is the secret the merchant's API gave session `id`
 /// (derived, so no read is needed; compared in constant time).
 fn holds_secret(settings: &Settings, req: &Request, id: &str) -> bool {
-    let Some(given) = http::bearer(req) else {
-        return false;
-    };
-    let given = qfpay::sign::sha256_hex(given.as_bytes());
-    settings
-        .merchant_keys
-        .client_secrets(id)
-        .iter()
-        .fold(false, |found, s| found | qfpay::sign::secret_eq(&qfpay::sign::sha256_hex(s.as_bytes()), &given))
+    http::bearer(req).is_some_and(|given| settings.merchant_keys.opens_session(id, &given))
 }
 
 /// The route's handler.

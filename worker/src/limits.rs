@@ -94,8 +94,17 @@ async fn count_all(env: &Env, counts: Vec<Count>) -> Result<(), ApiError> {
 /// The widget's API: one client IP, and one session opened with one secret, each get a
 /// bounded number of requests a period, both asked at once. The session's key includes the
 /// secret's fingerprint, so requests with a wrong secret (anyone can know a session id) never
-/// use up the budget of the shopper who holds the right one.
-pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Result<(), ApiError> {
+/// use up the budget of the shopper who holds the right one. `pay_client`: a payment request
+/// the caller has seen hold its session's secret is counted against that client's payments
+/// ([`pay_client`]) in the same round trip, so an honest payment waits for one, not two. (Should
+/// the other limits refuse it, the payment still counts; only against the client that sent it
+/// with a secret it holds, which could as well have spent it by paying.)
+pub async fn checkout(
+    env: &Env,
+    req: &Request,
+    session_id: Option<&str>,
+    pay_client: Option<&str>,
+) -> Result<(), ApiError> {
     let limited = |what: &str| {
         ApiError::new(
             ErrorCode::RateLimited,
@@ -113,6 +122,9 @@ pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Res
         let key = fingerprint("session", &format!("{id}:{}", qfpay::sign::sha256_hex(secret.as_bytes())));
         counts.push(Count { binding: CHECKOUT_SESSION_LIMITER, key, refusal: limited("for this session") });
     }
+    if let Some(key) = pay_client {
+        counts.push(Count { binding: PAY_CLIENT_LIMITER, key: key.to_owned(), refusal: too_many_payments() });
+    }
     count_all(env, counts).await
 }
 
@@ -120,7 +132,8 @@ pub async fn checkout(env: &Env, req: &Request, session_id: Option<&str>) -> Res
 /// once the widget's other limits have let it through: `Ok` with the client's key (`None` for
 /// a client that is not counted). The caller makes sure the request holds its session's secret
 /// first, so that nobody can spend the payments of a network they share (a carrier's NAT, an
-/// office) with requests that could never pay.
+/// office) with requests that could never pay. (A request whose secret the router could check
+/// without a read was counted by [`checkout`] already.)
 pub async fn pay_attempt(env: &Env, req: &Request) -> Result<Option<String>, ApiError> {
     let Some(key) = pay_client(req) else {
         return Ok(None);

@@ -42,11 +42,15 @@ pub async fn record(app: &App<'_>, plan: &Plan<'_>) -> R<Option<AttemptRow>> {
         expires_at: plan.expires_at,
         next_check_at: plan.next_check_at,
     };
-    if !app.store.insert_attempt(&new).await.or_500()? {
+    // The settler is woken for the attempt's first check while the row is written, not after:
+    // one hop fewer on the shopper's wait. A wake for an attempt that was then refused costs
+    // only a sweep that finds nothing due.
+    let wake = app.wake_settler(plan.next_check_at.min(plan.expires_at));
+    let (inserted, ()) = futures_util::future::join(app.store.insert_attempt(&new), wake).await;
+    if !inserted.or_500()? {
         return Ok(None);
     }
     crate::faults::crash_point(app, "after_attempt_recorded")?;
-    app.wake_settler(plan.next_check_at.min(plan.expires_at)).await;
     app.store.attempt(&id).await.or_500()
 }
 

@@ -56,9 +56,10 @@ impl Store {
     /// not know of; its first query is already planned. Only while the session is open (a
     /// close may have started since it was read), has started fewer than the most attempts,
     /// and none in the last few seconds: checked in the INSERT itself, so concurrent requests
-    /// cannot get past them. False when it was not recorded.
+    /// cannot get past them. False when it was not recorded. The session's rows are read again
+    /// in the same round trip and kept, so the new attempt is there to read.
     pub async fn insert_attempt(&self, new: &NewAttempt<'_>) -> Result<bool> {
-        let inserted = self.run(
+        let insert = self.stmt(
             "INSERT INTO attempts (id, session_id, out_trade_no, pay_type, status, created_at, expires_at, next_check_at) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM sessions WHERE id = ?2 AND status = ?9 \
              AND (SELECT COUNT(*) FROM attempts WHERE session_id = ?2) < ?10 \
@@ -76,9 +77,9 @@ impl Store {
                 num(MAX_ATTEMPTS_PER_SESSION),
                 num(MIN_ATTEMPT_GAP_MS),
             ],
-        )
-        .await?;
-        Ok(inserted == 1)
+        )?;
+        let changed = self.batch_then_load(vec![insert], new.session_id).await?;
+        Ok(changed.first() == Some(&1))
     }
 
     /// The gateway created the order: the QR code or wallet page exists.
@@ -328,7 +329,11 @@ impl Store {
     }
 
     /// How many attempts a session has started, and when the last one started.
+    /// From the loaded rows when this session's are loaded (no round trip).
     pub async fn attempt_count(&self, session_id: &str) -> Result<(u64, Option<u64>)> {
+        if let Some(rows) = self.cached_attempts(session_id) {
+            return Ok((rows.len() as u64, rows.iter().map(|a| a.created_at).max()));
+        }
         #[derive(serde::Deserialize)]
         struct Count {
             n: u64,
