@@ -5,21 +5,22 @@
 //! read, and it lets the widget on that page say what to fix instead of "network error".
 
 use checkout_api::{ApiError, ErrorCode};
-use worker::{Request, Response, Result};
+use worker::{Response, Result};
 
 use crate::config::Settings;
+use crate::head::Head;
 
-fn own_origin(req: &Request) -> Option<String> {
-    let url = req.url().ok()?;
+fn own_origin(head: &Head) -> Option<String> {
+    let url = worker::Url::parse(&head.url).ok()?;
     Some(url.origin().ascii_serialization())
 }
 
 /// Refuses a browser request from an origin that is not allowed.
-pub fn check(req: &Request, settings: &Settings) -> std::result::Result<(), ApiError> {
-    let Some(origin) = req.headers().get("Origin").ok().flatten() else {
+pub fn check(head: &Head, settings: &Settings) -> std::result::Result<(), ApiError> {
+    let Some(origin) = head.header("Origin") else {
         return Ok(());
     };
-    if settings.allowed_origins.contains(&origin) || own_origin(req).as_deref() == Some(origin.as_str()) {
+    if settings.allowed_origins.contains(&origin) || own_origin(head).as_deref() == Some(origin.as_str()) {
         return Ok(());
     }
     Err(ApiError::new(ErrorCode::OriginNotAllowed, "this origin is not in the worker's ALLOWED_ORIGINS"))

@@ -78,9 +78,7 @@ pub async fn json_body(req: &mut Request) -> std::result::Result<Vec<u8>, ApiErr
 
 /// The token of `Authorization: Bearer <token>`.
 pub fn bearer(req: &Request) -> Option<String> {
-    let value = req.headers().get("Authorization").ok().flatten()?;
-    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
-    Some(token.trim().to_owned()).filter(|t| !t.is_empty())
+    crate::head::bearer(req.headers())
 }
 
 /// An answer to an outgoing request.

@@ -5,7 +5,7 @@
 //! served by the platform's assets binding.
 
 use checkout_api::{ApiError, ErrorCode};
-use worker::{event, Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
+use worker::{event, web_sys, Context, Env, Method, Request, Response, Result, ScheduleContext, ScheduledEvent};
 
 mod app;
 mod checkout;
@@ -18,6 +18,7 @@ mod faults;
 mod feed;
 mod gate;
 mod gateway;
+mod head;
 mod http;
 mod limits;
 mod listing;
@@ -45,17 +46,21 @@ pub use watch::SessionWatch;
 use app::{Answer, App};
 use config::Settings;
 use context::Ctx;
+use head::Head;
 use store::Store;
 
+/// Takes the platform's request as it is: it is converted to a [`Request`] only once the limits
+/// have let it through (see [`head`]).
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
     let started = clock::now_ms();
-    let (method, path) = (req.method().to_string(), req.path());
+    let head = Head::of(&raw);
+    let (method, path) = (head.method.to_string(), head.path.clone());
     let request_id = request_id::draw();
     let ctx = Ctx::new(&request_id);
-    let origin = req.headers().get("Origin").ok().flatten();
+    let origin = head.header("Origin");
     let settings = Settings::load(&env);
-    let (response, rate_limited) = match route(req, &env, &ctx, settings).await {
+    let (response, rate_limited) = match route(raw, &head, &env, &ctx, settings).await {
         Ok(resp) => (request_id::stamp(resp, &request_id).await?, false),
         Err(mut e) => {
             e.request_id = Some(request_id.clone());
@@ -75,17 +80,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 async fn route(
-    req: Request,
+    raw: web_sys::Request,
+    head: &Head,
     env: &Env,
     ctx: &Ctx,
     settings: std::result::Result<std::rc::Rc<Settings>, config::SettingProblem>,
 ) -> Answer {
-    let path = req.path();
+    let path = &head.path;
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     if segments == ["healthz"] {
         return health(settings.as_ref().err());
     }
-    if segments == ["openapi.json"] && req.method() == Method::Get {
+    if segments == ["openapi.json"] && head.method == Method::Get {
         return openapi::serve();
     }
     let settings = settings.map_err(|p| p.to_error())?;
@@ -93,34 +99,34 @@ async fn route(
         ["v1", "checkout", rest @ ..] => {
             // A preflight changes nothing and is answered for every origin, so that a refused
             // one's request goes on to read its 403 (see `cors`).
-            if req.method() == Method::Options {
+            if head.method == Method::Options {
                 return Response::empty().map(|r| r.with_status(204)).map_err(app::internal);
             }
-            cors::check(&req, &settings)?;
+            cors::check(head, &settings)?;
             // A payment with its session's secret (checked by HMAC, no read) is counted against
             // its client's payments here, with the other limits and before anything is read:
             // the many-sessions abuser's refusals then cost no D1 query. Any other is counted by
             // the handler once the session is read and the secret checked there.
             let pay_client = match rest {
-                [id, "pay"] if req.method() == Method::Post => {
-                    limits::pay_client(&req).filter(|_| holds_secret(&settings, &req, id))
+                [id, "pay"] if head.method == Method::Post => {
+                    limits::pay_client(&head.headers).filter(|_| holds_secret(&settings, head, id))
                 }
                 _ => None,
             };
-            limits::checkout(env, &req, rest.first().copied(), pay_client.as_deref()).await?;
+            limits::checkout(env, &head.headers, rest.first().copied(), pay_client.as_deref()).await?;
             if pay_client.is_some() {
                 ctx.note_pay_counted(pay_client);
             }
         }
         // Every merchant route checks the key again; this is where wrong keys are counted.
         ["v1", "sessions" | "events" | "notifications" | "health", ..] => {
-            limits::merchant(env, &settings, &req).await?;
+            limits::merchant(env, &settings, &head.headers).await?;
         }
         _ => {}
     }
     let db = env.d1("DB").map_err(app::internal)?;
     let app = App { env, settings, store: Store::new(db), ctx, in_settler: false };
-    let answer = handle(&app, req, &segments, &path).await;
+    let answer = handle(&app, Request::from(raw), &segments, path).await;
     app.announce_changes().await;
     ctx.note_d1_queries(app.store.queries());
     answer
@@ -128,8 +134,8 @@ async fn route(
 
 /// Whether the request's bearer token is the secret the merchant's API gave session `id`
 /// (derived, so no read is needed; compared in constant time).
-fn holds_secret(settings: &Settings, req: &Request, id: &str) -> bool {
-    http::bearer(req).is_some_and(|given| settings.merchant_keys.opens_session(id, &given))
+fn holds_secret(settings: &Settings, head: &Head, id: &str) -> bool {
+    head::bearer(&head.headers).is_some_and(|given| settings.merchant_keys.opens_session(id, &given))
 }
 
 /// The route's handler.

@@ -7,10 +7,9 @@
 //! (the binding does not say when its window ends, so that is the window's length).
 
 use checkout_api::{ApiError, ErrorCode};
-use worker::{Env, Request};
+use worker::{Env, Headers, Request};
 
 use crate::config::{SettingProblem, Settings};
-use crate::http;
 
 /// The binding counting the widget's requests per client IP.
 pub const CHECKOUT_CLIENT_LIMITER: &str = "CHECKOUT_CLIENT_LIMITER";
@@ -32,8 +31,8 @@ const AUTH_PERIOD_SECONDS: u64 = 60;
 /// Who is asking: `CF-Connecting-IP`, which Cloudflare sets on every request from the
 /// internet (a client cannot choose it). Without it (a request that did not come through
 /// Cloudflare's edge) every request shares one key.
-fn client(req: &Request) -> String {
-    req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty()).unwrap_or_else(|| "local".into())
+fn client(headers: &Headers) -> String {
+    headers.get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty()).unwrap_or_else(|| "local".into())
 }
 
 /// A key that says nothing by itself: the limiters and the cache never hold an IP address or
@@ -101,7 +100,7 @@ async fn count_all(env: &Env, counts: Vec<Count>) -> Result<(), ApiError> {
 /// with a secret it holds, which could as well have spent it by paying.)
 pub async fn checkout(
     env: &Env,
-    req: &Request,
+    headers: &Headers,
     session_id: Option<&str>,
     pay_client: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -114,11 +113,11 @@ pub async fn checkout(
     };
     let mut counts = vec![Count {
         binding: CHECKOUT_CLIENT_LIMITER,
-        key: fingerprint("client", &client(req)),
+        key: fingerprint("client", &client(headers)),
         refusal: limited("from this client"),
     }];
     if let Some(id) = session_id.filter(|id| !id.is_empty()) {
-        let secret = http::bearer(req).unwrap_or_default();
+        let secret = crate::head::bearer(headers).unwrap_or_default();
         let key = fingerprint("session", &format!("{id}:{}", qfpay::sign::sha256_hex(secret.as_bytes())));
         counts.push(Count { binding: CHECKOUT_SESSION_LIMITER, key, refusal: limited("for this session") });
     }
@@ -135,7 +134,7 @@ pub async fn checkout(
 /// office) with requests that could never pay. (A request whose secret the router could check
 /// without a read was counted by [`checkout`] already.)
 pub async fn pay_attempt(env: &Env, req: &Request) -> Result<Option<String>, ApiError> {
-    let Some(key) = pay_client(req) else {
+    let Some(key) = pay_client(req.headers()) else {
         return Ok(None);
     };
     count_all(env, vec![Count { binding: PAY_CLIENT_LIMITER, key: key.clone(), refusal: too_many_payments() }]).await?;
@@ -149,8 +148,8 @@ pub async fn pay_attempt(env: &Env, req: &Request) -> Result<Option<String>, Api
 /// `CF-Connecting-IP`, or a loopback one under `wrangler dev`) is not counted, as no client can
 /// be told apart. The key is a fingerprint, never the address; the upstream gate also holds it
 /// to its share (`budget::CLIENT_PAY_SHARE`).
-pub fn pay_client(req: &Request) -> Option<String> {
-    let ip = req.headers().get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty())?;
+pub fn pay_client(headers: &Headers) -> Option<String> {
+    let ip = headers.get("CF-Connecting-IP").ok().flatten().filter(|ip| !ip.is_empty())?;
     // `wrangler dev` gives every local request a loopback address, which no client reaching
     // Cloudflare's edge has: a developer's own machine is not counted.
     if ip.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback()) {
@@ -186,8 +185,8 @@ pub fn client_network(ip: &str) -> String {
 /// addresses), so shutting an IP out would let anyone lock the merchant out. Wrong keys are
 /// counted per client IP and, past the limit, answered `429` with `Retry-After` at once; with
 /// keys of 32 or more random characters guessing is hopeless anyway, and this keeps it slow.
-pub async fn merchant(env: &Env, settings: &Settings, req: &Request) -> Result<(), ApiError> {
-    if settings.merchant_keys.accepts(&http::bearer(req).unwrap_or_default()) {
+pub async fn merchant(env: &Env, settings: &Settings, headers: &Headers) -> Result<(), ApiError> {
+    if settings.merchant_keys.accepts(&crate::head::bearer(headers).unwrap_or_default()) {
         return Ok(());
     }
     let refusal = ApiError::new(
@@ -195,7 +194,7 @@ pub async fn merchant(env: &Env, settings: &Settings, req: &Request) -> Result<(
         format!("too many wrong merchant keys from this client; try again in {AUTH_PERIOD_SECONDS} seconds"),
     )
     .retry_after(AUTH_PERIOD_SECONDS);
-    count_all(env, vec![Count { binding: AUTH_FAILURE_LIMITER, key: fingerprint("auth", &client(req)), refusal }])
+    count_all(env, vec![Count { binding: AUTH_FAILURE_LIMITER, key: fingerprint("auth", &client(headers)), refusal }])
         .await?;
     Err(crate::merchant::unauthorized())
 }
