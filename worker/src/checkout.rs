@@ -63,6 +63,9 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
     // derived secret was counted by the router before anything was read, so a refusal costs
     // next to nothing; any other (a wrong secret, refused here uncounted; a demo session's
     // secret) once the secret is checked.
+    // The body first (at most 16 KiB; the client decides how slowly it comes), so the rows
+    // loaded next are as fresh as the decisions taken on them.
+    let body = http::json_body(&mut req).await?;
     // The session and its attempts in one round trip, for every read below until a write.
     app.store.load_session(id).await.or_500()?;
     let session = authorize(app, &req, id).await?;
@@ -70,7 +73,6 @@ pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
         let client = crate::limits::pay_attempt(app.env, &req).await?;
         app.ctx.note_pay_counted(client);
     }
-    let body = http::json_body(&mut req).await?;
     let choice = parse_json::<PayRequest>(&body)?;
     if !session.status().accepts_attempts() {
         return Err(ApiError::new(ErrorCode::SessionNotOpen, format!("the session is {}", session.status().as_str())));

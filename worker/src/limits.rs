@@ -66,8 +66,9 @@ struct Count {
 /// logs it): a broken counter must not stop every shopper.
 async fn count_all(env: &Env, counts: Vec<Count>) -> Result<(), ApiError> {
     let now = crate::clock::now_ms();
-    if let Some(held) = counts.iter().find(|c| crate::refused_recently::is_held(c.binding, &c.key, now)) {
-        return Err(held.refusal.clone());
+    let held = counts.iter().filter(|c| crate::refused_recently::is_held(c.binding, &c.key, now));
+    if let Some(refusal) = longest_wait(held.map(|c| c.refusal.clone())) {
+        return Err(refusal);
     }
     let asked = counts.iter().map(|c| async move {
         let limiter = env.rate_limiter(c.binding).map_err(|_| missing(c.binding))?;
@@ -80,14 +81,20 @@ async fn count_all(env: &Env, counts: Vec<Count>) -> Result<(), ApiError> {
         }
     });
     let answers: Vec<Result<bool, ApiError>> = futures_util::future::join_all(asked).await;
-    let mut refused = None;
+    let mut refused = Vec::new();
     for (c, answer) in counts.into_iter().zip(answers) {
         if !answer? {
             crate::refused_recently::hold(c.binding, c.key, now);
-            refused = refused.or(Some(c.refusal));
+            refused.push(c.refusal);
         }
     }
-    refused.map_or(Ok(()), Err)
+    longest_wait(refused.into_iter()).map_or(Ok(()), Err)
+}
+
+/// Of several refusals, the one that asks for the longest wait (the first of equals): the
+/// client has to wait for all of them.
+fn longest_wait(refusals: impl Iterator<Item = ApiError>) -> Option<ApiError> {
+    refusals.reduce(|kept, next| if next.retry_after_s > kept.retry_after_s { next } else { kept })
 }
 
 /// The widget's API: one client IP, and one session opened with one secret, each get a
@@ -95,9 +102,11 @@ async fn count_all(env: &Env, counts: Vec<Count>) -> Result<(), ApiError> {
 /// secret's fingerprint, so requests with a wrong secret (anyone can know a session id) never
 /// use up the budget of the shopper who holds the right one. `pay_client`: a payment request
 /// the caller has seen hold its session's secret is counted against that client's payments
-/// ([`pay_client`]) in the same round trip, so an honest payment waits for one, not two. (Should
-/// the other limits refuse it, the payment still counts; only against the client that sent it
-/// with a secret it holds, which could as well have spent it by paying.)
+/// ([`pay_client`]) in the same round trip, so an honest payment waits for one, not two. Should
+/// another limit refuse it, the payment still counts, against the network that sent it with a
+/// secret it holds. Once a key is refused it is held for a second without asking any binding,
+/// so a network over its request limit spends at most about one payment a second (per worker
+/// instance) this way.
 pub async fn checkout(
     env: &Env,
     headers: &Headers,

@@ -51,7 +51,11 @@ pub async fn record(app: &App<'_>, plan: &Plan<'_>) -> R<Option<AttemptRow>> {
         return Ok(None);
     }
     crate::faults::crash_point(app, "after_attempt_recorded")?;
-    app.store.attempt(&id).await.or_500()
+    let attempt = app.store.attempt(&id).await.or_500();
+    // The rows the insert read back were for this read only: a caller that waits on the
+    // gateway (the till follows its charge for seconds) must read what others wrote meanwhile.
+    app.store.forget_loaded();
+    attempt
 }
 
 /// What sending the payment came to, after the store was brought up to date.

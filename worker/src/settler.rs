@@ -78,7 +78,13 @@ impl DurableObject for Settler {
         };
         let now = clock::now_ms();
         let at = next.unwrap_or(now + HEARTBEAT_MS).clamp(now + MIN_GAP_MS, now + HEARTBEAT_MS);
-        self.state.storage().set_alarm(at.saturating_sub(now) as i64).await?;
+        // A wake during the sweep (a new attempt's first check, armed while its row was being
+        // written) may want an earlier alarm than the sweep's read of what is due saw: keep it.
+        let armed = self.state.storage().get_alarm().await.ok().flatten().map(|ms| ms as u64);
+        let woken_earlier = armed.is_some_and(|a| a > clock::to_real_ms(now) && a <= clock::to_real_ms(at));
+        if !woken_earlier {
+            self.state.storage().set_alarm(at.saturating_sub(now) as i64).await?;
+        }
         Response::ok("swept")
     }
 }

@@ -57,7 +57,7 @@ pub enum ErrorCode {
     BodyTooLarge,
     /// 415 `unsupported_media_type`: `Content-Type` must be `application/json`.
     UnsupportedMediaType,
-    /// 429 `rate_limited`: Too many requests from this client or for this session, or too many wrong keys; wait `Retry-After` seconds.
+    /// 429 `rate_limited`: Too many requests from this client or for this session, too many payment attempts from this network, or too many wrong keys; wait `Retry-After` seconds.
     RateLimited,
     /// 500 `internal_error`: Something failed on our side; the request changed nothing it could not finish.
     InternalError,
@@ -212,7 +212,7 @@ impl ErrorCode {
             ErrorCode::BodyTooLarge => "The body is larger than 16 KiB.",
             ErrorCode::UnsupportedMediaType => "`Content-Type` must be `application/json`.",
             ErrorCode::RateLimited => {
-                "Too many requests from this client or for this session, or too many wrong keys; wait `Retry-After` seconds."
+                "Too many requests from this client or for this session, too many payment attempts from this network, or too many wrong keys; wait `Retry-After` seconds."
             }
             ErrorCode::InternalError => {
                 "Something failed on our side; the request changed nothing it could not finish."
