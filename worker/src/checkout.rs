@@ -58,17 +58,17 @@ pub async fn get_checkout(app: &App<'_>, req: Request, id: &str) -> Answer {
 
 /// `POST /v1/checkout/{id}/pay`.
 pub async fn pay(app: &App<'_>, mut req: Request, id: &str) -> Answer {
-    // One client, through one session or many, must not spend the budget: its payments across
-    // sessions are counted before any gateway call (even a close). A request with its session's
-    // derived secret was counted by the router before anything was read, so a refusal costs
-    // next to nothing; any other (a wrong secret, refused here uncounted; a demo session's
-    // secret) once the secret is checked.
     // The body first (at most 16 KiB; the client decides how slowly it comes), so the rows
     // loaded next are as fresh as the decisions taken on them.
     let body = http::json_body(&mut req).await?;
     // The session and its attempts in one round trip, for every read below until a write.
     app.store.load_session(id).await.or_500()?;
     let session = authorize(app, &req, id).await?;
+    // One client, through one session or many, must not spend the budget: its payments across
+    // sessions are counted before any gateway call (even a close). A request with its session's
+    // derived secret was counted by the router before anything was read, so a refusal costs
+    // next to nothing; any other (a wrong secret, refused above uncounted; a demo session's
+    // secret) once the secret is checked.
     if !app.ctx.pay_counted() {
         let client = crate::limits::pay_attempt(app.env, &req).await?;
         app.ctx.note_pay_counted(client);

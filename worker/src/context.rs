@@ -38,7 +38,7 @@ impl Ctx {
         self.pay_counted.get()
     }
 
-    /// The client noted by [`Ctx::note_pay_client`].
+    /// The client noted by [`Ctx::note_pay_counted`].
     pub fn pay_client(&self) -> Option<String> {
         self.pay_client.borrow().clone()
     }

@@ -57,8 +57,8 @@ struct Count {
     refusal: ApiError,
 }
 
-/// Counts the request against each of `counts`, all at once: `Err` with the first refusal if
-/// any is over its limit. A key the binding has just refused is refused here without asking
+/// Counts the request against each of `counts`, all at once: `Err` with the refusal asking
+/// for the longest wait if any is over its limit. A key the binding has just refused is refused here without asking
 /// anyone, for [`crate::refused_recently::HOLD_MS`]: the client was told to wait far longer
 /// (`Retry-After`), and asking the binding was the largest part of a flood's refusal. The
 /// bindings are asked together rather than in turn, so a request that passes waits for one

@@ -47,15 +47,11 @@ pub async fn record(app: &App<'_>, plan: &Plan<'_>) -> R<Option<AttemptRow>> {
     // only a sweep that finds nothing due.
     let wake = app.wake_settler(plan.next_check_at.min(plan.expires_at));
     let (inserted, ()) = futures_util::future::join(app.store.insert_attempt(&new), wake).await;
-    if !inserted.or_500()? {
+    let Some(attempt) = inserted.or_500()? else {
         return Ok(None);
-    }
+    };
     crate::faults::crash_point(app, "after_attempt_recorded")?;
-    let attempt = app.store.attempt(&id).await.or_500();
-    // The rows the insert read back were for this read only: a caller that waits on the
-    // gateway (the till follows its charge for seconds) must read what others wrote meanwhile.
-    app.store.forget_loaded();
-    attempt
+    Ok(Some(attempt))
 }
 
 /// What sending the payment came to, after the store was brought up to date.

@@ -56,9 +56,9 @@ impl Store {
     /// not know of; its first query is already planned. Only while the session is open (a
     /// close may have started since it was read), has started fewer than the most attempts,
     /// and none in the last few seconds: checked in the INSERT itself, so concurrent requests
-    /// cannot get past them. False when it was not recorded. The session's rows are read again
-    /// in the same round trip and kept, so the new attempt is there to read.
-    pub async fn insert_attempt(&self, new: &NewAttempt<'_>) -> Result<bool> {
+    /// cannot get past them. The new attempt, read back in the same round trip; `None` when it
+    /// was not recorded.
+    pub async fn insert_attempt(&self, new: &NewAttempt<'_>) -> Result<Option<AttemptRow>> {
         let insert = self.stmt(
             "INSERT INTO attempts (id, session_id, out_trade_no, pay_type, status, created_at, expires_at, next_check_at) \
              SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM sessions WHERE id = ?2 AND status = ?9 \
@@ -78,8 +78,15 @@ impl Store {
                 num(MIN_ATTEMPT_GAP_MS),
             ],
         )?;
-        let changed = self.batch_then_load(vec![insert], new.session_id).await?;
-        Ok(changed.first() == Some(&1))
+        let read = self.stmt("SELECT * FROM attempts WHERE id = ?1", &[s(new.id)])?;
+        self.counted();
+        self.forget_loaded();
+        let results = self.db.batch(vec![insert, read]).await?;
+        let [inserted, read] = results.as_slice() else { return Ok(None) };
+        if inserted.meta()?.and_then(|m| m.changes) != Some(1) {
+            return Ok(None);
+        }
+        Ok(read.results::<AttemptRow>()?.into_iter().next())
     }
 
     /// The gateway created the order: the QR code or wallet page exists.

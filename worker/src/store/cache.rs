@@ -2,15 +2,13 @@
 //! a session with its attempts and refunds. A notification or a widget request (a pay loads
 //! them after reading its body) reads them once (one round trip) where the money rules would
 //! read the session three times and the attempt twice; the batch that pays a session reads them
-//! again in the same transaction, so what follows the payment sees the state it left, and so
-//! does the batch that records a new attempt, whose caller reads the attempt back and forgets
-//! the rows before it sends anything (`pay::record`).
+//! again in the same transaction, so what follows the payment sees the state it left.
 //!
 //! Safe because every state change is a conditional `UPDATE` on the state it expects: a row a
 //! few milliseconds old can at worst make a write change nothing, and the caller reads again.
 //! Any other write forgets everything (`Store::run`, `Store::batch`), and nothing but an
-//! explicit load or one of those batches fills it, so a loop that reads to see others'
-//! changes (the till following its charge) is not served stale.
+//! explicit load or that batch fills it, so a loop that reads to see others' changes (the
+//! till following its charge) is never served stale.
 
 use worker::{D1Result, Result};
 
