@@ -5,7 +5,7 @@
 //! nobody reads or closed.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,8 @@ impl Drop for Sim {
 }
 
 /// Starts `qfpay sim --listen 127.0.0.1:0 <flags>` and reads its banner up to the address.
-fn start(flags: &[&str]) -> Sim {
+/// Returns the simulator and its stdout past the banner, which the caller must read or drop.
+fn spawn(flags: &[&str]) -> (Sim, std::io::Lines<BufReader<std::process::ChildStdout>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_qfpay"))
         .args(["sim", "--listen", "127.0.0.1:0", "--seed", "1"])
         .args(flags)
@@ -48,9 +49,14 @@ fn start(flags: &[&str]) -> Sim {
         }
         banner.push(line);
     };
-    // The request log goes on to stdout; drain it so the simulator never blocks on a full pipe.
+    (Sim { child, addr, banner }, lines)
+}
+
+/// A simulator whose request log is drained, so it never blocks on a full pipe.
+fn start(flags: &[&str]) -> Sim {
+    let (sim, lines) = spawn(flags);
     std::thread::spawn(move || lines.for_each(drop));
-    Sim { child, addr, banner }
+    sim
 }
 
 /// A SHA256-signed payment with the demo key, sent without `X-QF-SIGNTYPE` unless `declare`.
@@ -217,29 +223,12 @@ fn switch_flags_set_the_switches() {
     assert!(body.contains("\"answer_signature\":\"none\""), "{body}");
 }
 
-/// A free loopback address, for a simulator whose banner nobody reads.
-fn free_addr() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("its address").to_string()
-}
-
-/// Starts `qfpay sim` on `addr` with stdout a pipe; `close` drops its read end at once.
-/// Returns once the simulator accepts connections, with the pipe's read end if kept.
-fn start_quiet(addr: &str, close: bool) -> (Sim, Option<std::process::ChildStdout>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qfpay"))
-        .args(["sim", "--listen", addr, "--seed", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("qfpay sim starts");
-    let stdout = child.stdout.take().filter(|_| !close);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "the simulator listens on {addr}");
-        assert!(child.try_wait().expect("status").is_none(), "the simulator is running");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Sim { child, addr: addr.to_owned(), banner: Vec::new() }, stdout)
+/// A simulator whose stdout is a pipe nobody reads past the banner; `close` drops its read end
+/// at once. The port is the one the simulator chose itself: a port picked by the test and freed
+/// before the simulator binds it can be taken by another test's simulator in between.
+fn start_quiet(close: bool) -> (Sim, Option<std::io::Lines<BufReader<std::process::ChildStdout>>>) {
+    let (sim, lines) = spawn(&[]);
+    (sim, Some(lines).filter(|_| !close))
 }
 
 /// `count` logged calls, each answered within two seconds (a held-up call waits forever); the slowest.
@@ -260,7 +249,7 @@ fn logged_calls(sim: &Sim, count: usize) -> Duration {
 
 #[test]
 fn a_stdout_nobody_reads_never_holds_up_an_answer() {
-    let (mut sim, unread) = start_quiet(&free_addr(), false);
+    let (mut sim, unread) = start_quiet(false);
     let slowest = logged_calls(&sim, 2000);
     let (status, body) = get(&sim.addr, "/sim/stats");
     let stats: Value = serde_json::from_str(&body).expect("JSON stats");
@@ -272,7 +261,7 @@ fn a_stdout_nobody_reads_never_holds_up_an_answer() {
 
 #[test]
 fn a_closed_stdout_is_ignored() {
-    let (mut sim, _) = start_quiet(&free_addr(), true);
+    let (mut sim, _) = start_quiet(true);
     logged_calls(&sim, 200);
     let (status, body) = get(&sim.addr, "/healthz");
     assert_eq!((status, body.as_str()), (200, "ok"));
