@@ -27,6 +27,7 @@ HANDLERS = {
     "checkout.session.closed": shop("release"),
     "refund.succeeded": shop("refunded"),  # event["data"]["refund"]["amount"] went back
     "refund.failed": shop("refund_failed"),  # nothing went back: refund again or tell a person
+    "refund.unresolved": shop("refund_unresolved"),  # no final word in 3 days: check with QFPay
     "payment.duplicate": shop("duplicate"),  # a second payment: refunded for you by default
     "payment.duplicate_refunded": shop("duplicate_refunded"),
     "payment.held": shop("held"),  # the wrong amount or currency: not paid; check with QFPay

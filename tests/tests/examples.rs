@@ -109,6 +109,7 @@ fn expected_action(kind: EventType) -> &'static str {
         EventType::SessionExpired | EventType::SessionClosed => "release",
         EventType::RefundSucceeded => "refunded",
         EventType::RefundFailed => "refund_failed",
+        EventType::RefundUnresolved => "refund_unresolved",
         EventType::DuplicatePayment => "duplicate",
         EventType::DuplicateRefunded => "duplicate_refunded",
         EventType::PaymentHeld => "held",

@@ -168,7 +168,7 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     if !any_due_now {
         return Ok(());
     }
-    let made_at = refund_made_at;
+    let made_at = settle::refund_made_at;
     // Refunds first: money owed to a shopper, and few; a busy merchant's open attempts (up to
     // 100 a sweep, pulled forward) would otherwise use every call a sweep may make, for ever.
     let wanted: Vec<settle::Wanted> = refunds
@@ -193,10 +193,15 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
                 settle::apply_refund_row(app, refund, found.answer.refund(&refund.out_trade_no)).await,
             );
             report.refunds += 1;
+        } else if settle::refund_unaskable(refund, now) {
+            // Past its days and not answered since: given up without a last word.
+            keep_going("refund given up", settle::give_up_refund(app, refund, None).await);
         } else {
             // Not asked this sweep (no budget, no answer, or the sweep's calls used up): due
-            // again shortly. Nothing was sent, so it is not a try and its back-off does not grow.
-            app.store.refund_due_again(&refund.id, upstream::order_change_retry_at(now, 0)).await.or_500()?;
+            // again shortly (hourly once old). Nothing was sent, so it is not a try and its
+            // back-off does not grow.
+            let at = upstream::refund_retry_at(now, settle::refund_made_at(refund), 0);
+            app.store.refund_due_again(&refund.id, at).await.or_500()?;
         }
     }
     let (asked_now, unasked): (Vec<AttemptRow>, Vec<AttemptRow>) =
@@ -206,14 +211,6 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
         app.store.query_again_at(&attempt.id, upstream::order_change_retry_at(now, 0)).await.or_500()?;
     }
     reschedule(app, &asked_now, now).await
-}
-
-/// When a refund's current send was made (its `txdtm`), for the month its query asks in.
-fn refund_made_at(r: &RefundRow) -> u64 {
-    r.txdtm
-        .as_deref()
-        .and_then(|t| Txdtm::parse("txdtm", t).ok())
-        .map_or(r.created_at, |t| t.to_unix(HONG_KONG_OFFSET_SECONDS).max(0) as u64 * 1000)
 }
 
 /// Plans each queried attempt's next query.
@@ -250,7 +247,7 @@ async fn refunds_in_blackout(app: &App<'_>, now: u64, until: u64, report: &mut R
 /// A refund refused in the window whose number's earlier send got no answer: asked about first.
 /// A row settles it; none means that send was never taken, so it goes under a new number.
 async fn settle_unsure_refund(app: &App<'_>, refund: &RefundRow, now: u64) -> R<()> {
-    let wanted = [settle::Wanted { out_trade_no: &refund.out_trade_no, made_at: refund_made_at(refund) }];
+    let wanted = [settle::Wanted { out_trade_no: &refund.out_trade_no, made_at: settle::refund_made_at(refund) }];
     let found = settle::query_orders(app, &wanted, CallClass::Query, 2).await?;
     if !found.unasked.is_empty() {
         let at = upstream::order_change_retry_at(now, refund.tries as u32);

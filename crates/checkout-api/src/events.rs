@@ -33,6 +33,10 @@ pub enum EventType {
     /// A refund was refused for good; its amount can be refunded again.
     #[serde(rename = "refund.failed")]
     RefundFailed,
+    /// The gateway gave no final word on a refund for days: it is no longer asked about and
+    /// its amount stays reserved; check it with QFPay. `refund.succeeded` may still follow.
+    #[serde(rename = "refund.unresolved")]
+    RefundUnresolved,
     /// A second payment of a paid session (a shopper who paid two QR codes) was refunded
     /// automatically.
     #[serde(rename = "payment.duplicate_refunded")]
@@ -55,13 +59,14 @@ pub enum EventType {
 
 impl EventType {
     /// Every type.
-    pub const ALL: [EventType; 10] = [
+    pub const ALL: [EventType; 11] = [
         EventType::SessionPaid,
         EventType::SessionExpired,
         EventType::SessionClosed,
         EventType::SessionLatePayment,
         EventType::RefundSucceeded,
         EventType::RefundFailed,
+        EventType::RefundUnresolved,
         EventType::DuplicateRefunded,
         EventType::DuplicatePayment,
         EventType::PaymentHeld,
@@ -77,6 +82,7 @@ impl EventType {
             EventType::SessionLatePayment => "checkout.session.late_payment",
             EventType::RefundSucceeded => "refund.succeeded",
             EventType::RefundFailed => "refund.failed",
+            EventType::RefundUnresolved => "refund.unresolved",
             EventType::DuplicateRefunded => "payment.duplicate_refunded",
             EventType::DuplicatePayment => "payment.duplicate",
             EventType::PaymentHeld => "payment.held",
@@ -110,6 +116,8 @@ impl EventType {
             EventType::SessionPaid | EventType::SessionLatePayment => "session.paid",
             EventType::SessionExpired | EventType::SessionClosed => "session.over",
             EventType::RefundSucceeded | EventType::DuplicateRefunded | EventType::RefundFailed => "refund.final",
+            // Not final: the gateway's late word about it is told as well.
+            EventType::RefundUnresolved => "refund.unresolved",
             EventType::DuplicatePayment => "payment.duplicate",
             EventType::PaymentHeld => "payment.held",
             EventType::PaymentReversed => "payment.reversed",

@@ -69,9 +69,18 @@ pub enum RefundStatus {
     Pending,
     /// The gateway refunded it.
     Succeeded,
-    /// The gateway refused it; the amount is free again.
+    /// The gateway refused it, or shows no record of it long after its last send; the amount
+    /// is free again.
     Failed,
+    /// The gateway gave no final word within [`REFUND_GIVE_UP_AFTER_DAYS`] days (still "in
+    /// progress", or it could not be asked): no longer asked about, its amount stays reserved,
+    /// and a person checks it with QFPay. Late word of its success still ends it `succeeded`.
+    Unresolved,
 }
+
+/// Days after which a refund with no final word from the gateway stops being asked about and
+/// ends [`RefundStatus::Unresolved`] (or `failed`, when the gateway has no record of it).
+pub const REFUND_GIVE_UP_AFTER_DAYS: u64 = 3;
 
 /// What the gateway said of a refund.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +89,8 @@ pub enum RefundEvent {
     Succeeded,
     /// Refused for good.
     Failed,
+    /// No final word in time: we stop asking.
+    GaveUp,
 }
 
 /// Where a payment attempt is.
@@ -297,12 +308,17 @@ impl RefundStatus {
             RefundStatus::Pending => "pending",
             RefundStatus::Succeeded => "succeeded",
             RefundStatus::Failed => "failed",
+            RefundStatus::Unresolved => "unresolved",
         }
     }
 
+    /// Every status.
+    pub const ALL: [RefundStatus; 4] =
+        [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed, RefundStatus::Unresolved];
+
     /// Reads [`RefundStatus::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
-        [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed].into_iter().find(|s| s.as_str() == text)
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
     /// The state after `event`, or `None` when it is final already.
@@ -310,6 +326,11 @@ impl RefundStatus {
         match (self, event) {
             (RefundStatus::Pending, RefundEvent::Succeeded) => Some(RefundStatus::Succeeded),
             (RefundStatus::Pending, RefundEvent::Failed) => Some(RefundStatus::Failed),
+            (RefundStatus::Pending, RefundEvent::GaveUp) => Some(RefundStatus::Unresolved),
+            // Given up on, but the gateway may still speak (a late notification): its word wins.
+            (RefundStatus::Unresolved, RefundEvent::Succeeded) => Some(RefundStatus::Succeeded),
+            (RefundStatus::Unresolved, RefundEvent::Failed) => Some(RefundStatus::Failed),
+            (RefundStatus::Unresolved, RefundEvent::GaveUp) => None,
             (RefundStatus::Succeeded | RefundStatus::Failed, _) => None,
         }
     }
@@ -414,6 +435,10 @@ mod tests {
         assert_eq!(RefundStatus::Pending.on(RefundEvent::Failed), Some(RefundStatus::Failed));
         assert_eq!(RefundStatus::Succeeded.on(RefundEvent::Failed), None);
         assert_eq!(RefundStatus::Failed.on(RefundEvent::Succeeded), None);
+        assert_eq!(RefundStatus::Pending.on(RefundEvent::GaveUp), Some(RefundStatus::Unresolved));
+        assert_eq!(RefundStatus::Unresolved.on(RefundEvent::GaveUp), None);
+        assert_eq!(RefundStatus::Unresolved.on(RefundEvent::Succeeded), Some(RefundStatus::Succeeded));
+        assert_eq!(RefundStatus::Succeeded.on(RefundEvent::GaveUp), None);
     }
 
     #[test]
@@ -440,7 +465,7 @@ mod tests {
         for s in SessionStatus::ALL {
             assert_eq!(SessionStatus::parse(s.as_str()), Some(s));
         }
-        for s in [RefundStatus::Pending, RefundStatus::Succeeded, RefundStatus::Failed] {
+        for s in RefundStatus::ALL {
             assert_eq!(RefundStatus::parse(s.as_str()), Some(s));
         }
         for r in [CloseReason::Expired, CloseReason::Closed] {

@@ -49,6 +49,38 @@ pub fn order_change_retry_at(now: u64, tries: u32) -> u64 {
     now + (5_000u64 << tries.min(6)).min(300_000)
 }
 
+/// A refund's life with no final word from the gateway, from the merchant's request (ms):
+/// re-sent (identically) and asked about with [`order_change_retry_at`]'s back-off for its first
+/// [`REFUND_SLOW_AFTER_MS`], then asked about hourly; re-sent only within [`REFUND_RESEND_FOR_MS`],
+/// so that when it is given up, [`REFUND_GIVE_UP_AFTER_MS`] in, no send of it can still be on its
+/// way and a gateway with no record of it has truly made none.
+pub const REFUND_SLOW_AFTER_MS: u64 = 6 * HOUR_MS;
+/// See [`REFUND_SLOW_AFTER_MS`].
+pub const REFUND_RESEND_FOR_MS: u64 = 24 * HOUR_MS;
+/// See [`REFUND_SLOW_AFTER_MS`]; [`crate::states::REFUND_GIVE_UP_AFTER_DAYS`] in ms.
+pub const REFUND_GIVE_UP_AFTER_MS: u64 = crate::states::REFUND_GIVE_UP_AFTER_DAYS * 24 * HOUR_MS;
+/// The gap between two questions about a refund older than [`REFUND_SLOW_AFTER_MS`].
+pub const REFUND_SLOW_GAP_MS: u64 = HOUR_MS;
+const HOUR_MS: u64 = 3_600_000;
+// A refund's last send is at least a day old when it is given up: no send can still arrive.
+const _: () = assert!(REFUND_RESEND_FOR_MS + 24 * HOUR_MS <= REFUND_GIVE_UP_AFTER_MS);
+
+/// When a pending refund recorded at `created_at` is next asked about (or re-sent), after
+/// `tries` tries: with back-off while it is young, then hourly, never past its giving up.
+pub fn refund_retry_at(now: u64, created_at: u64, tries: u32) -> u64 {
+    let give_up = created_at + REFUND_GIVE_UP_AFTER_MS;
+    let at = if now >= created_at + REFUND_SLOW_AFTER_MS {
+        now + REFUND_SLOW_GAP_MS
+    } else {
+        order_change_retry_at(now, tries)
+    };
+    if now < give_up {
+        at.min(give_up)
+    } else {
+        at
+    }
+}
+
 /// Back-off before retry number `attempt` (0-based) of an upstream call, in ms: 200 ms doubling,
 /// at most 3.2 s, with `jitter` (0..1, drawn by the caller) spreading it by up to half.
 pub fn retry_delay_ms(attempt: u32, jitter: f64) -> u64 {
@@ -62,6 +94,17 @@ mod tests {
     use super::*;
 
     const S: u64 = 1000;
+
+    #[test]
+    fn a_refund_is_asked_about_with_back_off_then_hourly_until_it_is_given_up() {
+        let created = 1_000_000;
+        assert_eq!(refund_retry_at(created, created, 0), created + 5 * S);
+        assert_eq!(refund_retry_at(created + 60 * S, created, 10), created + 360 * S, "at most 5 minutes");
+        let slow = created + REFUND_SLOW_AFTER_MS;
+        assert_eq!(refund_retry_at(slow, created, 3), slow + 3600 * S, "hourly once old");
+        let last = created + REFUND_GIVE_UP_AFTER_MS - 60 * S;
+        assert_eq!(refund_retry_at(last, created, 40), created + REFUND_GIVE_UP_AFTER_MS, "due when given up");
+    }
 
     #[test]
     fn queries_are_spaced_out() {

@@ -166,7 +166,9 @@ pub struct RefundView {
     pub automatic: bool,
     /// The attempt refunded.
     pub attempt_id: String,
-    /// The gateway's status code.
+    /// The gateway's last status code for it, or ours: `reversed` (never sent: its payment
+    /// went back first) or `no_record` (failed: the gateway had no record of it days after its
+    /// last send).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub respcd: Option<String>,
     /// When it was asked for: Unix time in seconds.

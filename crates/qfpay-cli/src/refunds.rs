@@ -93,7 +93,7 @@ fn create(client: &Client, args: CreateArgs) -> Result<(), Failure> {
         Some("pending") => {
             eprintln!(
                 "qfpay: the refund is pending: the gateway's answer is not known yet and the worker settles it on its own \
-                 (refund.succeeded or refund.failed follows); check with `qfpay sessions get {}`",
+                 (refund.succeeded or refund.failed follows; refund.unresolved if the gateway gives no final word in 3 days); check with `qfpay sessions get {}`",
                 args.session
             );
             Ok(())

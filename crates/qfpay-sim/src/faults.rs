@@ -9,6 +9,7 @@
 //! | `spike-latency` | ms | the extra latency of a spike (default 1500) |
 //! | `5xx` | share | answered HTTP 503 without touching any order |
 //! | `transient` | share | answered a transient respcd (1100, 1297, ...) without touching any order |
+//! | `refund-5xx` | share | a refund call is answered HTTP 503 without touching any order, while every other call is served (a gateway whose refund route is down) |
 //! | `answer-drop` | share | the call is carried out (an order may change), then its answer is lost: HTTP 503 |
 //! | `answer-drop-first` | true/false | the first call of each distinct request is carried out and its answer lost; an identical retry is answered |
 //! | `pending` | seconds | a paid order shows `1145` (processing) this long before `0000` |
@@ -42,6 +43,8 @@ pub struct Faults {
     /// Share of gateway calls answered HTTP 503.
     #[serde(rename = "5xx")]
     pub http_5xx: f64,
+    /// Share of refund calls answered HTTP 503, other calls served as usual.
+    pub refund_5xx: f64,
     /// Share of gateway calls answered a transient respcd.
     pub transient: f64,
     /// Share of gateway calls carried out whose answer is then lost (HTTP 503).
@@ -78,11 +81,12 @@ pub struct Faults {
 }
 
 /// Every fault name `--faults` knows, for the error that meets an unknown one.
-const NAMES: [&str; 18] = [
+const NAMES: [&str; 19] = [
     "latency",
     "spike",
     "spike-latency",
     "5xx",
+    "refund-5xx",
     "transient",
     "answer-drop",
     "answer-drop-first",
@@ -112,6 +116,7 @@ impl Faults {
                 "spike" => f.spike = share(&name, value)?,
                 "spike-latency" => f.spike_latency = millis(&name, value)?,
                 "5xx" => f.http_5xx = share(&name, value)?,
+                "refund-5xx" => f.refund_5xx = share(&name, value)?,
                 "transient" => f.transient = share(&name, value)?,
                 "answer-drop" => f.answer_drop = share(&name, value)?,
                 "answer-drop-first" => f.answer_drop_first = switch(&name, value)?,
@@ -138,6 +143,7 @@ impl Faults {
         let shares = [
             ("spike", self.spike),
             ("5xx", self.http_5xx),
+            ("refund-5xx", self.refund_5xx),
             ("transient", self.transient),
             ("answer-drop", self.answer_drop),
             ("notify-drop", self.notify_drop),
@@ -190,6 +196,7 @@ mod tests {
         assert_eq!(f.notify_delay, 30);
         assert_eq!(f.pending, 5);
         assert_eq!(Faults::parse("answer-drop=1").unwrap().answer_drop, 1.0);
+        assert_eq!(Faults::parse("refund-5xx=1").unwrap().refund_5xx, 1.0);
         assert!(Faults::parse("answer-drop-first=true").unwrap().answer_drop_first);
         assert!(Faults::parse("bad-pay-url=true").unwrap().bad_pay_url);
         let f = Faults::parse("bad-answer-signature=0.5,duplicate-exists=true,refund-pending=30s").unwrap();

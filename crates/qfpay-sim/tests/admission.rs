@@ -99,3 +99,17 @@ async fn answers_are_signed_from_the_moment_the_merchant_is_known() {
         assert_eq!(answer_verifies(&body, &answer_headers), Some(true), "{path}: admitted");
     }
 }
+
+#[tokio::test]
+async fn a_refund_route_that_is_down_answers_503_and_serves_every_other_path() {
+    let app = demo();
+    let (status, _) = control(&app, "POST", "/sim/faults", Some(json!({"refund_5xx": 1.0}))).await;
+    assert_eq!(status.as_u16(), 200);
+    for path in PATHS {
+        let (status, _, _) = raw_full(&app, path, "", &headers(&signed(&[]))).await;
+        let down = path == qfpay::RefundRequest::PATH;
+        assert_eq!(status.as_u16() == 503, down, "{path}: answered {status}");
+    }
+    let (_, stats) = control(&app, "GET", "/sim/stats", None).await;
+    assert_eq!(stats["faults_injected"]["refund_5xx"], 1, "counted as its own fault: {stats}");
+}

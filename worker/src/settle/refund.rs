@@ -5,7 +5,7 @@ use checkout_api::budget::CallClass;
 use checkout_api::events::EventType;
 use checkout_api::{ids, upstream, ApiError, AttemptStatus, ErrorCode, RefundEvent};
 use qfpay::verdict::RefundVerdict;
-use qfpay::{GatewayRequest, OrderChangeAnswer, QueryRow, RefundRequest, RespCode};
+use qfpay::{GatewayRequest, OrderChangeAnswer, QueryRow, RefundRequest, RespCode, Txdtm, HONG_KONG_OFFSET_SECONDS};
 
 use crate::app::{App, OrInternal};
 use crate::clock;
@@ -59,7 +59,7 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
         Called::Unknown(why) => {
             worker::console_error!("refund {}: no gateway answer ({why}); the settler asks again", refund.out_trade_no);
             app.store.refund_number_unsure(&refund.id).await.or_500()?;
-            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            let at = refund_next_at(refund, now);
             app.store.refund_retry_at(&refund.id, at, &txdtm, None).await.or_500()?;
             return reread(app, refund, now).await;
         }
@@ -91,7 +91,7 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
             end_refund(app, refund, RefundEvent::Failed, None, Some(RespCode::REFUND_BLACKOUT)).await?
         }
         RefundVerdict::Pending(code) => {
-            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            let at = refund_next_at(refund, now);
             app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()?;
         }
         // Refused for good, a `1265` outside the window included (QFPay: special promotions).
@@ -117,7 +117,8 @@ async fn reread(app: &App<'_>, refund: &RefundRow, now: u64) -> R<RefundRow> {
         .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "refund vanished"))
 }
 
-/// Ends a refund with the gateway's final word and its event, in one transaction.
+/// Ends a refund with the gateway's final word (or our giving up on one) and its event, in one
+/// transaction.
 pub async fn end_refund(
     app: &App<'_>,
     refund: &RefundRow,
@@ -135,6 +136,7 @@ pub async fn end_refund(
         (RefundEvent::Succeeded, true) => EventType::DuplicateRefunded,
         (RefundEvent::Succeeded, false) => EventType::RefundSucceeded,
         (RefundEvent::Failed, _) => EventType::RefundFailed,
+        (RefundEvent::GaveUp, _) => EventType::RefundUnresolved,
     };
     let event = outbox::new_event(app, kind, session_view, Some(refund_view));
     if app.store.end_refund(refund, outcome, syssn, respcd, &event).await.or_500()? {
@@ -151,21 +153,77 @@ const MAX_REFUND_TRIES: u64 = 12;
 /// budget used up, counts tries without sending anything.
 const NO_ROW_FINAL_AFTER_MS: u64 = 6 * 3_600_000;
 
+/// The code a refund ends with when the gateway has no record of it long after its last send.
+pub const NO_RECORD: &str = "no_record";
+
+/// When the refund's current number was first sent (its `txdtm`): every send under that number
+/// is identical and carries it, and a new number brings a new one.
+pub fn refund_made_at(refund: &RefundRow) -> u64 {
+    refund
+        .txdtm
+        .as_deref()
+        .and_then(|t| Txdtm::parse("txdtm", t).ok())
+        .map_or(refund.created_at, |t| t.to_unix(HONG_KONG_OFFSET_SECONDS).max(0) as u64 * 1000)
+}
+
+/// Whether the refund has had its days without a final word ([`upstream::REFUND_GIVE_UP_AFTER_MS`]
+/// after its current number was first sent): it is asked about no more.
+pub fn refund_given_up(refund: &RefundRow, now: u64) -> bool {
+    now >= refund_made_at(refund) + upstream::REFUND_GIVE_UP_AFTER_MS
+}
+
+/// Whether a refund the gateway could not be asked about (no answer, no budget) is past its
+/// days and an hour more of asking: given up without a last answer.
+pub fn refund_unaskable(refund: &RefundRow, now: u64) -> bool {
+    now >= refund_made_at(refund) + upstream::REFUND_GIVE_UP_AFTER_MS + upstream::REFUND_SLOW_GAP_MS
+}
+
+/// When a pending refund is asked about (or sent) next: with back-off, then hourly, counted from
+/// its current number's first send.
+fn refund_next_at(refund: &RefundRow, now: u64) -> u64 {
+    upstream::refund_retry_at(now, refund_made_at(refund), refund.tries as u32)
+}
+
+/// Gives up on a refund the gateway has given no final word on in its days: `unresolved`, its
+/// amount kept reserved (the gateway may yet refund it), the merchant told to check with QFPay.
+pub async fn give_up_refund(app: &App<'_>, refund: &RefundRow, respcd: Option<&str>) -> R<()> {
+    worker::console_error!(
+        "refund {}: no final word from the gateway in {} days ({}); unresolved, check with QFPay",
+        refund.out_trade_no,
+        checkout_api::states::REFUND_GIVE_UP_AFTER_DAYS,
+        respcd.unwrap_or("not asked")
+    );
+    end_refund(app, refund, RefundEvent::GaveUp, None, respcd).await
+}
+
 /// Applies a gateway query's row for a pending refund; `None` (the gateway never got it)
-/// means it is sent again, identically, up to [`MAX_REFUND_TRIES`].
+/// means it is sent again, identically, for its first day, then only asked about.
+///
+/// Every path has an end: a row's final word; no row after [`MAX_REFUND_TRIES`] answered sends
+/// (`failed`); no row once given up (`failed`: no send of this number has gone for two days, so
+/// none can still arrive); a row still in progress once given up (`unresolved`).
 pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&QueryRow>) -> R<()> {
+    let now = clock::now_ms();
+    let made_at = refund_made_at(refund);
     let Some(row) = row else {
-        let old_enough = clock::now_ms() >= refund.created_at + NO_ROW_FINAL_AFTER_MS;
-        if refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0 {
-            // Asked and sent again this often, for this long, with no row at the gateway, and
-            // every send answered: no refund was made under this number. Final, and the amount
-            // is free again. (A send with no answer keeps it going: the gateway may yet show it.)
+        let old_enough = now >= refund.created_at + NO_ROW_FINAL_AFTER_MS;
+        // Asked and sent again this often, for this long, with no row at the gateway, and every
+        // send answered: no refund was made under this number.
+        let every_send_answered = refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0;
+        if every_send_answered || refund_given_up(refund, now) {
             worker::console_error!(
                 "refund {}: no record at the gateway after {} tries; failed",
                 refund.out_trade_no,
                 refund.tries
             );
-            return end_refund(app, refund, RefundEvent::Failed, None, None).await;
+            return end_refund(app, refund, RefundEvent::Failed, None, Some(NO_RECORD)).await;
+        }
+        if now >= made_at + upstream::REFUND_RESEND_FOR_MS {
+            // Sent for a day and never seen: asked about, not sent, until it is given up, so the
+            // gateway's "no record" then is the last word on this number.
+            let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(made_at));
+            let at = refund_next_at(refund, now);
+            return app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500();
         }
         let attempt = app.store.attempt(&refund.attempt_id).await.or_500()?;
         if let Some(attempt) = attempt {
@@ -177,9 +235,11 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
         Some(RefundVerdict::Succeeded) => {
             end_refund(app, refund, RefundEvent::Succeeded, row.syssn.as_deref(), Some(RespCode::SUCCESS)).await
         }
+        Some(RefundVerdict::Pending(code)) if refund_given_up(refund, now) => {
+            give_up_refund(app, refund, Some(&code)).await
+        }
         Some(RefundVerdict::Pending(code)) => {
-            let now = clock::now_ms();
-            let at = upstream::order_change_retry_at(now, refund.tries as u32);
+            let at = refund_next_at(refund, now);
             let txdtm = refund.txdtm.clone().unwrap_or_else(clock::txdtm_now);
             app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()
         }

@@ -150,13 +150,16 @@ impl Store {
         respcd: Option<&str>,
         event: &NewEvent,
     ) -> Result<bool> {
-        let Some(to) = RefundStatus::Pending.on(outcome) else { return Ok(false) };
+        // From the status it was read in: pending, or unresolved when the gateway's late word
+        // comes. Two writers racing apply it once.
+        let from = refund.status();
+        let Some(to) = from.on(outcome) else { return Ok(false) };
         let failed = RefundStatus::Failed.as_str();
         let statements = vec![
             self.stmt(
                 "UPDATE refunds SET status = ?1, syssn = COALESCE(?2, syssn), respcd = COALESCE(?3, respcd), next_try_at = NULL \
                  WHERE id = ?4 AND status = ?5",
-                &[s(to.as_str()), text(syssn), text(respcd), s(&refund.id), s(RefundStatus::Pending.as_str())],
+                &[s(to.as_str()), text(syssn), text(respcd), s(&refund.id), s(from.as_str())],
             )?,
             self.stmt(
                 "UPDATE sessions SET amount_refunded = amount_refunded - ?1 WHERE id = ?2 \

@@ -93,7 +93,7 @@ async fn admit(sim: &Sim, path: &str, parts: &Parts, body: Body) -> Result<(Merc
     let appcode = header_text(&parts.headers, "x-qf-appcode").unwrap_or("").to_owned();
     count_call(sim, path);
     check_rate_limit(sim, &appcode)?;
-    inject_latency_and_5xx(sim).await?;
+    inject_latency_and_5xx(sim, path).await?;
     let form = read_form(&parts.method, &parts.headers, parts.uri.query(), body).await?;
     let merchant = authenticate(sim, &appcode, &parts.headers, &form)?;
     // From here on every answer, errors included, is signed with this merchant's key.
@@ -130,7 +130,7 @@ fn too_many_requests() -> Response {
     (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response()
 }
 
-async fn inject_latency_and_5xx(sim: &Sim) -> Result<(), Response> {
+async fn inject_latency_and_5xx(sim: &Sim, path: &str) -> Result<(), Response> {
     let faults = lock(&sim.faults).clone();
     let mut delay = faults.latency;
     if sim.chance(faults.spike) {
@@ -140,8 +140,9 @@ async fn inject_latency_and_5xx(sim: &Sim) -> Result<(), Response> {
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    if sim.chance(faults.http_5xx) {
-        lock(&sim.stats).fault("http_5xx");
+    let refund_route_down = path == "/trade/v1/refund" && sim.chance(faults.refund_5xx);
+    if refund_route_down || sim.chance(faults.http_5xx) {
+        lock(&sim.stats).fault(if refund_route_down { "refund_5xx" } else { "http_5xx" });
         // A load balancer's page, not the gateway's JSON: clients must cope with both.
         return Err((StatusCode::SERVICE_UNAVAILABLE, Html("<html><body>503 Service Unavailable</body></html>"))
             .into_response());

@@ -128,7 +128,9 @@ fn obligations(stack: &Stack, created: &[String]) -> Value {
     let closing = stack.d1("SELECT id FROM sessions WHERE status = 'closing'");
     let stuck = closing.iter().filter(|r| r["id"].as_str().is_some_and(|id| ids.contains(id))).count();
     // Attempts: 8 ends and 3 queries after expiry (CPM charges, watched for a day, excepted:
-    // this run has none). Refunds: 12 tries with no row, 3 renumberings.
+    // this run has none). Refunds: 12 tries with no row, 3 renumberings (a refund's back-off
+    // needs about 45 minutes for 14 tries, longer than a run; its days' cap is
+    // `tests/refund_ends.rs`'s).
     let past = stack.d1("SELECT (SELECT COUNT(*) FROM attempts WHERE close_tries > 11) \
          + (SELECT COUNT(*) FROM refunds WHERE tries > 13 OR renumbered > 3) AS n");
     json!({

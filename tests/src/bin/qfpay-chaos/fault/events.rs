@@ -87,6 +87,7 @@ fn required_events(view: &Value, by_otn: &HashMap<String, Value>) -> Vec<(Vec<&'
             (Some("succeeded"), true) => "payment.duplicate_refunded",
             (Some("succeeded"), false) => "refund.succeeded",
             (Some("failed"), _) => "refund.failed",
+            (Some("unresolved"), _) => "refund.unresolved",
             _ => continue,
         };
         needs.push((vec![kind], r["id"].as_str().map(str::to_owned)));
