@@ -1,16 +1,19 @@
-//! Every refund ends, even when the gateway never gives a final word: with the worker's clock
-//! moved past a refund's days (`REFUND_GIVE_UP_AFTER_DAYS`), one still in progress at the
-//! gateway becomes `unresolved` (its amount kept reserved, `refund.unresolved` sent) and one the
-//! gateway has no record of (its refund route down for every send) `failed` with `no_record`
-//! (its amount free again). A late notification of the unresolved one's success still ends it
-//! `succeeded`.
+//! Every refund ends, even when the gateway never gives a final word. Two refunds of one paid
+//! session: A stays in progress at the gateway for a month; B never reaches it (its refund route
+//! is down for every send). With the worker's clock moved on (the gateway's is not):
+//! - 2 days on, both are still `pending` (not given up early), and B is no longer sent;
+//! - 4 days on, A is `unresolved` (its amount kept reserved, `refund.unresolved`, counted by
+//!   `GET /v1/health`) and B `failed` with `no_record` (its amount free again, B never sent);
+//! - 5 days on, after the gateway finished A and its notification was lost, the daily question
+//!   about A finds it and ends it `succeeded`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use e2e::{Options, Stack};
 use serde_json::{json, Value};
 
 const PATIENCE: Duration = Duration::from_secs(60);
+const DAY: u64 = 86_400;
 
 async fn faults(stack: &Stack, faults: Value) {
     let (status, body) = stack.sim("POST", "/sim/faults", Some(faults)).await;
@@ -37,6 +40,28 @@ fn refund_in<'a>(view: &'a Value, id: &str) -> &'a Value {
     view["refunds"].as_array().and_then(|r| r.iter().find(|r| r["id"] == id)).unwrap_or(&Value::Null)
 }
 
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as u64
+}
+
+/// The refunds' rows in the worker's D1 (`id`, `next_try_at`, `last_sent_at`).
+fn rows(stack: &Stack, ids: &[&str]) -> Vec<Value> {
+    let list = ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
+    stack.d1(&format!("SELECT id, next_try_at, last_sent_at FROM refunds WHERE id IN ({list})"))
+}
+
+/// The number of refunds the gateway holds.
+async fn refunds_at_gateway(stack: &Stack) -> usize {
+    let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
+    orders["orders"].as_array().expect("orders").iter().filter(|o| o["kind"] == "refund").count()
+}
+
+async fn health_unresolved(stack: &Stack) -> Value {
+    let (status, health, text) = stack.merchant("GET", "/v1/health", None, None).await;
+    assert_eq!(status, 200, "{text}");
+    health["refunds_unresolved"].clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_with_no_final_word_ends_after_its_days() {
     let mut stack = Stack::start(Options::default()).await;
@@ -46,8 +71,7 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
     let (status, _, text) = stack.merchant("POST", &format!("/v1/sessions/{id}/charge"), Some(body), None).await;
     assert_eq!(status, 200, "{text}");
 
-    // A: in progress at the gateway for a month. B: the refund route is down for every send.
-    faults(&stack, json!({"refund_pending": 30 * 86_400})).await;
+    faults(&stack, json!({"refund_pending": 30 * DAY})).await;
     let (status, in_progress, text) = refund(&stack, &id, 1000).await;
     assert_eq!((status, in_progress["status"].as_str()), (201, Some("pending")), "{text}");
     faults(&stack, json!({"refund_5xx": 1.0})).await;
@@ -55,9 +79,30 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
     assert_eq!((status, unsent["status"].as_str()), (201, Some("pending")), "{text}");
     let (a, b) = (in_progress["id"].as_str().unwrap().to_owned(), unsent["id"].as_str().unwrap().to_owned());
 
-    // Four days on, by the worker's clock only: the gateway still says "in progress" of A and
-    // has no record of B.
-    stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", 4 * 86_400)]).await;
+    // 2 days on: each is asked about hourly now, neither is given up, and B is not sent again.
+    let moved_at = now_ms();
+    stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", 2 * DAY)]).await;
+    let hourly_from = moved_at + 2 * DAY * 1000 + 30 * 60_000;
+    let started = Instant::now();
+    let mut seen = rows(&stack, &[&a, &b]);
+    while !seen.iter().all(|r| r["next_try_at"].as_u64() > Some(hourly_from)) && started.elapsed() < PATIENCE {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        seen = rows(&stack, &[&a, &b]);
+    }
+    assert!(seen.iter().all(|r| r["next_try_at"].as_u64() > Some(hourly_from)), "asked about hourly: {seen:?}");
+    let b_row = seen.iter().find(|r| r["id"] == b.as_str()).expect("B's row");
+    assert!(b_row["last_sent_at"].as_u64() < Some(moved_at + DAY * 1000), "B not sent past its first day: {b_row}");
+    let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+    assert_eq!(
+        (refund_in(&view, &a)["status"].as_str(), refund_in(&view, &b)["status"].as_str()),
+        (Some("pending"), Some("pending")),
+        "{view}"
+    );
+
+    // 4 days on, with the refund route up again and the gateway's notifications lost: A is in
+    // progress still, B has no record.
+    faults(&stack, json!({"notify_drop": 1.0})).await;
+    stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", 4 * DAY)]).await;
     let ended = stack
         .wait_session(&id, PATIENCE, |v| {
             refund_in(v, &a)["status"] != "pending" && refund_in(v, &b)["status"] != "pending"
@@ -71,27 +116,28 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
     assert_eq!(
         (refund_in(&ended, &b)["status"].as_str(), refund_in(&ended, &b)["respcd"].as_str()),
         (Some("failed"), Some("no_record")),
-        "no record after its days: failed: {ended}"
+        "no record two days after its last send: failed: {ended}"
     );
     assert_eq!(ended["amount_refunded"], 1000, "A stays reserved, B is free again: {ended}");
     assert_eq!(refund_events(&stack, &a).await, ["refund.unresolved"]);
     assert_eq!(refund_events(&stack, &b).await, ["refund.failed"]);
-    let (_, orders) = stack.sim("GET", "/sim/orders", None).await;
-    let refunds: Vec<&Value> = orders["orders"].as_array().unwrap().iter().filter(|o| o["kind"] == "refund").collect();
-    assert_eq!(refunds.len(), 1, "B never reached the gateway: {refunds:?}");
+    assert_eq!(refunds_at_gateway(&stack).await, 1, "B never reached the gateway");
+    assert_eq!(health_unresolved(&stack).await, 1, "a person is needed");
 
     // What is free can be refunded; what is reserved cannot.
-    faults(&stack, json!({})).await;
     let (status, rest, text) = refund(&stack, &id, 2800).await;
     assert_eq!((status, rest["status"].as_str()), (201, Some("succeeded")), "{text}");
     let (status, over, text) = refund(&stack, &id, 1).await;
     assert_eq!((status, over["error"]["code"].as_str()), (409, Some("refund_exceeds_payment")), "{text}");
 
-    // The gateway finishes A a month on and says so: its word wins over our giving up.
-    let (status, _) = stack.sim("POST", "/sim/clock/advance", Some(json!({"seconds": 31 * 86_400}))).await;
+    // The gateway finishes A a month on, its notification lost; a day after A was given up,
+    // the daily question finds it.
+    let (status, _) = stack.sim("POST", "/sim/clock/advance", Some(json!({"seconds": 31 * DAY}))).await;
     assert_eq!(status, 200);
+    stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", 5 * DAY + 3600)]).await;
     let done = stack.wait_session(&id, PATIENCE, |v| refund_in(v, &a)["status"] == "succeeded").await;
     assert_eq!(refund_in(&done, &a)["status"], "succeeded", "{done}");
     assert_eq!(done["amount_refunded"], 3800, "{done}");
     assert_eq!(refund_events(&stack, &a).await, ["refund.unresolved", "refund.succeeded"]);
+    assert_eq!(health_unresolved(&stack).await, 0);
 }

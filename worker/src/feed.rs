@@ -103,6 +103,7 @@ pub async fn health(app: &App<'_>, req: Request) -> Answer {
             sessions: f.sessions as u64,
             events: f.events as u64,
             notifications: f.notifications as u64,
+            refunds_unresolved: f.refunds_unresolved as u64,
             oldest: checkout_api::views::HealthOldest {
                 session: time(f.oldest_session),
                 event: time(f.oldest_event),

@@ -11,6 +11,7 @@ use crate::clock;
 use crate::settle;
 use crate::store::{AttemptRow, RefundRow};
 use crate::webhooks;
+use checkout_api::RefundStatus;
 
 type R<T> = std::result::Result<T, ApiError>;
 
@@ -160,7 +161,7 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
         .await
         .or_500()?
         .into_iter()
-        .filter(|r| r.respcd.as_deref() != Some(RespCode::REFUND_BLACKOUT))
+        .filter(|r| !in_blackout_care(r))
         .collect();
     // Queries ride along only with one that is due now: a sweep woken for something else (a
     // webhook to deliver after a notification) sends none.
@@ -168,13 +169,12 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
     if !any_due_now {
         return Ok(());
     }
-    let made_at = settle::refund_made_at;
     // Refunds first: money owed to a shopper, and few; a busy merchant's open attempts (up to
     // 100 a sweep, pulled forward) would otherwise use every call a sweep may make, for ever.
     let wanted: Vec<settle::Wanted> = refunds
         .iter()
-        .map(|r| settle::Wanted { out_trade_no: &r.out_trade_no, made_at: made_at(r) })
-        .chain(attempts.iter().map(|a| settle::Wanted { out_trade_no: &a.out_trade_no, made_at: a.created_at }))
+        .map(settle::refund_wanted)
+        .chain(attempts.iter().map(|a| settle::Wanted::at(&a.out_trade_no, a.created_at)))
         .collect();
     let found = settle::query_orders(app, &wanted, CallClass::Query, MAX_QUERY_CALLS).await?;
     report.query_calls += 1;
@@ -193,15 +193,8 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
                 settle::apply_refund_row(app, refund, found.answer.refund(&refund.out_trade_no)).await,
             );
             report.refunds += 1;
-        } else if settle::refund_unaskable(refund, now) {
-            // Past its days and not answered since: given up without a last word.
-            keep_going("refund given up", settle::give_up_refund(app, refund, None).await);
         } else {
-            // Not asked this sweep (no budget, no answer, or the sweep's calls used up): due
-            // again shortly (hourly once old). Nothing was sent, so it is not a try and its
-            // back-off does not grow.
-            let at = upstream::refund_retry_at(now, settle::refund_made_at(refund), 0);
-            app.store.refund_due_again(&refund.id, at).await.or_500()?;
+            keep_going("unasked refund", refund_not_asked(app, refund, now).await);
         }
     }
     let (asked_now, unasked): (Vec<AttemptRow>, Vec<AttemptRow>) =
@@ -211,6 +204,26 @@ async fn query_due(app: &App<'_>, now: u64, report: &mut Report) -> R<()> {
         app.store.query_again_at(&attempt.id, upstream::order_change_retry_at(now, 0)).await.or_500()?;
     }
     reschedule(app, &asked_now, now).await
+}
+
+/// Whether a refund is the blackout step's to settle: pending, refused in the nightly window.
+fn in_blackout_care(refund: &RefundRow) -> bool {
+    refund.status() == RefundStatus::Pending && refund.respcd.as_deref() == Some(RespCode::REFUND_BLACKOUT)
+}
+
+/// A refund the gateway could not be asked about this sweep (no budget, no answer, or the
+/// sweep's calls used up). Nothing was sent, so it is not a try and its back-off does not grow:
+/// due again shortly (hourly once old, tomorrow if unresolved); past its days and an hour
+/// more without an answer, given up without a last word.
+async fn refund_not_asked(app: &App<'_>, refund: &RefundRow, now: u64) -> R<()> {
+    if refund.status() == RefundStatus::Unresolved {
+        return settle::recheck_unresolved(app, refund, now).await;
+    }
+    if settle::refund_unaskable(refund, now) {
+        return settle::give_up_refund(app, refund, None).await;
+    }
+    let at = upstream::refund_retry_at(now, settle::refund_made_at(refund), 0);
+    app.store.refund_due_again(&refund.id, at).await.or_500()
 }
 
 /// Plans each queried attempt's next query.
@@ -228,7 +241,7 @@ async fn reschedule(app: &App<'_>, attempts: &[AttemptRow], now: u64) -> R<()> {
 /// shows the gateway has no refund under it (then renumbered and sent).
 async fn refunds_in_blackout(app: &App<'_>, now: u64, until: u64, report: &mut Report) -> R<()> {
     let due = app.store.refunds_due(now, STEP_LIMIT as usize).await.or_500()?;
-    for refund in due.into_iter().filter(|r| r.respcd.as_deref() == Some(RespCode::REFUND_BLACKOUT)) {
+    for refund in due.into_iter().filter(in_blackout_care) {
         if clock::now_ms() >= until {
             break;
         }
@@ -247,10 +260,13 @@ async fn refunds_in_blackout(app: &App<'_>, now: u64, until: u64, report: &mut R
 /// A refund refused in the window whose number's earlier send got no answer: asked about first.
 /// A row settles it; none means that send was never taken, so it goes under a new number.
 async fn settle_unsure_refund(app: &App<'_>, refund: &RefundRow, now: u64) -> R<()> {
-    let wanted = [settle::Wanted { out_trade_no: &refund.out_trade_no, made_at: settle::refund_made_at(refund) }];
+    let wanted = [settle::refund_wanted(refund)];
     let found = settle::query_orders(app, &wanted, CallClass::Query, 2).await?;
     if !found.unasked.is_empty() {
-        let at = upstream::order_change_retry_at(now, refund.tries as u32);
+        if settle::refund_unaskable(refund, now) {
+            return settle::give_up_refund(app, refund, None).await;
+        }
+        let at = settle::refund_next_at(refund, now);
         let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(now));
         return app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500();
     }
@@ -300,6 +316,9 @@ async fn reconcile_window(app: &App<'_>, now: u64, until: u64, report: &mut Repo
 /// A paid order of the window whose attempt is not recorded paid: the payment is applied.
 async fn reconcile_row(app: &App<'_>, row: &qfpay::QueryRow) -> R<()> {
     let Some(number) = row.out_trade_no.as_deref() else { return Ok(()) };
+    if row.order_type.as_deref() == Some("refund") {
+        return reconcile_refund_row(app, number, row).await;
+    }
     let payment = row.order_type.as_deref().is_none_or(|t| t == "payment");
     if !payment || qfpay::verdict::payment_row(Some(row)) != qfpay::verdict::RowVerdict::Paid {
         return Ok(());
@@ -308,6 +327,26 @@ async fn reconcile_row(app: &App<'_>, row: &qfpay::QueryRow) -> R<()> {
         if attempt.status() != checkout_api::AttemptStatus::Paid {
             keep_going("reconciled row", settle::apply_attempt_row(app, &attempt, Some(row)).await);
         }
+    }
+    Ok(())
+}
+
+/// A refund row of the reconciliation's hour: a refund of ours not yet ended (its notification
+/// lost, or given up on) takes the gateway's final word from it.
+async fn reconcile_refund_row(app: &App<'_>, number: &str, row: &qfpay::QueryRow) -> R<()> {
+    let Some(refund) = app.store.refund_by_out_trade_no(number).await.or_500()? else { return Ok(()) };
+    if !matches!(refund.status(), RefundStatus::Pending | RefundStatus::Unresolved) {
+        return Ok(());
+    }
+    // Only a final word: a row still in progress is the refund's own schedule's to ask about,
+    // and a refusal counts only under its current number (an earlier one was used up by the
+    // nightly window and replaced; a success under any of them is the refund's).
+    let verdict = qfpay::verdict::refund_row(Some(row));
+    let succeeded = verdict == Some(qfpay::verdict::RefundVerdict::Succeeded);
+    let refused_now =
+        matches!(verdict, Some(qfpay::verdict::RefundVerdict::Refused(_))) && refund.out_trade_no == number;
+    if succeeded || refused_now {
+        keep_going("reconciled refund row", settle::apply_refund_row(app, &refund, Some(row)).await);
     }
     Ok(())
 }

@@ -72,9 +72,10 @@ pub enum RefundStatus {
     /// The gateway refused it, or shows no record of it long after its last send; the amount
     /// is free again.
     Failed,
-    /// The gateway gave no final word within [`REFUND_GIVE_UP_AFTER_DAYS`] days (still "in
-    /// progress", or it could not be asked): no longer asked about, its amount stays reserved,
-    /// and a person checks it with QFPay. Late word of its success still ends it `succeeded`.
+    /// The gateway gave no final word within 3 days (still "in progress", or it could not be
+    /// asked): its amount stays reserved and a person checks it with QFPay. It is still asked
+    /// about daily for 30 days, and the gateway's later word (a query or a notification) ends it
+    /// `succeeded` or `failed`.
     Unresolved,
 }
 

@@ -49,27 +49,37 @@ pub fn order_change_retry_at(now: u64, tries: u32) -> u64 {
     now + (5_000u64 << tries.min(6)).min(300_000)
 }
 
-/// A refund's life with no final word from the gateway, from the merchant's request (ms):
-/// re-sent (identically) and asked about with [`order_change_retry_at`]'s back-off for its first
-/// [`REFUND_SLOW_AFTER_MS`], then asked about hourly; re-sent only within [`REFUND_RESEND_FOR_MS`],
-/// so that when it is given up, [`REFUND_GIVE_UP_AFTER_MS`] in, no send of it can still be on its
-/// way and a gateway with no record of it has truly made none.
+/// A refund's life with no final word from the gateway, counted from its current number's first
+/// send (its `txdtm`): asked about (and re-sent, identically) with [`order_change_retry_at`]'s
+/// back-off for [`REFUND_SLOW_AFTER_MS`], then hourly; re-sent only within
+/// [`REFUND_RESEND_FOR_MS`]; given up [`REFUND_GIVE_UP_AFTER_MS`] in. A refund the gateway has no
+/// record of ends `failed` only [`REFUND_QUIET_MS`] after its last send, so no send of it can
+/// still arrive; one it gave no final word on ends `unresolved` and is asked about every
+/// [`REFUND_RECHECK_GAP_MS`] until [`REFUND_WATCH_FOR_MS`].
 pub const REFUND_SLOW_AFTER_MS: u64 = 6 * HOUR_MS;
 /// See [`REFUND_SLOW_AFTER_MS`].
 pub const REFUND_RESEND_FOR_MS: u64 = 24 * HOUR_MS;
 /// See [`REFUND_SLOW_AFTER_MS`]; [`crate::states::REFUND_GIVE_UP_AFTER_DAYS`] in ms.
 pub const REFUND_GIVE_UP_AFTER_MS: u64 = crate::states::REFUND_GIVE_UP_AFTER_DAYS * 24 * HOUR_MS;
+/// See [`REFUND_SLOW_AFTER_MS`].
+pub const REFUND_QUIET_MS: u64 = 48 * HOUR_MS;
 /// The gap between two questions about a refund older than [`REFUND_SLOW_AFTER_MS`].
 pub const REFUND_SLOW_GAP_MS: u64 = HOUR_MS;
+/// The gap between two questions about an `unresolved` refund.
+pub const REFUND_RECHECK_GAP_MS: u64 = 24 * HOUR_MS;
+/// How long an `unresolved` refund is still asked about; after that only a person can end it.
+pub const REFUND_WATCH_FOR_MS: u64 = 30 * 24 * HOUR_MS;
 const HOUR_MS: u64 = 3_600_000;
-// A refund's last send is at least a day old when it is given up: no send can still arrive.
-const _: () = assert!(REFUND_RESEND_FOR_MS + 24 * HOUR_MS <= REFUND_GIVE_UP_AFTER_MS);
+// A refund is given up no sooner than its last re-send's quiet time: with nothing new to wait
+// for, the gateway's "no record" then is its last word.
+const _: () = assert!(REFUND_RESEND_FOR_MS + REFUND_QUIET_MS <= REFUND_GIVE_UP_AFTER_MS);
 
-/// When a pending refund recorded at `created_at` is next asked about (or re-sent), after
-/// `tries` tries: with back-off while it is young, then hourly, never past its giving up.
-pub fn refund_retry_at(now: u64, created_at: u64, tries: u32) -> u64 {
-    let give_up = created_at + REFUND_GIVE_UP_AFTER_MS;
-    let at = if now >= created_at + REFUND_SLOW_AFTER_MS {
+/// When a pending refund whose number was first sent at `made_at` is next asked about (or
+/// re-sent), after `tries` tries: with back-off while it is young, then hourly, and due when it
+/// is given up.
+pub fn refund_retry_at(now: u64, made_at: u64, tries: u32) -> u64 {
+    let give_up = made_at + REFUND_GIVE_UP_AFTER_MS;
+    let at = if now >= made_at + REFUND_SLOW_AFTER_MS {
         now + REFUND_SLOW_GAP_MS
     } else {
         order_change_retry_at(now, tries)
@@ -79,6 +89,13 @@ pub fn refund_retry_at(now: u64, created_at: u64, tries: u32) -> u64 {
     } else {
         at
     }
+}
+
+/// When an `unresolved` refund first sent at `made_at` is next asked about: daily, `None` once
+/// it has been watched for [`REFUND_WATCH_FOR_MS`].
+pub fn unresolved_recheck_at(now: u64, made_at: u64) -> Option<u64> {
+    let next = now + REFUND_RECHECK_GAP_MS;
+    (next <= made_at + REFUND_WATCH_FOR_MS).then_some(next)
 }
 
 /// Back-off before retry number `attempt` (0-based) of an upstream call, in ms: 200 ms doubling,
@@ -104,6 +121,9 @@ mod tests {
         assert_eq!(refund_retry_at(slow, created, 3), slow + 3600 * S, "hourly once old");
         let last = created + REFUND_GIVE_UP_AFTER_MS - 60 * S;
         assert_eq!(refund_retry_at(last, created, 40), created + REFUND_GIVE_UP_AFTER_MS, "due when given up");
+        let given_up = created + REFUND_GIVE_UP_AFTER_MS;
+        assert_eq!(unresolved_recheck_at(given_up, created), Some(given_up + 86_400 * S), "then daily");
+        assert_eq!(unresolved_recheck_at(created + REFUND_WATCH_FOR_MS - 3600 * S, created), None, "for 30 days");
     }
 
     #[test]

@@ -167,8 +167,8 @@ pub struct RefundView {
     /// The attempt refunded.
     pub attempt_id: String,
     /// The gateway's last status code for it, or ours: `reversed` (never sent: its payment
-    /// went back first) or `no_record` (failed: the gateway had no record of it days after its
-    /// last send).
+    /// went back first) or `no_record` (failed: the gateway had no record of it, after a dozen
+    /// answered re-sends or days after its last send).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub respcd: Option<String>,
     /// When it was asked for: Unix time in seconds.
@@ -320,6 +320,9 @@ pub struct HealthView {
     pub events: u64,
     /// Raw notifications kept.
     pub notifications: u64,
+    /// Refunds the gateway gave no final word on in 3 days (`unresolved`): each needs a person
+    /// to check it with QFPay.
+    pub refunds_unresolved: u64,
     /// The oldest row of each kind still kept (Unix time in seconds), absent when there is none.
     pub oldest: HealthOldest,
     /// Days a session that never moved money is kept after its end (`RETENTION_DAYS_UNPAID`).

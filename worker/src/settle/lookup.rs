@@ -17,22 +17,38 @@ use super::R;
 /// How close to a month's end an order must be made to be asked in the next month as well.
 const MONTH_EDGE_MS: u64 = 10 * 60_000;
 
-/// An order to look up: its number and when it was made (Unix ms, the time its `txdtm` says).
+/// An order to look up: its number, when it was made (Unix ms, the time its `txdtm` says) and
+/// the last time it may have reached the gateway (a refund re-sent identically for a day may be
+/// taken, and filed, in a later month than its `txdtm`'s).
 pub struct Wanted<'a> {
     pub out_trade_no: &'a str,
     pub made_at: u64,
+    pub last_at: u64,
 }
 
-/// The month windows to ask for an order made at `made_at`, as of `now`.
-pub fn windows(made_at: u64, now: u64) -> Vec<(Txdtm, Txdtm)> {
-    let at = |ms: u64| Txdtm::from_unix((ms / 1000) as i64, HONG_KONG_OFFSET_SECONDS);
-    let made = at(made_at);
-    let mut out = vec![made.month_window()];
-    let edge = at(made_at + MONTH_EDGE_MS);
-    if edge.month() != made.month() && at(now).month() != made.month() {
-        out.push(edge.month_window());
+impl<'a> Wanted<'a> {
+    /// An order sent once, at `made_at`.
+    pub fn at(out_trade_no: &'a str, made_at: u64) -> Self {
+        Wanted { out_trade_no, made_at, last_at: made_at }
     }
-    out
+}
+
+/// The month windows to ask for an order made at `made_at` and last sent at `last_at`, as of
+/// `now`: every month from the one it was made in to the one a few minutes past its last send
+/// falls in, once that month has begun.
+pub fn windows(made_at: u64, last_at: u64, now: u64) -> Vec<(Txdtm, Txdtm)> {
+    let at = |ms: u64| Txdtm::from_unix((ms / 1000) as i64, HONG_KONG_OFFSET_SECONDS);
+    let until = (last_at.max(made_at) + MONTH_EDGE_MS).min(now.max(made_at));
+    let mut window = at(made_at).month_window();
+    let mut out = vec![window.clone()];
+    loop {
+        let next_start = (window.1.to_unix(HONG_KONG_OFFSET_SECONDS).max(0) as u64 + 1) * 1000;
+        if next_start > until {
+            return out;
+        }
+        window = at(next_start).month_window();
+        out.push(window.clone());
+    }
 }
 
 /// What a batch of queries came to: the rows of every answer, and the numbers no answer
@@ -48,7 +64,7 @@ pub async fn query(app: &App<'_>, wanted: &[Wanted<'_>], class: CallClass, max_c
     let now = clock::now_ms();
     let mut groups: Vec<((Txdtm, Txdtm), Vec<String>)> = Vec::new();
     for order in wanted {
-        for window in windows(order.made_at, now) {
+        for window in windows(order.made_at, order.last_at, now) {
             match groups.iter_mut().find(|(w, _)| *w == window) {
                 Some((_, numbers)) => numbers.push(order.out_trade_no.to_owned()),
                 None => groups.push((window, vec![order.out_trade_no.to_owned()])),
@@ -125,7 +141,8 @@ mod tests {
 
     #[test]
     fn an_order_is_asked_in_its_own_month() {
-        let w = windows(ms("2026-11-15 12:00:00"), ms("2026-12-02 12:00:00"));
+        let made = ms("2026-11-15 12:00:00");
+        let w = windows(made, made, ms("2026-12-02 12:00:00"));
         assert_eq!(w.len(), 1);
         assert_eq!((w[0].0.as_str(), w[0].1.as_str()), ("2026-11-01 00:00:00", "2026-11-30 23:59:59"));
     }
@@ -133,9 +150,20 @@ mod tests {
     #[test]
     fn an_order_at_a_month_end_is_asked_in_both_months_once_the_next_began() {
         let made = ms("2026-11-30 23:59:59");
-        assert_eq!(windows(made, ms("2026-11-30 23:59:59")).len(), 1);
-        let w = windows(made, ms("2026-12-01 00:00:30"));
+        assert_eq!(windows(made, made, ms("2026-11-30 23:59:59")).len(), 1);
+        let w = windows(made, made, ms("2026-12-01 00:00:30"));
         assert_eq!(w.len(), 2);
         assert_eq!(w[1].0.as_str(), "2026-12-01 00:00:00");
+    }
+
+    #[test]
+    fn a_refund_sent_again_into_the_next_month_is_asked_in_every_month_it_may_be_filed_in() {
+        let made = ms("2026-11-30 20:00:00");
+        let last = ms("2026-12-01 10:00:00");
+        let w = windows(made, last, ms("2026-12-03 12:00:00"));
+        assert_eq!(w.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(), ["2026-11-01 00:00:00", "2026-12-01 00:00:00"]);
+        assert_eq!(windows(made, last, ms("2026-11-30 23:00:00")).len(), 1, "not a month that has not begun");
+        let later = ms("2027-01-15 10:00:00");
+        assert_eq!(windows(made, later, later).len(), 3, "every month between");
     }
 }

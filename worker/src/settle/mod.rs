@@ -21,7 +21,10 @@ mod session;
 pub use lookup::{one_query, query as query_orders, Wanted};
 pub use order::{apply_attempt_row, close_attempt, query_order, CloseOutcome};
 pub use payment::{payment_reported, Reported};
-pub use refund::{apply_refund_row, end_refund, give_up_refund, refund_made_at, refund_unaskable, send_refund};
+pub use refund::{
+    apply_refund_row, end_refund, give_up_refund, recheck_unresolved, refund_made_at, refund_next_at, refund_unaskable,
+    refund_wanted, send_refund,
+};
 pub use session::{finish_closing, refresh};
 
 use checkout_api::{ApiError, ErrorCode};

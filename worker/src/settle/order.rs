@@ -315,7 +315,7 @@ async fn send_end(app: &App<'_>, amount: u64, attempt: &AttemptRow, how: EndOrde
 /// Asks the gateway about one attempt's order, in the month(s) it was made; `None` when no
 /// answer came.
 pub async fn query_order(app: &App<'_>, attempt: &AttemptRow, class: CallClass) -> R<Option<QueryAnswer>> {
-    let wanted = [lookup::Wanted { out_trade_no: &attempt.out_trade_no, made_at: attempt.created_at }];
+    let wanted = [lookup::Wanted::at(&attempt.out_trade_no, attempt.created_at)];
     let found = lookup::query(app, &wanted, class, 2).await?;
     Ok(found.unasked.is_empty().then_some(found.answer))
 }

@@ -3,7 +3,7 @@
 
 use checkout_api::budget::CallClass;
 use checkout_api::events::EventType;
-use checkout_api::{ids, upstream, ApiError, AttemptStatus, ErrorCode, RefundEvent};
+use checkout_api::{ids, upstream, ApiError, AttemptStatus, ErrorCode, RefundEvent, RefundStatus};
 use qfpay::verdict::RefundVerdict;
 use qfpay::{GatewayRequest, OrderChangeAnswer, QueryRow, RefundRequest, RespCode, Txdtm, HONG_KONG_OFFSET_SECONDS};
 
@@ -37,6 +37,18 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
             "the payment's gateway number is not known yet; try again shortly",
         ));
     };
+    let now = clock::now_ms();
+    if now >= refund_made_at(refund) + upstream::REFUND_RESEND_FOR_MS {
+        // Its number has been sent for a day: from now on it is only asked about, whoever
+        // asks for a send (the settler, a repeated notification of the payment it refunds), so
+        // that once it is given up no send of it can still be on its way.
+        if refund.status() == RefundStatus::Pending {
+            let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(refund.created_at));
+            let at = refund_next_at(refund, now);
+            app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500()?;
+        }
+        return reread(app, refund, now).await;
+    }
     let txdtm = refund.txdtm.clone().unwrap_or_else(clock::txdtm_now);
     let request = RefundRequest {
         syssn,
@@ -47,7 +59,8 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
         original_pay_type: Some(attempt.pay_type.clone()),
     };
     let signed = request.sign(&app.settings.gateway.credentials).map_err(ApiError::from)?;
-    let now = clock::now_ms();
+    // Written before the call: if the request dies during it, the send still counts.
+    app.store.refund_sending(&refund.id, now).await.or_500()?;
     let answer = match app
         .gateway()
         .call(CallClass::Refund, &signed, OrderChangeAnswer::parse, |a| &a.outcome.respcd)
@@ -126,23 +139,53 @@ pub async fn end_refund(
     syssn: Option<&str>,
     respcd: Option<&str>,
 ) -> R<()> {
-    let Some(to) = refund.status().on(outcome) else { return Ok(()) };
+    if end_refund_as_read(app, refund, outcome, syssn, respcd).await? {
+        return Ok(());
+    }
+    // Changed since it was read: the gateway's word racing our giving up (a notification of its
+    // success read it `pending`, the settler made it `unresolved` first). Applied to the row as
+    // it is now, so the word is not lost; once, as a second race is the gateway's own repeat.
+    let Some(now_row) = app.store.refund(&refund.id).await.or_500()? else { return Ok(()) };
+    if now_row.status != refund.status {
+        end_refund_as_read(app, &now_row, outcome, syssn, respcd).await?;
+    }
+    Ok(())
+}
+
+/// [`end_refund`] on the row as read; true when it changed the refund (or nothing was to change).
+async fn end_refund_as_read(
+    app: &App<'_>,
+    refund: &RefundRow,
+    outcome: RefundEvent,
+    syssn: Option<&str>,
+    respcd: Option<&str>,
+) -> R<bool> {
+    let Some(to) = refund.status().on(outcome) else { return Ok(true) };
     let session = app.store.session(&refund.session_id).await.or_500()?.ok_or_else(gone)?;
     // Only a refund that holds part of the session's own amount gives it back.
-    let releases = to == checkout_api::RefundStatus::Failed && refund.released == 0;
+    let releases = to == RefundStatus::Failed && refund.released == 0;
+    let mut ended = refund.view();
+    ended.respcd = respcd.map(str::to_owned).or(ended.respcd);
     let (session_view, refund_view) =
-        outbox::refund_ended(app.store.session_view(&session).await.or_500()?, refund.view(), to, releases);
+        outbox::refund_ended(app.store.session_view(&session).await.or_500()?, ended, to, releases);
     let kind = match (outcome, refund.automatic == 1) {
         (RefundEvent::Succeeded, true) => EventType::DuplicateRefunded,
         (RefundEvent::Succeeded, false) => EventType::RefundSucceeded,
         (RefundEvent::Failed, _) => EventType::RefundFailed,
         (RefundEvent::GaveUp, _) => EventType::RefundUnresolved,
     };
+    let now = clock::now_ms();
+    // Given up on, it is still asked about daily for a while.
+    let recheck_at = match to {
+        RefundStatus::Unresolved => upstream::unresolved_recheck_at(now, refund_made_at(refund)),
+        _ => None,
+    };
     let event = outbox::new_event(app, kind, session_view, Some(refund_view));
-    if app.store.end_refund(refund, outcome, syssn, respcd, &event).await.or_500()? {
-        app.wake_settler(clock::now_ms()).await;
+    let changed = app.store.end_refund(refund, outcome, syssn, respcd, recheck_at, &event).await.or_500()?;
+    if changed {
+        app.wake_settler(now).await;
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// How many times a refund the gateway shows no row of is sent again before it is ended
@@ -166,8 +209,14 @@ pub fn refund_made_at(refund: &RefundRow) -> u64 {
         .map_or(refund.created_at, |t| t.to_unix(HONG_KONG_OFFSET_SECONDS).max(0) as u64 * 1000)
 }
 
+/// The refund as a query looks for it: in every month from its number's first send to its last.
+pub fn refund_wanted(refund: &RefundRow) -> super::Wanted<'_> {
+    let made_at = refund_made_at(refund);
+    super::Wanted { out_trade_no: &refund.out_trade_no, made_at, last_at: refund.last_sent_at.unwrap_or(made_at) }
+}
+
 /// Whether the refund has had its days without a final word ([`upstream::REFUND_GIVE_UP_AFTER_MS`]
-/// after its current number was first sent): it is asked about no more.
+/// after its current number was first sent).
 pub fn refund_given_up(refund: &RefundRow, now: u64) -> bool {
     now >= refund_made_at(refund) + upstream::REFUND_GIVE_UP_AFTER_MS
 }
@@ -178,9 +227,15 @@ pub fn refund_unaskable(refund: &RefundRow, now: u64) -> bool {
     now >= refund_made_at(refund) + upstream::REFUND_GIVE_UP_AFTER_MS + upstream::REFUND_SLOW_GAP_MS
 }
 
+/// Whether no send of the refund can still reach the gateway: its last one (or its recording,
+/// when none is known) is [`upstream::REFUND_QUIET_MS`] old.
+fn no_send_on_its_way(refund: &RefundRow, now: u64) -> bool {
+    now >= refund.last_sent_at.unwrap_or(refund.created_at).max(refund.created_at) + upstream::REFUND_QUIET_MS
+}
+
 /// When a pending refund is asked about (or sent) next: with back-off, then hourly, counted from
 /// its current number's first send.
-fn refund_next_at(refund: &RefundRow, now: u64) -> u64 {
+pub fn refund_next_at(refund: &RefundRow, now: u64) -> u64 {
     upstream::refund_retry_at(now, refund_made_at(refund), refund.tries as u32)
 }
 
@@ -196,21 +251,29 @@ pub async fn give_up_refund(app: &App<'_>, refund: &RefundRow, respcd: Option<&s
     end_refund(app, refund, RefundEvent::GaveUp, None, respcd).await
 }
 
-/// Applies a gateway query's row for a pending refund; `None` (the gateway never got it)
-/// means it is sent again, identically, for its first day, then only asked about.
+/// An `unresolved` refund the gateway still gave no final word on: asked again tomorrow, until
+/// it has been watched for its days.
+pub async fn recheck_unresolved(app: &App<'_>, refund: &RefundRow, now: u64) -> R<()> {
+    let at = upstream::unresolved_recheck_at(now, refund_made_at(refund));
+    app.store.refund_recheck_at(&refund.id, at).await.or_500()
+}
+
+/// Applies a gateway query's row for a pending or unresolved refund; `None` (the gateway has no
+/// record of it) means a pending one is sent again, identically, in its first day.
 ///
-/// Every path has an end: a row's final word; no row after [`MAX_REFUND_TRIES`] answered sends
-/// (`failed`); no row once given up (`failed`: no send of this number has gone for two days, so
-/// none can still arrive); a row still in progress once given up (`unresolved`).
+/// Every path has an end: a row's final word; no row after [`MAX_REFUND_TRIES`] answered sends,
+/// or once given up with no send for two days (`failed`, `no_record`); a row still in progress
+/// once given up (`unresolved`, then asked daily for a while).
 pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&QueryRow>) -> R<()> {
     let now = clock::now_ms();
-    let made_at = refund_made_at(refund);
+    let unresolved = refund.status() == RefundStatus::Unresolved;
     let Some(row) = row else {
         let old_enough = now >= refund.created_at + NO_ROW_FINAL_AFTER_MS;
         // Asked and sent again this often, for this long, with no row at the gateway, and every
         // send answered: no refund was made under this number.
         let every_send_answered = refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0;
-        if every_send_answered || refund_given_up(refund, now) {
+        let given_up_quietly = refund_given_up(refund, now) && no_send_on_its_way(refund, now);
+        if every_send_answered || given_up_quietly {
             worker::console_error!(
                 "refund {}: no record at the gateway after {} tries; failed",
                 refund.out_trade_no,
@@ -218,13 +281,10 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
             );
             return end_refund(app, refund, RefundEvent::Failed, None, Some(NO_RECORD)).await;
         }
-        if now >= made_at + upstream::REFUND_RESEND_FOR_MS {
-            // Sent for a day and never seen: asked about, not sent, until it is given up, so the
-            // gateway's "no record" then is the last word on this number.
-            let txdtm = refund.txdtm.clone().unwrap_or_else(|| clock::txdtm_at(made_at));
-            let at = refund_next_at(refund, now);
-            return app.store.refund_retry_at(&refund.id, at, &txdtm, refund.respcd.as_deref()).await.or_500();
+        if unresolved {
+            return recheck_unresolved(app, refund, now).await;
         }
+        // Sent again, or (past its first day) only planned to be asked about again.
         let attempt = app.store.attempt(&refund.attempt_id).await.or_500()?;
         if let Some(attempt) = attempt {
             send_refund(app, refund, &attempt).await?;
@@ -235,6 +295,7 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
         Some(RefundVerdict::Succeeded) => {
             end_refund(app, refund, RefundEvent::Succeeded, row.syssn.as_deref(), Some(RespCode::SUCCESS)).await
         }
+        Some(RefundVerdict::Pending(_)) if unresolved => recheck_unresolved(app, refund, now).await,
         Some(RefundVerdict::Pending(code)) if refund_given_up(refund, now) => {
             give_up_refund(app, refund, Some(&code)).await
         }

@@ -173,6 +173,9 @@ pub struct RefundRow {
     /// payment, or a failed one whose amount was given back).
     #[serde(default)]
     pub released: u64,
+    /// When it was last sent to the gateway (Unix ms), written before each send.
+    #[serde(default)]
+    pub last_sent_at: Option<u64>,
 }
 
 impl RefundRow {
@@ -326,12 +329,13 @@ impl Store {
                (SELECT 0 FROM sessions s WHERE s.status = '{closing}' AND NOT EXISTS \
                   (SELECT 1 FROM attempts a WHERE a.session_id = s.id AND a.status IN ({open})) LIMIT 1) AS finish, \
                (SELECT MIN(expires_at) FROM sessions WHERE status = '{open_session}') AS session_expiry, \
-               (SELECT MIN(next_try_at) FROM refunds WHERE status = '{pending_refund}') AS refund, \
+               (SELECT MIN(next_try_at) FROM refunds WHERE status IN ('{pending_refund}', '{unresolved_refund}')) AS refund, \
                (SELECT MIN(e.next_try_at) FROM events e WHERE e.next_try_at IS NOT NULL AND {in_order}) AS event",
             in_order = events::in_order(),
             closing = SessionStatus::Closing.as_str(),
             open_session = SessionStatus::Open.as_str(),
             pending_refund = RefundStatus::Pending.as_str(),
+            unresolved_refund = RefundStatus::Unresolved.as_str(),
         );
         let Some(due) = self.first::<Due>(&sql, &[]).await? else { return Ok(None) };
         let event = due.event.filter(|_| webhooks_on);

@@ -140,14 +140,16 @@ impl Store {
         .await
     }
 
-    /// Applies the gateway's final word on a refund with its event, in one transaction; a
-    /// failed refund gives its reserved amount back (once). True if this call ended it.
+    /// Applies the gateway's final word on a refund (or our giving up on one: then it is asked
+    /// about again at `recheck_at`) with its event, in one transaction; a failed refund gives its
+    /// reserved amount back (once). True if this call changed it.
     pub async fn end_refund(
         &self,
         refund: &RefundRow,
         outcome: RefundEvent,
         syssn: Option<&str>,
         respcd: Option<&str>,
+        recheck_at: Option<u64>,
         event: &NewEvent,
     ) -> Result<bool> {
         // From the status it was read in: pending, or unresolved when the gateway's late word
@@ -157,9 +159,16 @@ impl Store {
         let failed = RefundStatus::Failed.as_str();
         let statements = vec![
             self.stmt(
-                "UPDATE refunds SET status = ?1, syssn = COALESCE(?2, syssn), respcd = COALESCE(?3, respcd), next_try_at = NULL \
+                "UPDATE refunds SET status = ?1, syssn = COALESCE(?2, syssn), respcd = COALESCE(?3, respcd), next_try_at = ?6 \
                  WHERE id = ?4 AND status = ?5",
-                &[s(to.as_str()), text(syssn), text(respcd), s(&refund.id), s(from.as_str())],
+                &[
+                    s(to.as_str()),
+                    text(syssn),
+                    text(respcd),
+                    s(&refund.id),
+                    s(from.as_str()),
+                    recheck_at.map_or(JsValue::NULL, num),
+                ],
             )?,
             self.stmt(
                 "UPDATE sessions SET amount_refunded = amount_refunded - ?1 WHERE id = ?2 \
@@ -219,11 +228,32 @@ impl Store {
 
     /// Pending refunds due by `now`.
     pub async fn refunds_due(&self, now: u64, limit: usize) -> Result<Vec<RefundRow>> {
+        // Pending refunds, and unresolved ones still watched, each by its own index.
         self.all(
-            "SELECT * FROM refunds WHERE status = ?1 AND next_try_at <= ?2 ORDER BY next_try_at LIMIT ?3",
-            &[s(RefundStatus::Pending.as_str()), num(now), num(limit as u64)],
+            "SELECT * FROM (SELECT * FROM refunds WHERE status = ?1 AND next_try_at <= ?3 \
+             UNION ALL SELECT * FROM refunds WHERE status = ?2 AND next_try_at <= ?3) \
+             ORDER BY next_try_at LIMIT ?4",
+            &[s(RefundStatus::Pending.as_str()), s(RefundStatus::Unresolved.as_str()), num(now), num(limit as u64)],
         )
         .await
+    }
+
+    /// Written before a refund is sent: one the gateway has no record of is ended only long
+    /// after its last send.
+    pub async fn refund_sending(&self, id: &str, now: u64) -> Result<()> {
+        self.run("UPDATE refunds SET last_sent_at = ?1 WHERE id = ?2", &[num(now), s(id)]).await?;
+        Ok(())
+    }
+
+    /// An `unresolved` refund's next question to the gateway, or none (`at` `None`): only a
+    /// person ends it then.
+    pub async fn refund_recheck_at(&self, id: &str, at: Option<u64>) -> Result<()> {
+        self.run(
+            "UPDATE refunds SET next_try_at = ?1 WHERE id = ?2 AND status = ?3",
+            &[at.map_or(JsValue::NULL, num), s(id), s(RefundStatus::Unresolved.as_str())],
+        )
+        .await?;
+        Ok(())
     }
 
     /// A recorded notification, stored once by `syssn`.

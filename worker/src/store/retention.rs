@@ -43,6 +43,7 @@ pub struct Footprint {
     pub sessions: f64,
     pub events: f64,
     pub notifications: f64,
+    pub refunds_unresolved: f64,
     #[serde(default)]
     pub database_bytes: Option<usize>,
 }
@@ -129,12 +130,16 @@ impl Store {
     /// What is kept, for `GET /v1/health`.
     pub async fn footprint(&self) -> Result<Footprint> {
         let statement = self.stmt(
-            "SELECT (SELECT MIN(created_at) FROM sessions) AS oldest_session, \
+            &format!(
+                "SELECT (SELECT MIN(created_at) FROM sessions) AS oldest_session, \
              (SELECT MIN(created_at) FROM events) AS oldest_event, \
              (SELECT MIN(received_at) FROM notifications) AS oldest_notification, \
              (SELECT MIN(created_at) FROM idempotency) AS oldest_idempotency, \
              (SELECT COUNT(*) FROM sessions) AS sessions, (SELECT COUNT(*) FROM events) AS events, \
-             (SELECT COUNT(*) FROM notifications) AS notifications",
+             (SELECT COUNT(*) FROM notifications) AS notifications, \
+             (SELECT COUNT(*) FROM refunds WHERE status = '{unresolved}') AS refunds_unresolved",
+                unresolved = checkout_api::RefundStatus::Unresolved.as_str()
+            ),
             &[],
         )?;
         let result = statement.all().await?;
