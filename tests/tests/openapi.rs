@@ -375,6 +375,13 @@ async fn every_documented_endpoint_answers_as_documented() {
         stack.merchant("POST", &format!("/v1/sessions/{other}/refunds"), Some(json!({"amount": 800})), None).await;
     assert_eq!(status, 409, "{text}");
     c.check("POST", "/v1/sessions/{id}/refunds", status, &unpaid, &text);
+    // Resolving: only an unresolved refund can be (tests/refund_ends.rs resolves one).
+    let refund_id = refund["id"].as_str().expect("a refund id");
+    let (status, final_already, text) = stack
+        .merchant("POST", &format!("/v1/refunds/{refund_id}/resolve"), Some(json!({"status": "failed"})), None)
+        .await;
+    assert_eq!((status, final_already["error"]["code"].as_str()), (409, Some("refund_not_unresolved")), "{text}");
+    c.check("POST", "/v1/refunds/{id}/resolve", status, &final_already, &text);
 
     // Close: an open session, then a paid one (refused).
     let (status, closed, text) = stack.merchant("POST", &format!("/v1/sessions/{other}/close"), None, None).await;

@@ -1,9 +1,10 @@
-//! Every refund ends, even when the gateway never gives a final word. Two refunds of one paid
-//! session: A stays in progress at the gateway for a month; B never reaches it (its refund route
-//! is down for every send). With the worker's clock moved on (the gateway's is not):
-//! - 2 days on, both are still `pending` (not given up early), and B is no longer sent;
-//! - 4 days on, A is `unresolved` (its amount kept reserved, `refund.unresolved`, counted by
-//!   `GET /v1/health`) and B `failed` with `no_record` (its amount free again, B never sent);
+//! Every refund ends, even when the gateway never gives a final word. Three refunds of one paid
+//! session: A and D stay in progress at the gateway for a month; B never reaches it (its refund
+//! route is down for every send). With the worker's clock moved on (the gateway's is not):
+//! - 2 days on, all are still `pending` (not given up early), and B is no longer sent;
+//! - 4 days on, A and D are `unresolved` (their amounts kept reserved, `refund.unresolved`,
+//!   counted by `GET /v1/health`) and B `failed` with `no_record` (its amount free again, B never
+//!   sent); the merchant resolves D as QFPay says (`POST /v1/refunds/{id}/resolve`);
 //! - 5 days on, after the gateway finished A and its notification was lost, the daily question
 //!   about A finds it and ends it `succeeded`.
 
@@ -34,6 +35,11 @@ async fn refund_events(stack: &Stack, refund_id: &str) -> Vec<String> {
         .filter(|e| e["data"]["refund"]["id"] == refund_id)
         .filter_map(|e| e["type"].as_str().map(str::to_owned))
         .collect()
+}
+
+/// The merchant's word on a refund (`POST /v1/refunds/{id}/resolve`).
+async fn resolve(stack: &Stack, refund: &str, status: &str) -> (u16, Value, String) {
+    stack.merchant("POST", &format!("/v1/refunds/{refund}/resolve"), Some(json!({"status": status})), None).await
 }
 
 fn refund_in<'a>(view: &'a Value, id: &str) -> &'a Value {
@@ -77,17 +83,21 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
     faults(&stack, json!({"refund_5xx": 1.0})).await;
     let (status, unsent, text) = refund(&stack, &id, 500).await;
     assert_eq!((status, unsent["status"].as_str()), (201, Some("pending")), "{text}");
+    faults(&stack, json!({"refund_pending": 30 * DAY})).await;
+    let (status, resolved_later, text) = refund(&stack, &id, 300).await;
+    assert_eq!((status, resolved_later["status"].as_str()), (201, Some("pending")), "{text}");
     let (a, b) = (in_progress["id"].as_str().unwrap().to_owned(), unsent["id"].as_str().unwrap().to_owned());
+    let d = resolved_later["id"].as_str().unwrap().to_owned();
 
     // 2 days on: each is asked about hourly now, neither is given up, and B is not sent again.
     let moved_at = now_ms();
     stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", 2 * DAY)]).await;
     let hourly_from = moved_at + 2 * DAY * 1000 + 30 * 60_000;
     let started = Instant::now();
-    let mut seen = rows(&stack, &[&a, &b]);
+    let mut seen = rows(&stack, &[&a, &b, &d]);
     while !seen.iter().all(|r| r["next_try_at"].as_u64() > Some(hourly_from)) && started.elapsed() < PATIENCE {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        seen = rows(&stack, &[&a, &b]);
+        seen = rows(&stack, &[&a, &b, &d]);
     }
     assert!(seen.iter().all(|r| r["next_try_at"].as_u64() > Some(hourly_from)), "asked about hourly: {seen:?}");
     let b_row = seen.iter().find(|r| r["id"] == b.as_str()).expect("B's row");
@@ -118,14 +128,33 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
         (Some("failed"), Some("no_record")),
         "no record two days after its last send: failed: {ended}"
     );
-    assert_eq!(ended["amount_refunded"], 1000, "A stays reserved, B is free again: {ended}");
+    assert_eq!(refund_in(&ended, &d)["status"], "unresolved", "{ended}");
+    assert_eq!(ended["amount_refunded"], 1300, "A and D stay reserved, B is free again: {ended}");
     assert_eq!(refund_events(&stack, &a).await, ["refund.unresolved"]);
     assert_eq!(refund_events(&stack, &b).await, ["refund.failed"]);
-    assert_eq!(refunds_at_gateway(&stack).await, 1, "B never reached the gateway");
-    assert_eq!(health_unresolved(&stack).await, 1, "a person is needed");
+    assert_eq!(refunds_at_gateway(&stack).await, 2, "B never reached the gateway");
+    assert_eq!(health_unresolved(&stack).await, 2, "a person is needed");
+
+    // A person checked D with QFPay: refunded. The merchant says so, once or twice; nothing
+    // else can be resolved, nor D the other way.
+    let (status, resolved, text) = resolve(&stack, &d, "succeeded").await;
+    assert_eq!(
+        (status, resolved["status"].as_str(), resolved["respcd"].as_str()),
+        (200, Some("succeeded"), Some("resolved")),
+        "{text}"
+    );
+    assert_eq!(resolve(&stack, &d, "succeeded").await.0, 200, "the same word again changes nothing");
+    let (status, other_way, text) = resolve(&stack, &d, "failed").await;
+    assert_eq!((status, other_way["error"]["code"].as_str()), (409, Some("refund_not_unresolved")), "{text}");
+    let (status, failed_already, text) = resolve(&stack, &b, "succeeded").await;
+    assert_eq!((status, failed_already["error"]["code"].as_str()), (409, Some("refund_not_unresolved")), "{text}");
+    let (status, bad, text) = resolve(&stack, &a, "pending").await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("status")), "the field and the rule: {text}");
+    assert_eq!(refund_events(&stack, &d).await, ["refund.unresolved", "refund.succeeded"]);
+    assert_eq!(health_unresolved(&stack).await, 1);
 
     // What is free can be refunded; what is reserved cannot.
-    let (status, rest, text) = refund(&stack, &id, 2800).await;
+    let (status, rest, text) = refund(&stack, &id, 2500).await;
     assert_eq!((status, rest["status"].as_str()), (201, Some("succeeded")), "{text}");
     let (status, over, text) = refund(&stack, &id, 1).await;
     assert_eq!((status, over["error"]["code"].as_str()), (409, Some("refund_exceeds_payment")), "{text}");

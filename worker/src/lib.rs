@@ -31,6 +31,7 @@ mod random;
 mod refusal_log;
 mod refused_recently;
 mod request_id;
+mod resolve;
 mod settle;
 mod settler;
 mod store;
@@ -146,6 +147,7 @@ async fn handle(app: &App<'_>, req: Request, segments: &[&str], path: &str) -> A
         (Method::Get, ["v1", "sessions", id]) => merchant::get_session(app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "refunds"]) => merchant::create_refund(app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "close"]) => merchant::close_session(app, req, id).await,
+        (Method::Post, ["v1", "refunds", id, "resolve"]) => resolve::resolve_refund(app, req, id).await,
         (Method::Post, ["v1", "sessions", id, "charge"]) => till::charge(app, req, id).await,
         (Method::Get, ["v1", "events"]) => feed::list(app, req).await,
         (Method::Get, ["v1", "notifications"]) => feed::unmatched_notifications(app, req).await,

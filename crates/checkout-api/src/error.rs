@@ -35,6 +35,8 @@ pub enum ErrorCode {
     PaymentNotSettled,
     /// 409 `refund_exceeds_payment`: The amount is more than is left to refund.
     RefundExceedsPayment,
+    /// 409 `refund_not_unresolved`: Only an unresolved refund can be resolved; this one has its final word.
+    RefundNotUnresolved,
     /// 409 `session_not_open`: The session no longer takes payments (it is paid, closing, expired, closed or reversed).
     SessionNotOpen,
     /// 409 `idempotency_conflict`: The `Idempotency-Key` was used with a different body.
@@ -71,7 +73,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every error, in the README's order.
-    pub const ALL: [ErrorCode; 30] = [
+    pub const ALL: [ErrorCode; 31] = [
         ErrorCode::InvalidField,
         ErrorCode::InvalidBody,
         ErrorCode::UnreadableBody,
@@ -86,6 +88,7 @@ impl ErrorCode {
         ErrorCode::NotRefundable,
         ErrorCode::PaymentNotSettled,
         ErrorCode::RefundExceedsPayment,
+        ErrorCode::RefundNotUnresolved,
         ErrorCode::SessionNotOpen,
         ErrorCode::IdempotencyConflict,
         ErrorCode::IdempotencyInProgress,
@@ -121,6 +124,7 @@ impl ErrorCode {
             ErrorCode::NotRefundable => 409,
             ErrorCode::PaymentNotSettled => 409,
             ErrorCode::RefundExceedsPayment => 409,
+            ErrorCode::RefundNotUnresolved => 409,
             ErrorCode::SessionNotOpen => 409,
             ErrorCode::IdempotencyConflict => 409,
             ErrorCode::IdempotencyInProgress => 409,
@@ -158,6 +162,7 @@ impl ErrorCode {
             ErrorCode::NotRefundable => "not_refundable",
             ErrorCode::PaymentNotSettled => "payment_not_settled",
             ErrorCode::RefundExceedsPayment => "refund_exceeds_payment",
+            ErrorCode::RefundNotUnresolved => "refund_not_unresolved",
             ErrorCode::SessionNotOpen => "session_not_open",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::IdempotencyInProgress => "idempotency_in_progress",
@@ -196,6 +201,9 @@ impl ErrorCode {
             ErrorCode::NotRefundable => "Payments of this pay type cannot be refunded.",
             ErrorCode::PaymentNotSettled => "The payment's gateway number is not known yet; try again shortly.",
             ErrorCode::RefundExceedsPayment => "The amount is more than is left to refund.",
+            ErrorCode::RefundNotUnresolved => {
+                "Only an unresolved refund can be resolved; this one has its final word."
+            }
             ErrorCode::SessionNotOpen => {
                 "The session no longer takes payments (it is paid, closing, expired, closed or reversed)."
             }

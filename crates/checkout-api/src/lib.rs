@@ -21,5 +21,5 @@ pub mod wait;
 
 pub use error::{ApiError, ErrorCode};
 pub use pay_options::{fitting_pay_types, PayOption};
-pub use session::{ChargeRequest, CreateRefund, CreateSession, NewSession, PayRequest};
+pub use session::{ChargeRequest, CreateRefund, CreateSession, NewSession, PayRequest, Resolution, ResolveRefund};
 pub use states::{AttemptEvent, AttemptStatus, CloseReason, PaidHow, RefundEvent, RefundStatus, SessionStatus};

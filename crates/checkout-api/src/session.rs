@@ -357,11 +357,46 @@ impl CreateRefund {
     }
 }
 
+/// `POST /v1/refunds/{id}/resolve`: what QFPay says of an `unresolved` refund, as a person
+/// found out (its portal, its support), told by the merchant's server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRefund {
+    /// `succeeded`: QFPay refunded it (its amount stays counted as refunded); `failed`: QFPay
+    /// has no such refund (its amount can be refunded again).
+    pub status: Resolution,
+}
+
+impl ResolveRefund {
+    /// Reads the body; a status other than the two names the field and the rule.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        parse_json::<Self>(body).map_err(|e| match e.message.contains("unknown variant") {
+            true => ApiError::field("status", "must be \"succeeded\" or \"failed\""),
+            false => e,
+        })
+    }
+}
+
+/// How an `unresolved` refund ended, as QFPay says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// QFPay refunded it.
+    Succeeded,
+    /// QFPay has no such refund.
+    Failed,
+}
+
 /// Reads a JSON body into `T`, turning serde's message into a field error.
 pub fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
-        let field = text.split('`').nth(1).map(str::to_owned);
+        // serde names the field only in these messages; elsewhere a backticked word is a value
+        // ("unknown variant `x`").
+        let names_field = ["unknown field", "missing field", "duplicate field"].iter().any(|m| text.starts_with(m));
+        let field = text.split('`').nth(1).filter(|_| names_field).map(str::to_owned);
         let message = format!("the body is not valid for this endpoint: {text}");
         ApiError { field, ..ApiError::new(ErrorCode::InvalidBody, message) }
     })
@@ -383,6 +418,18 @@ mod tests {
             return_url: None,
             metadata: None,
         }
+    }
+
+    #[test]
+    fn a_resolution_names_the_field_and_the_rule() {
+        assert_eq!(ResolveRefund::parse(br#"{"status": "failed"}"#).unwrap().status, Resolution::Failed);
+        let wrong = ResolveRefund::parse(br#"{"status": "pending"}"#).unwrap_err();
+        assert_eq!((wrong.field.as_deref(), wrong.code), (Some("status"), "invalid_field"), "{}", wrong.message);
+        assert!(wrong.message.contains("succeeded"), "{}", wrong.message);
+        let unknown = ResolveRefund::parse(br#"{"state": "failed"}"#).unwrap_err();
+        assert_eq!(unknown.field.as_deref(), Some("state"));
+        let missing = ResolveRefund::parse(b"{}").unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("status"));
     }
 
     fn field_of(req: CreateSession) -> Option<String> {

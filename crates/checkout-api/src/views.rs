@@ -168,7 +168,8 @@ pub struct RefundView {
     pub attempt_id: String,
     /// The gateway's last status code for it, or ours: `reversed` (never sent: its payment
     /// went back first) or `no_record` (failed: the gateway had no record of it, after a dozen
-    /// answered re-sends or days after its last send).
+    /// tries over 6 hours with every send answered, or 3 days after it was sent and 2 after its
+    /// last send).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub respcd: Option<String>,
     /// When it was asked for: Unix time in seconds.

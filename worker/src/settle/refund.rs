@@ -227,6 +227,11 @@ pub fn refund_unaskable(refund: &RefundRow, now: u64) -> bool {
     now >= refund_made_at(refund) + upstream::REFUND_GIVE_UP_AFTER_MS + upstream::REFUND_SLOW_GAP_MS
 }
 
+/// Whether the gateway's last word on the refund was "in progress" (`1143`/`1145`): it has it.
+fn said_in_progress(refund: &RefundRow) -> bool {
+    refund.respcd.as_deref().is_some_and(|c| RespCode::new(c).class() == qfpay::tables::RespClass::PendingAskAgain)
+}
+
 /// Whether no send of the refund can still reach the gateway: its last one (or its recording,
 /// when none is known) is [`upstream::REFUND_QUIET_MS`] old.
 fn no_send_on_its_way(refund: &RefundRow, now: u64) -> bool {
@@ -273,7 +278,10 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
         // send answered: no refund was made under this number.
         let every_send_answered = refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0;
         let given_up_quietly = refund_given_up(refund, now) && no_send_on_its_way(refund, now);
-        if every_send_answered || given_up_quietly {
+        // A gateway that said it has the refund ("in progress") is not taken at its word when a
+        // later answer has no row of it, nor is an unresolved one: only a row ends those.
+        let gateway_had_it = unresolved || said_in_progress(refund);
+        if (every_send_answered || given_up_quietly) && !gateway_had_it {
             worker::console_error!(
                 "refund {}: no record at the gateway after {} tries; failed",
                 refund.out_trade_no,
@@ -283,6 +291,9 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
         }
         if unresolved {
             return recheck_unresolved(app, refund, now).await;
+        }
+        if gateway_had_it && refund_given_up(refund, now) {
+            return give_up_refund(app, refund, None).await;
         }
         // Sent again, or (past its first day) only planned to be asked about again.
         let attempt = app.store.attempt(&refund.attempt_id).await.or_500()?;

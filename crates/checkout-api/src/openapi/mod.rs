@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::error::{ApiError, ErrorCode};
 use crate::events::{DeliveryStatus, DeliveryView, EventDetail, EventList, EventType};
 use crate::listing::SessionList;
-use crate::session::{ChargeRequest, CreateRefund, CreateSession, PayRequest};
+use crate::session::{ChargeRequest, CreateRefund, CreateSession, PayRequest, ResolveRefund};
 use crate::views::{
     CheckoutView, HealthView, PayAnswer, RefundView, SessionView, StatusView, UnmatchedNotificationList,
 };
@@ -110,7 +110,9 @@ fn schemas() -> Map<String, Value> {
     for (name, schema) in derived::<(PayAnswer, StatusView, RefundView, DeliveryView, ApiError)>(false) {
         schemas.insert(name, schema);
     }
-    for (name, schema) in derived::<(CreateSession, CreateRefund, PayRequest, ChargeRequest, DeliveryStatus)>(true) {
+    for (name, schema) in
+        derived::<(CreateSession, CreateRefund, ResolveRefund, PayRequest, ChargeRequest, DeliveryStatus)>(true)
+    {
         schemas.insert(name, schema);
     }
     schemas.insert("ErrorCode".into(), error_codes());

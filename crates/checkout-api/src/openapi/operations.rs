@@ -119,6 +119,7 @@ const fn ok(status: u16, description: &'static str, schema: &'static str) -> Suc
 
 const SESSION_ID: &str = "The session's id, `cs_...`.";
 const EVENT_ID: &str = "The event's id, `evt_...`.";
+const REFUND_ID: &str = "The refund's id, `re_...`.";
 
 fn limit_schema(default: u32) -> Value {
     json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": default})
@@ -279,6 +280,25 @@ pub const OPERATIONS: &[Operation] = &[
             GatewayUnavailable,
             UpstreamBusy,
         ],
+    },
+    Operation {
+        method: "POST",
+        path: "/v1/refunds/{id}/resolve",
+        id: "resolveRefund",
+        tag: "sessions",
+        summary: "Resolve an unresolved refund with what QFPay says of it",
+        description: "For a refund the gateway gave no final word on in 3 days (`unresolved`, `refund.unresolved`), \
+            once a person has checked it with QFPay: `succeeded` keeps its amount refunded, `failed` frees it to be \
+            refunded again. Its event follows (`refund.succeeded` or `refund.failed`, `respcd` `resolved`). Asking \
+            again for the same outcome answers the refund unchanged.",
+        auth: Auth::Merchant,
+        id_description: REFUND_ID,
+        query: &[],
+        headers: &[],
+        body: json_body("ResolveRefund"),
+        idempotent: false,
+        ok: &[ok(200, "The refund, resolved.", "RefundView")],
+        own_errors: &[NotFound, RefundNotUnresolved, Conflict],
     },
     Operation {
         method: "POST",
