@@ -4,9 +4,11 @@
 //! - 2 days on, all are still `pending` (not given up early), and B is no longer sent;
 //! - 4 days on, A and D are `unresolved` (their amounts kept reserved, `refund.unresolved`,
 //!   counted by `GET /v1/health`) and B `failed` with `no_record` (its amount free again, B never
-//!   sent); the merchant resolves D as QFPay says (`POST /v1/refunds/{id}/resolve`);
+//!   sent); the merchant resolves D `failed` (`POST /v1/refunds/{id}/resolve`), freeing its amount;
 //! - 5 days on, after the gateway finished A and its notification was lost, the daily question
-//!   about A finds it and ends it `succeeded`.
+//!   about A finds it and ends it `succeeded`;
+//! - when the gateway finishes D after all and notifies it, D becomes `succeeded` and its amount
+//!   counts again (`refund.succeeded` after `refund.failed`).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -83,7 +85,7 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
     faults(&stack, json!({"refund_5xx": 1.0})).await;
     let (status, unsent, text) = refund(&stack, &id, 500).await;
     assert_eq!((status, unsent["status"].as_str()), (201, Some("pending")), "{text}");
-    faults(&stack, json!({"refund_pending": 30 * DAY})).await;
+    faults(&stack, json!({"refund_pending": 40 * DAY})).await;
     let (status, resolved_later, text) = refund(&stack, &id, 300).await;
     assert_eq!((status, resolved_later["status"].as_str()), (201, Some("pending")), "{text}");
     let (a, b) = (in_progress["id"].as_str().unwrap().to_owned(), unsent["id"].as_str().unwrap().to_owned());
@@ -135,29 +137,33 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
     assert_eq!(refunds_at_gateway(&stack).await, 2, "B never reached the gateway");
     assert_eq!(health_unresolved(&stack).await, 2, "a person is needed");
 
-    // A person checked D with QFPay: refunded. The merchant says so, once or twice; nothing
-    // else can be resolved, nor D the other way.
-    let (status, resolved, text) = resolve(&stack, &d, "succeeded").await;
+    // A person asked QFPay about D and was told (wrongly, as it turns out) that there is no such
+    // refund. The merchant says so, once or twice; nothing else can be resolved, nor D the
+    // other way.
+    let (status, resolved, text) = resolve(&stack, &d, "failed").await;
     assert_eq!(
         (status, resolved["status"].as_str(), resolved["respcd"].as_str()),
-        (200, Some("succeeded"), Some("resolved")),
+        (200, Some("failed"), Some("resolved")),
         "{text}"
     );
-    assert_eq!(resolve(&stack, &d, "succeeded").await.0, 200, "the same word again changes nothing");
-    let (status, other_way, text) = resolve(&stack, &d, "failed").await;
+    assert_eq!(resolve(&stack, &d, "failed").await.0, 200, "the same word again changes nothing");
+    let (status, other_way, text) = resolve(&stack, &d, "succeeded").await;
     assert_eq!((status, other_way["error"]["code"].as_str()), (409, Some("refund_not_unresolved")), "{text}");
     let (status, failed_already, text) = resolve(&stack, &b, "succeeded").await;
     assert_eq!((status, failed_already["error"]["code"].as_str()), (409, Some("refund_not_unresolved")), "{text}");
     let (status, bad, text) = resolve(&stack, &a, "pending").await;
     assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("status")), "the field and the rule: {text}");
-    assert_eq!(refund_events(&stack, &d).await, ["refund.unresolved", "refund.succeeded"]);
+    assert_eq!(refund_events(&stack, &d).await, ["refund.unresolved", "refund.failed"]);
     assert_eq!(health_unresolved(&stack).await, 1);
+    let (_, view, _) = stack.merchant("GET", &format!("/v1/sessions/{id}"), None, None).await;
+    assert_eq!(view["amount_refunded"], 1000, "D's amount is free again: {view}");
 
-    // What is free can be refunded; what is reserved cannot.
+    // What is free can be refunded (the gateway still counts D: 2500 is what it takes); what
+    // is reserved (A) cannot.
+    let (status, over, text) = refund(&stack, &id, 2801).await;
+    assert_eq!((status, over["error"]["code"].as_str()), (409, Some("refund_exceeds_payment")), "{text}");
     let (status, rest, text) = refund(&stack, &id, 2500).await;
     assert_eq!((status, rest["status"].as_str()), (201, Some("succeeded")), "{text}");
-    let (status, over, text) = refund(&stack, &id, 1).await;
-    assert_eq!((status, over["error"]["code"].as_str()), (409, Some("refund_exceeds_payment")), "{text}");
 
     // The gateway finishes A a month on, its notification lost; a day after A was given up,
     // the daily question finds it.
@@ -166,7 +172,17 @@ async fn a_refund_with_no_final_word_ends_after_its_days() {
     stack.reconfigure(&[&format!("CLOCK_OFFSET_SECONDS={}", 5 * DAY + 3600)]).await;
     let done = stack.wait_session(&id, PATIENCE, |v| refund_in(v, &a)["status"] == "succeeded").await;
     assert_eq!(refund_in(&done, &a)["status"], "succeeded", "{done}");
-    assert_eq!(done["amount_refunded"], 3800, "{done}");
+    assert_eq!(done["amount_refunded"], 3500, "{done}");
     assert_eq!(refund_events(&stack, &a).await, ["refund.unresolved", "refund.succeeded"]);
     assert_eq!(health_unresolved(&stack).await, 0);
+
+    // The gateway finishes D too, and says so: the person was wrong, the money went back, and
+    // the merchant hears it; D's amount counts again.
+    faults(&stack, json!({})).await;
+    let (status, _) = stack.sim("POST", "/sim/clock/advance", Some(json!({"seconds": 10 * DAY}))).await;
+    assert_eq!(status, 200);
+    let after_all = stack.wait_session(&id, PATIENCE, |v| refund_in(v, &d)["status"] == "succeeded").await;
+    assert_eq!(refund_in(&after_all, &d)["status"], "succeeded", "{after_all}");
+    assert_eq!(after_all["amount_refunded"], 3800, "{after_all}");
+    assert_eq!(refund_events(&stack, &d).await, ["refund.unresolved", "refund.failed", "refund.succeeded"]);
 }

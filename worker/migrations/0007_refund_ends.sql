@@ -5,6 +5,3 @@ ALTER TABLE refunds ADD COLUMN last_sent_at INTEGER;
 UPDATE refunds SET last_sent_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000 WHERE status = 'pending';
 -- Refunds given up on (`unresolved`) are still asked about daily for a while.
 CREATE INDEX refunds_unresolved_due ON refunds(next_try_at) WHERE status = 'unresolved';
--- Any refund already given up on is asked about from now on.
-UPDATE refunds SET next_try_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000
-  WHERE status = 'unresolved' AND next_try_at IS NULL;

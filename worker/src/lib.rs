@@ -120,7 +120,7 @@ async fn route(
             }
         }
         // Every merchant route checks the key again; this is where wrong keys are counted.
-        ["v1", "sessions" | "events" | "notifications" | "health", ..] => {
+        ["v1", "sessions" | "refunds" | "events" | "notifications" | "health", ..] => {
             limits::merchant(env, &settings, &head.headers).await?;
         }
         _ => {}

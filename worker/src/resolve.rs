@@ -42,10 +42,13 @@ pub async fn resolve_refund(app: &App<'_>, mut req: Request, id: &str) -> Answer
     }
     let now = app.store.refund(id).await.or_500()?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no refund"))?;
     if now.status() != wanted {
-        // The gateway's own word came first and said otherwise: it wins.
+        // Another word came first (the gateway's, or another resolution) and said otherwise.
         return Err(ApiError::new(
             ErrorCode::RefundNotUnresolved,
-            format!("the gateway ended the refund {} meanwhile", now.status().as_str()),
+            format!(
+                "the refund was ended {} meanwhile, by the gateway's word or another resolution",
+                now.status().as_str()
+            ),
         ));
     }
     ok_json(200, &now.view())

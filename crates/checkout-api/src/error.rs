@@ -35,7 +35,7 @@ pub enum ErrorCode {
     PaymentNotSettled,
     /// 409 `refund_exceeds_payment`: The amount is more than is left to refund.
     RefundExceedsPayment,
-    /// 409 `refund_not_unresolved`: Only an unresolved refund can be resolved; this one has its final word.
+    /// 409 `refund_not_unresolved`: Only an unresolved refund can be resolved; this one is pending or ended.
     RefundNotUnresolved,
     /// 409 `session_not_open`: The session no longer takes payments (it is paid, closing, expired, closed or reversed).
     SessionNotOpen,
@@ -202,7 +202,7 @@ impl ErrorCode {
             ErrorCode::PaymentNotSettled => "The payment's gateway number is not known yet; try again shortly.",
             ErrorCode::RefundExceedsPayment => "The amount is more than is left to refund.",
             ErrorCode::RefundNotUnresolved => {
-                "Only an unresolved refund can be resolved; this one has its final word."
+                "Only an unresolved refund can be resolved; this one is pending or ended."
             }
             ErrorCode::SessionNotOpen => {
                 "The session no longer takes payments (it is paid, closing, expired, closed or reversed)."

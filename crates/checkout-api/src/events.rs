@@ -30,7 +30,9 @@ pub enum EventType {
     /// A refund went through.
     #[serde(rename = "refund.succeeded")]
     RefundSucceeded,
-    /// A refund was refused for good; its amount can be refunded again.
+    /// A refund was refused for good (or the gateway has no record of it, or a person resolved
+    /// it so); its amount can be refunded again. Should the gateway still refund it,
+    /// `refund.succeeded` follows.
     #[serde(rename = "refund.failed")]
     RefundFailed,
     /// The gateway gave no final word on a refund for days: it is no longer asked about and
@@ -115,7 +117,10 @@ impl EventType {
             // Paid in time or late: one payment event per session, whichever it is.
             EventType::SessionPaid | EventType::SessionLatePayment => "session.paid",
             EventType::SessionExpired | EventType::SessionClosed => "session.over",
-            EventType::RefundSucceeded | EventType::DuplicateRefunded | EventType::RefundFailed => "refund.final",
+            // A refund fails once and succeeds once: a success may follow a failure (the gateway
+            // refunded it after all), so each has its own cause.
+            EventType::RefundSucceeded | EventType::DuplicateRefunded => "refund.succeeded",
+            EventType::RefundFailed => "refund.failed",
             // Not final: the gateway's late word about it is told as well.
             EventType::RefundUnresolved => "refund.unresolved",
             EventType::DuplicatePayment => "payment.duplicate",

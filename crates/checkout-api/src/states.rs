@@ -69,8 +69,9 @@ pub enum RefundStatus {
     Pending,
     /// The gateway refunded it.
     Succeeded,
-    /// The gateway refused it, or shows no record of it long after its last send; the amount
-    /// is free again.
+    /// The gateway refused it, or shows no record of it long after its last send, or a person
+    /// resolved it so; the amount is free again. Should the gateway still refund it, it becomes
+    /// `succeeded` (`refund.succeeded`) and its amount counts again.
     Failed,
     /// The gateway gave no final word within 3 days (still "in progress", or it could not be
     /// asked): its amount stays reserved and a person checks it with QFPay. It is still asked
@@ -332,7 +333,11 @@ impl RefundStatus {
             (RefundStatus::Unresolved, RefundEvent::Succeeded) => Some(RefundStatus::Succeeded),
             (RefundStatus::Unresolved, RefundEvent::Failed) => Some(RefundStatus::Failed),
             (RefundStatus::Unresolved, RefundEvent::GaveUp) => None,
-            (RefundStatus::Succeeded | RefundStatus::Failed, _) => None,
+            // Ended failed (by the gateway, by us for no record of it, or by a person), then the
+            // gateway refunds it after all: the money went back, so its word wins.
+            (RefundStatus::Failed, RefundEvent::Succeeded) => Some(RefundStatus::Succeeded),
+            (RefundStatus::Failed, _) => None,
+            (RefundStatus::Succeeded, _) => None,
         }
     }
 }
@@ -435,7 +440,8 @@ mod tests {
         assert_eq!(RefundStatus::Pending.on(RefundEvent::Succeeded), Some(RefundStatus::Succeeded));
         assert_eq!(RefundStatus::Pending.on(RefundEvent::Failed), Some(RefundStatus::Failed));
         assert_eq!(RefundStatus::Succeeded.on(RefundEvent::Failed), None);
-        assert_eq!(RefundStatus::Failed.on(RefundEvent::Succeeded), None);
+        assert_eq!(RefundStatus::Failed.on(RefundEvent::Succeeded), Some(RefundStatus::Succeeded), "money moved");
+        assert_eq!(RefundStatus::Failed.on(RefundEvent::GaveUp), None);
         assert_eq!(RefundStatus::Pending.on(RefundEvent::GaveUp), Some(RefundStatus::Unresolved));
         assert_eq!(RefundStatus::Unresolved.on(RefundEvent::GaveUp), None);
         assert_eq!(RefundStatus::Unresolved.on(RefundEvent::Succeeded), Some(RefundStatus::Succeeded));

@@ -105,7 +105,7 @@ pub async fn send_refund(app: &App<'_>, refund: &RefundRow, attempt: &AttemptRow
         }
         RefundVerdict::Pending(code) => {
             let at = refund_next_at(refund, now);
-            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()?;
+            app.store.refund_in_progress_at(&refund.id, at, &txdtm, &code).await.or_500()?;
         }
         // Refused for good, a `1265` outside the window included (QFPay: special promotions).
         RefundVerdict::Refused(code) => end_refund(app, refund, RefundEvent::Failed, None, Some(&code)).await?,
@@ -166,8 +166,22 @@ async fn end_refund_as_read(
     let releases = to == RefundStatus::Failed && refund.released == 0;
     let mut ended = refund.view();
     ended.respcd = respcd.map(str::to_owned).or(ended.respcd);
-    let (session_view, refund_view) =
+    let (mut session_view, refund_view) =
         outbox::refund_ended(app.store.session_view(&session).await.or_500()?, ended, to, releases);
+    let refunded_after_all = refund.status() == RefundStatus::Failed && to == RefundStatus::Succeeded;
+    if refunded_after_all {
+        worker::console_error!(
+            "refund {} was ended failed ({}) but the gateway refunded it after all: the money went back",
+            refund.out_trade_no,
+            refund.respcd.as_deref().unwrap_or("-")
+        );
+        // As the batch leaves it: a merchant refund of the session's own payment counts again.
+        let holds_again =
+            refund.automatic == 0 && session.paid_attempt_id.as_deref() == Some(refund.attempt_id.as_str());
+        if holds_again && refund.released == 1 {
+            session_view.amount_refunded += refund.amount;
+        }
+    }
     let kind = match (outcome, refund.automatic == 1) {
         (RefundEvent::Succeeded, true) => EventType::DuplicateRefunded,
         (RefundEvent::Succeeded, false) => EventType::RefundSucceeded,
@@ -227,7 +241,19 @@ pub fn refund_unaskable(refund: &RefundRow, now: u64) -> bool {
     now >= refund_made_at(refund) + upstream::REFUND_GIVE_UP_AFTER_MS + upstream::REFUND_SLOW_GAP_MS
 }
 
-/// Whether the gateway's last word on the refund was "in progress" (`1143`/`1145`): it has it.
+/// Whether a refund the gateway shows no row of ends `failed` (`no_record`) now: asked and sent
+/// again this often, for this long, with every send answered; or given up with no send for two
+/// days. Never one the gateway once said it has ("in progress"): only a row ends that one.
+fn no_record_is_final(refund: &RefundRow, now: u64) -> bool {
+    let old_enough = now >= refund.created_at + NO_ROW_FINAL_AFTER_MS;
+    let every_send_answered = refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0;
+    let given_up_quietly = refund_given_up(refund, now) && no_send_on_its_way(refund, now);
+    let gateway_had_it = refund.gateway_had == 1 || said_in_progress(refund);
+    (every_send_answered || given_up_quietly) && !gateway_had_it
+}
+
+/// Whether the gateway's last word on the refund was "in progress" (`1143`/`1145`): it has it
+/// (refunds from before `gateway_had` was kept).
 fn said_in_progress(refund: &RefundRow) -> bool {
     refund.respcd.as_deref().is_some_and(|c| RespCode::new(c).class() == qfpay::tables::RespClass::PendingAskAgain)
 }
@@ -273,15 +299,8 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
     let now = clock::now_ms();
     let unresolved = refund.status() == RefundStatus::Unresolved;
     let Some(row) = row else {
-        let old_enough = now >= refund.created_at + NO_ROW_FINAL_AFTER_MS;
-        // Asked and sent again this often, for this long, with no row at the gateway, and every
-        // send answered: no refund was made under this number.
-        let every_send_answered = refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0;
-        let given_up_quietly = refund_given_up(refund, now) && no_send_on_its_way(refund, now);
-        // A gateway that said it has the refund ("in progress") is not taken at its word when a
-        // later answer has no row of it, nor is an unresolved one: only a row ends those.
-        let gateway_had_it = unresolved || said_in_progress(refund);
-        if (every_send_answered || given_up_quietly) && !gateway_had_it {
+        let gateway_had_it = refund.gateway_had == 1 || said_in_progress(refund);
+        if no_record_is_final(refund, now) {
             worker::console_error!(
                 "refund {}: no record at the gateway after {} tries; failed",
                 refund.out_trade_no,
@@ -313,10 +332,65 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
         Some(RefundVerdict::Pending(code)) => {
             let at = refund_next_at(refund, now);
             let txdtm = refund.txdtm.clone().unwrap_or_else(clock::txdtm_now);
-            app.store.refund_retry_at(&refund.id, at, &txdtm, Some(&code)).await.or_500()
+            app.store.refund_in_progress_at(&refund.id, at, &txdtm, &code).await.or_500()
         }
         Some(RefundVerdict::Refused(code)) => end_refund(app, refund, RefundEvent::Failed, None, Some(&code)).await,
         // A row never says "after the blackout"; the absent row was handled above.
         Some(RefundVerdict::AfterBlackout(_)) | None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: u64 = 3_600_000;
+    const DAY: u64 = 24 * HOUR;
+    const T0: u64 = 1_780_000_000_000;
+
+    fn refund() -> RefundRow {
+        RefundRow {
+            id: "re_1".into(),
+            session_id: "cs_1".into(),
+            attempt_id: "pa_1".into(),
+            out_trade_no: "R1".into(),
+            amount: 100,
+            reason: None,
+            status: "pending".into(),
+            automatic: 0,
+            respcd: None,
+            created_at: T0,
+            txdtm: Some(clock::txdtm_at(T0)),
+            tries: 1,
+            number_unsure: 1,
+            renumbered: 0,
+            released: 0,
+            last_sent_at: Some(T0),
+            gateway_had: 0,
+        }
+    }
+
+    #[test]
+    fn no_record_ends_a_refund_only_when_no_send_can_still_arrive() {
+        let r = refund();
+        assert!(!no_record_is_final(&r, T0 + HOUR), "young");
+        assert!(!no_record_is_final(&r, T0 + 2 * DAY), "before its days");
+        assert!(no_record_is_final(&r, T0 + 3 * DAY), "its days over, its last send two days old");
+        let sent_late = RefundRow { last_sent_at: Some(T0 + 2 * DAY), ..refund() };
+        assert!(!no_record_is_final(&sent_late, T0 + 3 * DAY), "sent a day ago");
+        assert!(no_record_is_final(&sent_late, T0 + 4 * DAY));
+        let answered = RefundRow { tries: 12, number_unsure: 0, ..refund() };
+        assert!(no_record_is_final(&answered, T0 + 7 * HOUR), "a dozen answered tries over 6 hours");
+        assert!(!no_record_is_final(&RefundRow { number_unsure: 1, ..answered }, T0 + 7 * HOUR), "one unanswered");
+    }
+
+    #[test]
+    fn a_refund_the_gateway_said_it_has_never_ends_for_a_missing_row() {
+        let had = RefundRow { gateway_had: 1, ..refund() };
+        assert!(!no_record_is_final(&had, T0 + 10 * DAY));
+        let in_progress = RefundRow { respcd: Some("1145".into()), ..refund() };
+        assert!(!no_record_is_final(&in_progress, T0 + 10 * DAY));
+        let answered = RefundRow { tries: 12, number_unsure: 0, gateway_had: 1, ..refund() };
+        assert!(!no_record_is_final(&answered, T0 + 7 * HOUR));
     }
 }

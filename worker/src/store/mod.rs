@@ -176,6 +176,9 @@ pub struct RefundRow {
     /// When it was last sent to the gateway (Unix ms), written before each send.
     #[serde(default)]
     pub last_sent_at: Option<u64>,
+    /// 1 once the gateway said it has it, in progress (an answer or a query row).
+    #[serde(default)]
+    pub gateway_had: u64,
 }
 
 impl RefundRow {

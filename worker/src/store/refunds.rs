@@ -157,7 +157,7 @@ impl Store {
         let from = refund.status();
         let Some(to) = from.on(outcome) else { return Ok(false) };
         let failed = RefundStatus::Failed.as_str();
-        let statements = vec![
+        let mut statements = vec![
             self.stmt(
                 "UPDATE refunds SET status = ?1, syssn = COALESCE(?2, syssn), respcd = COALESCE(?3, respcd), next_try_at = ?6 \
                  WHERE id = ?4 AND status = ?5",
@@ -178,6 +178,22 @@ impl Store {
             self.stmt("UPDATE refunds SET released = 1 WHERE id = ?1 AND status = ?2", &[s(&refund.id), s(failed)])?,
             self.event_stmt(event, "SELECT 1 FROM refunds WHERE id = ?9 AND status = ?10", &[s(&refund.id), s(to.as_str())])?,
         ];
+        if from == RefundStatus::Failed && to == RefundStatus::Succeeded {
+            // Refunded after all: a merchant refund of the session's own payment holds its
+            // amount again (it may now add up past the payment: the shopper got it twice).
+            let succeeded = RefundStatus::Succeeded.as_str();
+            statements.push(self.stmt(
+                "UPDATE sessions SET amount_refunded = amount_refunded + ?1 WHERE id = ?2 AND EXISTS \
+                 (SELECT 1 FROM refunds r WHERE r.id = ?3 AND r.status = ?4 AND r.released = 1 AND r.automatic = 0 \
+                  AND r.attempt_id = sessions.paid_attempt_id)",
+                &[num(refund.amount), s(&refund.session_id), s(&refund.id), s(succeeded)],
+            )?);
+            statements.push(self.stmt(
+                "UPDATE refunds SET released = 0 WHERE id = ?1 AND status = ?2 AND automatic = 0 \
+                 AND attempt_id = (SELECT paid_attempt_id FROM sessions WHERE id = ?3)",
+                &[s(&refund.id), s(succeeded), s(&refund.session_id)],
+            )?);
+        }
         Ok(self.batch(statements).await?[0] == 1)
     }
 
@@ -185,9 +201,20 @@ impl Store {
     /// `at`, with `txdtm` (the one the next send must carry) and the gateway's last code, `None`
     /// when no answer came (then the next step is a query, never a fresh send).
     pub async fn refund_retry_at(&self, id: &str, at: u64, txdtm: &str, respcd: Option<&str>) -> Result<()> {
+        self.refund_retry(id, at, txdtm, respcd, false).await
+    }
+
+    /// [`Store::refund_retry_at`] for a refund the gateway says it has, in progress: remembered
+    /// for good (`gateway_had`), so no later answer without its row ends it as never made.
+    pub async fn refund_in_progress_at(&self, id: &str, at: u64, txdtm: &str, respcd: &str) -> Result<()> {
+        self.refund_retry(id, at, txdtm, Some(respcd), true).await
+    }
+
+    async fn refund_retry(&self, id: &str, at: u64, txdtm: &str, respcd: Option<&str>, had: bool) -> Result<()> {
         self.run(
-            "UPDATE refunds SET tries = tries + 1, next_try_at = ?1, txdtm = ?2, respcd = ?3 WHERE id = ?4 AND status = ?5",
-            &[num(at), s(txdtm), text(respcd), s(id), s(RefundStatus::Pending.as_str())],
+            "UPDATE refunds SET tries = tries + 1, next_try_at = ?1, txdtm = ?2, respcd = ?3, \
+             gateway_had = MAX(gateway_had, ?6) WHERE id = ?4 AND status = ?5",
+            &[num(at), s(txdtm), text(respcd), s(id), s(RefundStatus::Pending.as_str()), num(u64::from(had))],
         )
         .await?;
         Ok(())

@@ -289,7 +289,10 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "Resolve an unresolved refund with what QFPay says of it",
         description: "For a refund the gateway gave no final word on in 3 days (`unresolved`, `refund.unresolved`), \
             once a person has checked it with QFPay: `succeeded` keeps its amount refunded, `failed` frees it to be \
-            refunded again. Its event follows (`refund.succeeded` or `refund.failed`, `respcd` `resolved`). Asking \
+            refunded again (say `failed` only when QFPay confirms no such refund exists: should the gateway still \
+            refund it, it becomes `succeeded` and its amount counts again). Its event follows (`refund.succeeded`, \
+            `payment.duplicate_refunded` for an automatic refund, or `refund.failed`; `respcd` `resolved`); an \
+            automatic refund resolved `failed` leaves its second payment to be refunded by `attempt_id`. Asking \
             again for the same outcome answers the refund unchanged.",
         auth: Auth::Merchant,
         id_description: REFUND_ID,
@@ -298,7 +301,7 @@ pub const OPERATIONS: &[Operation] = &[
         body: json_body("ResolveRefund"),
         idempotent: false,
         ok: &[ok(200, "The refund, resolved.", "RefundView")],
-        own_errors: &[NotFound, RefundNotUnresolved, Conflict],
+        own_errors: &[NotFound, RefundNotUnresolved],
     },
     Operation {
         method: "POST",
