@@ -72,8 +72,31 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
 }
 
-/// A free loopback port (bound, read, released).
+/// A free loopback port for a process that must be told its port before it starts (`wrangler
+/// dev`, chromedriver, the examples' servers): found free, then released for it to bind.
+///
+/// It is drawn below the kernel's ephemeral range (Linux: 32768-60999), never from it: every
+/// socket bound to port 0 (the simulators) and every outgoing connection takes its port from
+/// that range, so a port picked there and released could be taken by one of them before the
+/// process binds it. Tests in one process draw in turn from a random start, so they do not pick
+/// the same port either.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static DRAWN: AtomicU32 = AtomicU32::new(0);
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        std::process::id().wrapping_mul(7_919).wrapping_add(nanos) % COUNT
+    });
+    for _ in 0..COUNT {
+        // A stride coprime with COUNT visits every port of the range once.
+        let port = FIRST + (start + DRAWN.fetch_add(1, Ordering::Relaxed).wrapping_mul(4_999)) % COUNT;
+        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return port as u16;
+        }
+    }
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
@@ -455,5 +478,16 @@ impl Drop for Stack {
             stop_group(child);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn free_ports_are_distinct_and_outside_the_ephemeral_range() {
+        let ports: Vec<u16> = (0..50).map(|_| super::free_port()).collect();
+        let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+        assert!(ports.iter().all(|p| (20_000..32_000).contains(p)), "{ports:?}");
     }
 }
