@@ -3,7 +3,7 @@
 //! every `out_trade_no` due within a few seconds, attempts and refunds alike.
 
 use checkout_api::budget::CallClass;
-use checkout_api::{upstream, ApiError};
+use checkout_api::{upstream, ApiError, RefundStatus};
 use qfpay::{RespCode, Txdtm, HONG_KONG_OFFSET_SECONDS};
 
 use crate::app::{App, OrInternal};
@@ -11,7 +11,6 @@ use crate::clock;
 use crate::settle;
 use crate::store::{AttemptRow, RefundRow};
 use crate::webhooks;
-use checkout_api::RefundStatus;
 
 type R<T> = std::result::Result<T, ApiError>;
 

@@ -248,12 +248,16 @@ fn no_record_is_final(refund: &RefundRow, now: u64) -> bool {
     let old_enough = now >= refund.created_at + NO_ROW_FINAL_AFTER_MS;
     let every_send_answered = refund.tries >= MAX_REFUND_TRIES && old_enough && refund.number_unsure == 0;
     let given_up_quietly = refund_given_up(refund, now) && no_send_on_its_way(refund, now);
-    let gateway_had_it = refund.gateway_had == 1 || said_in_progress(refund);
-    (every_send_answered || given_up_quietly) && !gateway_had_it
+    (every_send_answered || given_up_quietly) && !gateway_had_it(refund)
 }
 
-/// Whether the gateway's last word on the refund was "in progress" (`1143`/`1145`): it has it
-/// (refunds from before `gateway_had` was kept).
+/// Whether the gateway once said it has the refund: `gateway_had`, or (refunds from before it
+/// was kept) a last word of "in progress" (`1143`/`1145`/`1298`).
+fn gateway_had_it(refund: &RefundRow) -> bool {
+    refund.gateway_had == 1 || said_in_progress(refund)
+}
+
+/// Whether the gateway's last word on the refund was "in progress".
 fn said_in_progress(refund: &RefundRow) -> bool {
     refund.respcd.as_deref().is_some_and(|c| RespCode::new(c).class() == qfpay::tables::RespClass::PendingAskAgain)
 }
@@ -299,7 +303,6 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
     let now = clock::now_ms();
     let unresolved = refund.status() == RefundStatus::Unresolved;
     let Some(row) = row else {
-        let gateway_had_it = refund.gateway_had == 1 || said_in_progress(refund);
         if no_record_is_final(refund, now) {
             worker::console_error!(
                 "refund {}: no record at the gateway after {} tries; failed",
@@ -311,7 +314,7 @@ pub async fn apply_refund_row(app: &App<'_>, refund: &RefundRow, row: Option<&Qu
         if unresolved {
             return recheck_unresolved(app, refund, now).await;
         }
-        if gateway_had_it && refund_given_up(refund, now) {
+        if gateway_had_it(refund) && refund_given_up(refund, now) {
             return give_up_refund(app, refund, None).await;
         }
         // Sent again, or (past its first day) only planned to be asked about again.
